@@ -1,0 +1,187 @@
+import type { Command } from 'commander';
+import { PendingMigrationsError, UsageError } from '../../errors.js';
+import type { LockHolder } from '../../core/migrations.js';
+import { type RunContext, run } from '../context.js';
+import { examples, positiveInt } from '../options.js';
+import { confirmDestructive } from '../ui/prompt.js';
+import { formatTable, formatTime, plural } from '../ui/format.js';
+
+interface RunFlags {
+  to?: string;
+  step?: number;
+  all?: boolean;
+  dryRun?: boolean;
+}
+
+const core = () => import('../../core/migrations.js');
+
+/** Progress callbacks shared by up and down: notices on stderr, dry-run SQL collected. */
+function progress(ctx: RunContext, sql: string[]) {
+  return {
+    lockTimeoutSeconds: ctx.config.lockTimeoutSeconds,
+    onStep: (name: string) => ctx.out.notice(`→ ${name}`),
+    onWait: (holder: LockHolder | undefined) =>
+      ctx.out.notice(`waiting for the migration lock${holder ? ` (held by backend ${holder.pid}, ${holder.application_name})` : ''}, up to ${ctx.config.lockTimeoutSeconds}s`),
+    onSql: (statement: string) => sql.push(statement),
+  };
+}
+
+function printSql(ctx: RunContext, sql: string[]): void {
+  ctx.out.print(...sql.map((s) => `${s};`));
+  ctx.out.notice('dry run: everything above ran in one transaction that was rolled back; nothing changed');
+}
+
+export function registerMigrate(program: Command): void {
+  const migrate = program
+    .command('migrate')
+    .description('apply, revert and inspect schema migrations')
+    .addHelpText('after', examples('bindu-db migrate up', 'bindu-db migrate status --check'));
+
+  migrate
+    .command('up')
+    .description('apply pending migrations (all by default), each in its own transaction')
+    .option('--to <name>', 'apply up to and including this migration')
+    .option('--step <n>', 'apply at most n migrations', positiveInt)
+    .option('--dry-run', 'run them in one transaction, print the SQL, and roll back')
+    .option('--lock-timeout <seconds>', 'how long to wait for another run to finish (default 60)')
+    .addHelpText('after', examples('bindu-db migrate up', 'bindu-db migrate up --step 1 --dry-run', 'DATABASE_URL=postgresql://user:pass@host/db bindu-db migrate up --json'))
+    .action(
+      run<RunFlags>(async (ctx, opts) => {
+        const sql: string[] = [];
+        const db = await ctx.db();
+        const result = await (await core()).up(db, await ctx.migrations(), { ...progress(ctx, sql), to: opts.to, step: opts.step, dryRun: opts.dryRun });
+        if (ctx.out.json) return ctx.out.document(opts.dryRun ? { ...result, dry_run: true, sql } : result);
+        if (opts.dryRun) printSql(ctx, sql);
+        if (result.applied.length === 0) ctx.out.print('Nothing to apply: the schema is up to date.');
+        else if (opts.dryRun) ctx.out.notice(`would apply ${plural(result.applied.length, 'migration')}: ${result.applied.join(', ')}`);
+        else ctx.out.print(`Applied ${plural(result.applied.length, 'migration')} (batch ${result.batch}):`, ...result.applied.map((n) => `  ${n}`));
+      }),
+    );
+
+  migrate
+    .command('down')
+    .description('revert the most recent migration (destructive: asks first)')
+    .option('--step <n>', 'revert the n most recent migrations', positiveInt)
+    .option('--to <name>', 'revert every migration applied after this one (it stays applied)')
+    .option('--all', 'revert every applied migration')
+    .option('--dry-run', 'run the reverts in one transaction, print the SQL, and roll back')
+    .option('--lock-timeout <seconds>', 'how long to wait for another run to finish (default 60)')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .addHelpText('after', examples('bindu-db migrate down', 'bindu-db migrate down --step 2 --yes', 'bindu-db migrate down --all --dry-run'))
+    .action(
+      run<RunFlags>(async (ctx, opts) => {
+        const given = [opts.step !== undefined, opts.to !== undefined, opts.all === true].filter(Boolean).length;
+        if (given > 1) throw new UsageError('use only one of --step, --to and --all');
+        const migrations = await core();
+        const db = await ctx.db();
+        const files = await ctx.migrations();
+        const range = { step: opts.step, to: opts.to, all: opts.all };
+        const plan = await migrations.planDown(db, files, range);
+        if (plan.length === 0) {
+          if (ctx.out.json) return ctx.out.document({ reverted: [] });
+          return ctx.out.print('Nothing to revert: no migration is applied.');
+        }
+        if (!opts.dryRun) {
+          await confirmDestructive({
+            action: `revert ${plural(plan.length, 'migration')} (${plan.join(', ')}) on ${db.label}`,
+            warning: 'What they created, data included, is dropped.',
+            yes: opts.yes === true,
+            interactive: ctx.interactive,
+            command: 'bindu-db migrate down',
+          });
+        }
+        const sql: string[] = [];
+        const result = await migrations.down(db, files, { ...progress(ctx, sql), ...range, dryRun: opts.dryRun });
+        if (ctx.out.json) return ctx.out.document(opts.dryRun ? { ...result, dry_run: true, sql } : result);
+        if (opts.dryRun) {
+          printSql(ctx, sql);
+          return ctx.out.notice(`would revert ${plural(result.reverted.length, 'migration')}: ${result.reverted.join(', ')}`);
+        }
+        ctx.out.print(`Reverted ${plural(result.reverted.length, 'migration')}:`, ...result.reverted.map((n) => `  ${n}`));
+      }),
+    );
+
+  migrate
+    .command('history')
+    .description('every migration in order: applied or pending, batch, time; the head marked')
+    .addHelpText('after', examples('bindu-db migrate history', 'bindu-db migrate history --json'))
+    .action(
+      run(async (ctx) => {
+        const { items, head } = await (await core()).history(await ctx.db(), await ctx.migrations());
+        if (ctx.out.json) return ctx.out.document({ items, head });
+        const c = ctx.out.color;
+        const rows = items.map((m) => [
+          m.name + (m.name === head ? c.cyan(' (head)') : '') + (m.file_missing ? c.red(' (file missing)') : ''),
+          m.state === 'applied' ? c.green('applied') : c.yellow('pending'),
+          m.batch === null ? '-' : String(m.batch),
+          formatTime(m.applied_at),
+        ]);
+        ctx.out.print(...formatTable(['MIGRATION', 'STATE', 'BATCH', 'APPLIED AT'], rows, c.bold));
+      }),
+    );
+
+  migrate
+    .command('status')
+    .description('applied and pending counts, pending names, lock state')
+    .option('--check', 'exit 3 when any migration is pending (a CI gate)')
+    .addHelpText('after', examples('bindu-db migrate status', 'bindu-db migrate status --check || echo "migrations pending"'))
+    .action(
+      run<{ check?: boolean }>(async (ctx, opts) => {
+        const s = await (await core()).status(await ctx.db(), await ctx.migrations());
+        if (ctx.out.json) ctx.out.document(s);
+        else {
+          const c = ctx.out.color;
+          ctx.out.print(
+            `Applied:  ${s.applied}`,
+            `Pending:  ${s.pending.length}${s.pending.length ? ` (${s.pending.join(', ')})` : ''}`,
+            `Lock:     ${s.lock_holder ? c.yellow(`held by backend ${s.lock_holder.pid} (${s.lock_holder.application_name})`) : 'free'}`,
+          );
+        }
+        if (opts.check && s.pending.length > 0) {
+          throw new PendingMigrationsError(`${plural(s.pending.length, 'migration')} pending: ${s.pending.join(', ')}`);
+        }
+      }),
+    );
+
+  migrate
+    .command('make')
+    .argument('<name>', 'what the migration does, in lowercase and _ (e.g. add_task_priority)')
+    .description('write a new TypeScript migration revising the current head')
+    .addHelpText('after', examples('bindu-db migrate make add_task_priority'))
+    .action(
+      run<object, [string]>(async (ctx, _opts, name) => {
+        const { makeMigrationFile } = await import('../../core/migrationFiles.js');
+        const head = (await ctx.migrations()).at(-1)?.name ?? null;
+        const made = makeMigrationFile(ctx.config.migrationsDir, name, head);
+        if (ctx.out.json) return ctx.out.document({ path: made.path, name: made.name, revises: head });
+        ctx.out.print(made.path);
+        ctx.out.notice(`revises ${head ?? 'nothing (first migration)'}; edit up() and down(), then run: bindu-db migrate up`);
+      }),
+    );
+
+  migrate
+    .command('unlock')
+    .description('release a migration lock left behind by a process that no longer exists')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .addHelpText('after', examples('bindu-db migrate unlock --yes'))
+    .action(
+      run(async (ctx, opts) => {
+        const migrations = await core();
+        const db = await ctx.db();
+        const holder = (await migrations.status(db, [])).lock_holder;
+        if (!holder) {
+          if (ctx.out.json) return ctx.out.document({ released: false });
+          return ctx.out.print('No migration lock is held.');
+        }
+        await confirmDestructive({
+          action: `release the migration lock held by backend ${holder.pid} (${holder.application_name})`,
+          yes: opts.yes === true,
+          interactive: ctx.interactive,
+          command: 'bindu-db migrate unlock',
+        });
+        const result = await migrations.unlock(db);
+        if (ctx.out.json) return ctx.out.document({ released: result.released });
+        ctx.out.print(result.released ? `Released the lock held by backend ${holder.pid}.` : 'The lock was already gone.');
+      }),
+    );
+}

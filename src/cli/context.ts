@@ -1,0 +1,124 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseEnv } from 'node:util';
+import type { Command } from 'commander';
+import { type Config, type EnvSource, colorSetting, loadConfig } from '../config.js';
+import { BinduError, ConfigError, ExitCode, describePgError, isPgError } from '../errors.js';
+import { createRedactor } from '../lib/redact.js';
+import type { Database } from '../db/connect.js';
+import type { Migration } from '../core/migrationFiles.js';
+import { type Output, createOutput } from './ui/output.js';
+
+/** Options every command accepts (declared on the program in main.ts). */
+export interface GlobalOptions {
+  url?: string;
+  envFile?: string;
+  schema?: string;
+  dataDir?: string;
+  migrationsDir?: string;
+  connectTimeout?: string;
+  lockTimeout?: string;
+  json?: boolean;
+  debug?: boolean;
+  color?: boolean;
+  yes?: boolean;
+}
+
+/** What an action gets: configuration, output, and the database opened on first use. */
+export interface RunContext {
+  readonly config: Config;
+  readonly out: Output;
+  /** A person can answer prompts. */
+  readonly interactive: boolean;
+  readonly opts: GlobalOptions;
+  /** Opens the database once. `autoMigrate`: bring the embedded database up to date first. */
+  db(options?: { autoMigrate?: boolean }): Promise<Database>;
+  migrations(): Promise<Migration[]>;
+  close(): Promise<void>;
+}
+
+function readEnvFile(file: string | undefined, cwd: string): EnvSource {
+  const target = path.resolve(cwd, file ?? '.env');
+  let text: string;
+  try {
+    text = fs.readFileSync(target, 'utf8');
+  } catch (err) {
+    if (file === undefined && (err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ConfigError(`cannot read env file ${target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return parseEnv(text) as EnvSource;
+}
+
+export function createContext(opts: GlobalOptions, env: EnvSource = process.env): RunContext {
+  const config = loadConfig(opts, env, readEnvFile(opts.envFile, process.cwd()));
+  const out = createOutput({
+    json: opts.json === true,
+    color: opts.color === false ? false : colorSetting(env),
+    redact: createRedactor(config.secrets),
+  });
+  let opened: Promise<Database> | undefined;
+  let migrations: Promise<Migration[]> | undefined;
+  const ctx: RunContext = {
+    config,
+    out,
+    opts,
+    interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY),
+    migrations: () => (migrations ??= import('../core/migrationFiles.js').then((m) => m.loadMigrations(config.migrationsDir))),
+    db: (options = {}) =>
+      (opened ??= (async () => {
+        const { openDatabase } = await import('../db/connect.js');
+        out.notice(config.target.kind === 'embedded' ? `using the embedded database at ${path.relative(process.cwd(), config.target.dataDir) || '.'} (set DATABASE_URL to use PostgreSQL)` : `using ${config.target.connection.displayUrl.replace(/^[^:]+/, 'postgresql')}`);
+        const db = await openDatabase(config);
+        if (db.kind === 'embedded' && options.autoMigrate && config.runMigrationsOnStartup) {
+          const core = await import('../core/migrations.js');
+          const result = await core.up(db, await ctx.migrations(), { lockTimeoutSeconds: config.lockTimeoutSeconds });
+          if (result.applied.length) out.notice(`applied ${result.applied.length} migration(s) to the embedded database`);
+        }
+        return db;
+      })()),
+    close: async () => {
+      if (opened) await (await opened.catch(() => undefined))?.close();
+    },
+  };
+  return ctx;
+}
+
+/** Prints an error once, as one line plus a hint, and returns its exit code. */
+export function reportError(err: unknown, out: Output, debug: boolean): number {
+  if (err instanceof BinduError) {
+    out.error(err.message, err.hint);
+    if (debug && err.cause instanceof Error && err.cause.stack) out.notice(err.cause.stack);
+    return err.exitCode;
+  }
+  if (isPgError(err)) {
+    const { message, hint } = describePgError(err);
+    out.error(message, hint);
+    return ExitCode.failed;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  out.error(message, debug ? undefined : 'unexpected error: re-run with --debug for details, and please report it');
+  if (debug && err instanceof Error && err.stack) out.notice(err.stack);
+  return ExitCode.failed;
+}
+
+/**
+ * Wraps a command action: builds the context, runs the handler, always closes the database,
+ * and turns an error into one printed line and an exit code.
+ */
+export function run<O extends object = object, P extends unknown[] = []>(
+  handler: (ctx: RunContext, opts: O & GlobalOptions, ...positionals: P) => Promise<void>,
+) {
+  return async (...args: unknown[]): Promise<void> => {
+    const command = args.at(-1) as Command;
+    const opts = command.optsWithGlobals<O & GlobalOptions>();
+    let ctx: RunContext | undefined;
+    try {
+      ctx = createContext(opts);
+      await handler(ctx, opts, ...(args.slice(0, -2) as P));
+    } catch (err) {
+      process.exitCode = reportError(err, ctx?.out ?? createOutput({ json: false }), opts.debug === true);
+    } finally {
+      await ctx?.close().catch(() => undefined);
+    }
+  };
+}

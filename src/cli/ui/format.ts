@@ -1,0 +1,35 @@
+// Pure formatting: data in, lines out. Only Output writes.
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;]*m/g;
+
+/** Display width of a string, ignoring colour codes. */
+export function visibleWidth(text: string): number {
+  return [...text.replace(ANSI, '')].length;
+}
+
+/** Columns padded to their widest cell; the last column is not padded. */
+export function formatTable(headers: string[], rows: string[][], style: (h: string) => string = (h) => h): string[] {
+  const widths = headers.map((h, i) => Math.max(visibleWidth(h), ...rows.map((r) => visibleWidth(r[i] ?? ''))));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i] - visibleWidth(c)))).join('  ').trimEnd();
+  return [style(line(headers)), ...rows.map(line)];
+}
+
+/** A timestamp as people read it in a table: 2026-11-26 07:38:05Z. */
+export function formatTime(value: Date | string | null | undefined): string {
+  if (value === null || value === undefined) return '-';
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  return `${date.toISOString().slice(0, 19).replace('T', ' ')}Z`;
+}
+
+/** One line, at most `max` characters, with an ellipsis when cut. */
+export function truncate(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length <= max ? flat : `${flat.slice(0, Math.max(0, max - 1))}…`;
+}
+
+export function plural(n: number, word: string, many = `${word}s`): string {
+  return `${n} ${n === 1 ? word : many}`;
+}

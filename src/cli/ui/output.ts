@@ -1,0 +1,58 @@
+import chalk, { Chalk, type ChalkInstance, chalkStderr } from 'chalk';
+import { type Redactor, maskUrls } from '../../lib/redact.js';
+
+/** Where every line the CLI prints goes: results to stdout, everything else to stderr, all redacted. */
+export interface Output {
+  /** --json: stdout carries exactly one JSON document. */
+  readonly json: boolean;
+  /** Colour helpers for stdout text (no-ops when colour is off). */
+  readonly color: ChalkInstance;
+  /** Result lines (stdout). */
+  print(...lines: string[]): void;
+  /** The single JSON document of a --json run (stdout). */
+  document(doc: unknown): void;
+  /** Progress and notices (stderr). */
+  notice(message: string): void;
+  warn(message: string): void;
+  error(message: string, hint?: string): void;
+}
+
+export interface Streams {
+  stdout: Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boolean };
+  stderr: Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boolean };
+}
+
+export interface OutputOptions {
+  json: boolean;
+  /** false: no colour at all (NO_COLOR, --no-color); undefined: chalk decides per stream. */
+  color?: boolean;
+  redact?: Redactor;
+  streams?: Streams;
+}
+
+function chalkFor(color: boolean | undefined, auto: ChalkInstance): ChalkInstance {
+  if (color === undefined) return auto; // chalk's own rules: TTY, FORCE_COLOR, --no-color
+  return new Chalk({ level: color ? Math.max(auto.level, 1) as 1 | 2 | 3 : 0 });
+}
+
+export function createOutput(options: OutputOptions): Output {
+  const { stdout, stderr } = options.streams ?? { stdout: process.stdout, stderr: process.stderr };
+  const redact = options.redact ?? maskUrls;
+  const out = chalkFor(options.color, chalk);
+  const err = chalkFor(options.color, chalkStderr);
+  const writeErr = (text: string) => stderr.write(`${redact(text)}\n`);
+  return {
+    json: options.json,
+    color: out,
+    print: (...lines) => {
+      for (const line of lines) stdout.write(`${redact(line)}\n`);
+    },
+    document: (doc) => stdout.write(`${redact(JSON.stringify(doc, null, 2))}\n`),
+    notice: (message) => writeErr(err.dim(message)),
+    warn: (message) => writeErr(err.yellow(`warning: ${message}`)),
+    error: (message, hint) => {
+      writeErr(err.red(`error: ${message}`));
+      if (hint) writeErr(err.dim(`hint: ${hint}`));
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Knex } from 'knex';
+import type { Database } from '../db/connect.js';
+import { OperationError } from '../errors.js';
+import { importModule } from '../lib/importModule.js';
+
+interface SeedModule {
+  seed(knex: Knex): Promise<void>;
+}
+
+/** Runs every seed file of the directory in name order, all in one transaction. */
+export async function runSeeds(db: Database, dir: string, onFile?: (name: string) => void): Promise<{ files: string[] }> {
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => /\.(ts|js|mjs)$/.test(f) && !/\.d\.[cm]?ts$/.test(f))
+    .sort();
+  const names: string[] = [];
+  await db.knex.transaction(async (trx) => {
+    for (const file of files) {
+      const module = await importModule<Partial<SeedModule>>(path.join(dir, file));
+      if (typeof module.seed !== 'function') throw new OperationError(`${file} is not a seed file: it must export seed(knex)`);
+      onFile?.(file);
+      await module.seed(trx);
+      names.push(file);
+    }
+  });
+  return { files: names };
+}

@@ -1,0 +1,168 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import type { Config, PgConnection } from '../config.js';
+import { describeConnection } from '../config.js';
+import { OperationError, isPgError } from '../errors.js';
+import { LockHeldError, acquireFileLock } from '../lib/fileLock.js';
+
+/** The PostgreSQL major the pinned PGlite embeds; a data directory from another major cannot be opened. */
+export const EMBEDDED_PG_MAJOR = '18';
+
+/** An open database: a knex handle plus what the commands need to know about it. */
+export interface Database {
+  readonly knex: Knex;
+  readonly kind: 'postgres' | 'embedded';
+  readonly schema: string;
+  /** Masked URL, or the embedded data directory. */
+  readonly label: string;
+  close(): Promise<void>;
+}
+
+/** Opens the configured database and checks that it answers. */
+export async function openDatabase(config: Config): Promise<Database> {
+  return config.target.kind === 'postgres'
+    ? openPostgres(config, config.target.connection)
+    : openEmbedded(config, config.target.dataDir);
+}
+
+/** Opens the database, runs fn, and always closes it. */
+export async function withDatabase<T>(config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
+  const db = await openDatabase(config);
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+function sslOptions(c: PgConnection): false | Record<string, unknown> {
+  const read = (file?: string) => (file ? fs.readFileSync(file) : undefined);
+  switch (c.sslMode) {
+    case 'disable':
+    case 'allow':
+    case 'prefer': // node-pg cannot fall back from TLS to plain text, so prefer means plain here
+      return false;
+    case 'require': // libpq: encrypt, do not verify
+      return { rejectUnauthorized: false };
+    case 'verify-ca':
+      return { rejectUnauthorized: true, ca: read(c.sslRootCert), cert: read(c.sslCert), key: read(c.sslKey), checkServerIdentity: () => undefined };
+    case 'verify-full':
+      return { rejectUnauthorized: true, ca: read(c.sslRootCert), cert: read(c.sslCert), key: read(c.sslKey) };
+  }
+}
+
+/** The node-pg connection settings for a parsed URL (exported for the tests). */
+export function pgConnectionSettings(c: PgConnection, connectTimeoutSeconds: number) {
+  return {
+    host: c.host,
+    port: c.port,
+    user: c.user,
+    password: c.password,
+    database: c.database,
+    ssl: sslOptions(c),
+    application_name: c.applicationName ?? 'bindu-db',
+    connectionTimeoutMillis: Math.round(connectTimeoutSeconds * 1000),
+  };
+}
+
+async function openPostgres(config: Config, c: PgConnection): Promise<Database> {
+  const knex = knexFactory({
+    client: 'pg',
+    connection: pgConnectionSettings(c, config.connectTimeoutSeconds),
+    searchPath: [config.schema],
+    pool: { min: 0, max: 4 },
+    acquireConnectionTimeout: Math.round(config.connectTimeoutSeconds * 1000) + 2000,
+  });
+  const label = describeConnection(c);
+  try {
+    await knex.raw('select 1');
+  } catch (err) {
+    await knex.destroy();
+    throw connectError(err, label, config.connectTimeoutSeconds);
+  }
+  return { knex, kind: 'postgres', schema: config.schema, label, close: () => knex.destroy() };
+}
+
+/** One line for the ways connecting fails in practice. */
+function connectError(err: unknown, label: string, timeout: number): OperationError {
+  const e = err as NodeJS.ErrnoException & { code?: string };
+  const base = `cannot connect to ${label}`;
+  if (isPgError(err)) {
+    const hints: Record<string, string> = {
+      '28P01': 'check the user name and password in DATABASE_URL',
+      '28000': 'the server refused this user or host (pg_hba.conf)',
+      '3D000': 'create the database first, or fix its name in DATABASE_URL',
+    };
+    return new OperationError(`${base}: ${err.message}`, hints[err.code!], err);
+  }
+  if (e.code === 'ECONNREFUSED') return new OperationError(`${base}: connection refused`, 'is the server running and listening on that host and port?', err);
+  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return new OperationError(`${base}: unknown host`, undefined, err);
+  if (/timeout/i.test(e.message ?? '')) return new OperationError(`${base}: timed out after ${timeout}s`, 'raise --connect-timeout, or check the host and firewall', err);
+  if (/does not support SSL/i.test(e.message ?? '')) return new OperationError(`${base}: the server does not support SSL`, 'use ?sslmode=disable or ?ssl=disable', err);
+  return new OperationError(`${base}: ${e.message ?? String(err)}`, undefined, err);
+}
+
+async function openEmbedded(config: Config, dataDir: string): Promise<Database> {
+  checkDataDirVersion(dataDir);
+  fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+  let release: () => void;
+  try {
+    release = await acquireFileLock(`${dataDir}.lock`);
+  } catch (err) {
+    if (err instanceof LockHeldError) {
+      throw new OperationError(
+        `the embedded database ${dataDir} is in use by another bindu-db process (pid ${err.owner.pid})`,
+        'wait for it to finish; two processes must never open one data directory at once',
+      );
+    }
+    throw err;
+  }
+  try {
+    const [{ PGlite }, { default: ClientPgLite }] = await Promise.all([import('@electric-sql/pglite'), import('knex-pglite')]);
+    let pglite;
+    try {
+      pglite = await PGlite.create(dataDir);
+    } catch (err) {
+      throw new OperationError(`could not open the embedded database at ${dataDir}: ${(err as Error).message}`, undefined, err);
+    }
+    await pglite.exec(`create schema if not exists "${config.schema}"`);
+    const knex = knexFactory({ client: ClientPgLite, connection: { pglite } as never, searchPath: [config.schema] });
+    return {
+      knex,
+      kind: 'embedded',
+      schema: config.schema,
+      label: dataDir,
+      close: async () => {
+        try {
+          await knex.destroy(); // closes the PGlite instance too
+          if (!pglite.closed) await pglite.close();
+        } finally {
+          release();
+        }
+      },
+    };
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
+/** A data directory made by a PGlite of another PostgreSQL major fails with a cryptic message; say why. */
+function checkDataDirVersion(dataDir: string): void {
+  let version: string;
+  try {
+    version = fs.readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8').trim();
+  } catch {
+    if (fs.existsSync(dataDir) && fs.readdirSync(dataDir).length > 0) {
+      throw new OperationError(`${dataDir} is not an embedded database directory (no PG_VERSION)`, 'point BINDU_DB_DATA_DIR at an empty or bindu-db directory');
+    }
+    return;
+  }
+  if (version !== EMBEDDED_PG_MAJOR) {
+    throw new OperationError(
+      `the embedded database at ${dataDir} was made by PostgreSQL ${version}; this bindu-db embeds PostgreSQL ${EMBEDDED_PG_MAJOR}`,
+      'back it up with the bindu-db version that made it (bindu-db backup), then restore into a new BINDU_DB_DATA_DIR',
+    );
+  }
+}

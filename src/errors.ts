@@ -1,0 +1,82 @@
+/** Exit codes of SPEC §7. */
+export const ExitCode = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  pending: 3,
+  cancelled: 130,
+} as const;
+
+/** An error meant for the user: one line, an optional hint, and the exit code it maps to. */
+export class BinduError extends Error {
+  readonly exitCode: number;
+  readonly hint?: string;
+
+  constructor(message: string, options: { exitCode?: number; hint?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.exitCode = options.exitCode ?? ExitCode.failed;
+    this.hint = options.hint;
+  }
+}
+
+/** Bad flags or arguments (exit 2). */
+export class UsageError extends BinduError {
+  constructor(message: string, hint?: string) {
+    super(message, { exitCode: ExitCode.usage, hint });
+  }
+}
+
+/** Bad or missing configuration (exit 2). */
+export class ConfigError extends BinduError {
+  constructor(message: string, hint?: string) {
+    super(message, { exitCode: ExitCode.usage, hint });
+  }
+}
+
+/** A destructive action that was not confirmed (exit 2). */
+export class RefusedError extends BinduError {
+  constructor(message: string, hint?: string) {
+    super(message, { exitCode: ExitCode.usage, hint });
+  }
+}
+
+/** The operation itself failed (exit 1). */
+export class OperationError extends BinduError {
+  constructor(message: string, hint?: string, cause?: unknown) {
+    super(message, { exitCode: ExitCode.failed, hint, cause });
+  }
+}
+
+/** Cancelled by the user: Ctrl-C at a prompt or during an operation (exit 130). */
+export class CancelledError extends BinduError {
+  constructor(message = 'cancelled') {
+    super(message, { exitCode: ExitCode.cancelled });
+  }
+}
+
+/** `migrate status --check` found pending migrations (exit 3). */
+export class PendingMigrationsError extends BinduError {
+  constructor(message: string) {
+    super(message, { exitCode: ExitCode.pending });
+  }
+}
+
+/** Fields PostgreSQL (pg and PGlite alike) puts on a failed query. */
+export interface PgErrorFields {
+  code?: string;
+  detail?: string;
+  hint?: string;
+  message: string;
+}
+
+export function isPgError(err: unknown): err is Error & PgErrorFields {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof Error && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+}
+
+/** "message (SQLSTATE 23514)" plus detail and hint, as graphile-migrate's logDbError shows them. */
+export function describePgError(err: Error & PgErrorFields): { message: string; hint?: string } {
+  const detail = err.detail ? `; ${err.detail}` : '';
+  return { message: `${err.message} (SQLSTATE ${err.code})${detail}`, hint: err.hint };
+}

@@ -1,0 +1,45 @@
+/**
+ * Hiding passwords. Two layers: URLs are masked structurally wherever they are shown, and every
+ * line the CLI writes is scrubbed of the secrets the configuration knows about, as a safety net.
+ */
+
+const MASK = '***';
+
+// scheme://user:password@rest — the password runs to the LAST '@' because people paste unencoded '@'s.
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^\s]*)@/gi;
+const PASSWORD_PARAM = /([?&](?:password|pass|pwd)=)[^&\s]*/gi;
+const PASSWORD_KV = /\b(password\s*=\s*)('[^']*'|"[^"]*"|\S+)/gi;
+
+/** Masks the password of every connection URL inside `text`. */
+export function maskUrls(text: string): string {
+  return text
+    .replace(URL_CREDENTIALS, (_m, head: string) => `${head}${MASK}@`)
+    .replace(PASSWORD_PARAM, `$1${MASK}`)
+    .replace(PASSWORD_KV, `$1${MASK}`);
+}
+
+/** The forms a secret can take in text: as given, percent-encoded and percent-decoded. */
+function secretForms(secret: string): string[] {
+  const forms = new Set([secret, encodeURIComponent(secret)]);
+  try {
+    forms.add(decodeURIComponent(secret));
+  } catch {
+    // not valid percent-encoding: the literal form is enough
+  }
+  return [...forms].filter((s) => s.length > 0);
+}
+
+export interface Redactor {
+  (text: string): string;
+}
+
+/** A function that masks URLs and every known secret in a text. */
+export function createRedactor(secrets: readonly string[]): Redactor {
+  // Longest first, so a secret that contains another is masked whole.
+  const forms = [...new Set(secrets.flatMap(secretForms))].sort((a, b) => b.length - a.length);
+  return (text: string) => {
+    let out = maskUrls(text);
+    for (const form of forms) out = out.split(form).join(MASK);
+    return out;
+  };
+}

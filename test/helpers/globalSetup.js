@@ -1,0 +1,13 @@
+import { startTestServer } from './pgServer.js';
+
+// Starts one PostgreSQL cluster for the whole run (unless TEST_DATABASE_URL names a server);
+// test files each create their own database in it (see db.ts), so they can run in parallel.
+// Plain JS: jest loads global setup outside its transform.
+export default async function globalSetup() {
+  if (process.env.TEST_DATABASE_URL) return;
+  const server = await startTestServer();
+  globalThis.__PG_SERVER__ = server;
+  // The password has URL-special characters on purpose: percent-encode it fully.
+  process.env.TEST_DATABASE_URL = `postgresql://${server.user}:${encodeURIComponent(server.password)}@127.0.0.1:${server.port}/postgres`;
+  process.env.TEST_PG_BINDIR = server.bindir;
+}
