@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
-import type { Command } from 'commander';
 import { type Config, type EnvSource, colorSetting, loadConfig } from '../config.js';
 import { BinduError, ConfigError, ExitCode, describePgError, isPgError } from '../errors.js';
 import { createRedactor } from '../lib/redact.js';
@@ -99,26 +98,4 @@ export function reportError(err: unknown, out: Output, debug: boolean): number {
   out.error(message, debug ? undefined : 'unexpected error: re-run with --debug for details, and please report it');
   if (debug && err instanceof Error && err.stack) out.notice(err.stack);
   return ExitCode.failed;
-}
-
-/**
- * Wraps a command action: builds the context, runs the handler, always closes the database,
- * and turns an error into one printed line and an exit code.
- */
-export function run<O extends object = object, P extends unknown[] = []>(
-  handler: (ctx: RunContext, opts: O & GlobalOptions, ...positionals: P) => Promise<void>,
-) {
-  return async (...args: unknown[]): Promise<void> => {
-    const command = args.at(-1) as Command;
-    const opts = command.optsWithGlobals<O & GlobalOptions>();
-    let ctx: RunContext | undefined;
-    try {
-      ctx = createContext(opts);
-      await handler(ctx, opts, ...(args.slice(0, -2) as P));
-    } catch (err) {
-      process.exitCode = reportError(err, ctx?.out ?? createOutput({ json: false }), opts.debug === true);
-    } finally {
-      await ctx?.close().catch(() => undefined);
-    }
-  };
 }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { PendingMigrationsError, UsageError } from '../../errors.js';
 import type { LockHolder } from '../../core/migrations.js';
-import { type RunContext, run } from '../context.js';
+import type { RunContext } from '../context.js';
+import { run } from '../run.js';
 import { examples, positiveInt } from '../options.js';
 import { confirmDestructive } from '../ui/prompt.js';
 import { formatTable, formatTime, plural } from '../ui/format.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { OperationError } from '../../errors.js';
-import { run } from '../context.js';
+import { run } from '../run.js';
 import { examples } from '../options.js';
 import { plural } from '../ui/format.js';
 
