@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, UsageError } from './errors.js';
-import { maskUrls } from './lib/redact.js';
+import { maskUrl } from './lib/redact.js';
 
 /** libpq's sslmode values; asyncpg's `ssl=` spellings map onto them. */
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
@@ -150,7 +150,7 @@ export function parseSeconds(name: string, value: string | undefined, fallback: 
  * postgresql+driver://. SSL comes from asyncpg's `ssl=` or libpq's `sslmode=`.
  */
 export function parseDatabaseUrl(raw: string): PgConnection {
-  const shown = maskUrls(raw);
+  const shown = maskUrl(raw);
   const fail = (problem: string): never => {
     throw new ConfigError(`invalid database URL (${problem}): ${shown}`, 'expected postgresql://user:password@host:5432/database');
   };
@@ -161,10 +161,25 @@ export function parseDatabaseUrl(raw: string): PgConnection {
   if (base !== 'postgresql' && base !== 'postgres') fail(`unsupported scheme "${scheme![1]}"`);
   if (driver !== undefined && !/^[a-z0-9_]+$/.test(driver)) fail(`unsupported driver "${driver}"`);
 
+  let rest = raw.trim().slice(scheme![0].length);
+  // Check the port ourselves: WHATWG URL only says "invalid URL" for it.
+  const authority = rest.split(/[/?#]/)[0];
+  const hostPort = authority.slice(authority.lastIndexOf('@') + 1);
+  const portMatch = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(hostPort);
+  if (portMatch && portMatch[1] !== '') {
+    const p = Number(portMatch[1]);
+    if (!/^\d+$/.test(portMatch[1]) || p < 1 || p > 65535) fail(`bad port "${portMatch[1]}"`);
+  }
+  // libpq allows an empty host (postgresql://u@/db?host=/socket/dir); WHATWG URL does not.
+  if (hostPort === '' || hostPort.startsWith(':')) {
+    const at = authority.length - hostPort.length;
+    rest = `${rest.slice(0, at)}localhost${rest.slice(at)}`;
+  }
+
   let url: URL;
   try {
     // Re-root on a scheme WHATWG URL parses as hierarchical; the rest is untouched.
-    url = new URL(`postgresql://${raw.trim().slice(scheme![0].length)}`);
+    url = new URL(`postgresql://${rest}`);
   } catch {
     return fail('not a valid URL');
   }

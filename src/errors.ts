@@ -75,8 +75,19 @@ export function isPgError(err: unknown): err is Error & PgErrorFields {
   return err instanceof Error && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
 }
 
-/** "message (SQLSTATE 23514)" plus detail and hint, as graphile-migrate's logDbError shows them. */
-export function describePgError(err: Error & PgErrorFields): { message: string; hint?: string } {
+/**
+ * "message (SQLSTATE 23514); detail" plus the hint, as graphile-migrate's logDbError shows them.
+ * knex prefixes the message with the whole statement ("<sql> - <message>"): the statement goes
+ * to `statement`, cut short, so the error stays one line.
+ */
+export function describePgError(err: Error & PgErrorFields): { message: string; hint?: string; statement?: string } {
+  const split = err.message.lastIndexOf(' - ');
+  const text = split >= 0 ? err.message.slice(split + 3) : err.message;
+  const statement = split >= 0 ? err.message.slice(0, split).replace(/\s+/g, ' ').trim() : undefined;
   const detail = err.detail ? `; ${err.detail}` : '';
-  return { message: `${err.message} (SQLSTATE ${err.code})${detail}`, hint: err.hint };
+  return {
+    message: `${text} (SQLSTATE ${err.code})${detail}`,
+    hint: err.hint,
+    statement: statement && (statement.length > 120 ? `${statement.slice(0, 119)}…` : statement),
+  };
 }

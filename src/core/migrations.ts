@@ -179,8 +179,9 @@ async function runOne(m: Migration, direction: 'up' | 'down', k: Knex, opts: Run
 function migrationError(name: string, direction: 'up' | 'down', err: unknown): OperationError {
   const verb = direction === 'up' ? 'failed' : 'failed to revert';
   if (isPgError(err)) {
-    const { message, hint } = describePgError(err);
-    return new OperationError(`migration ${name} ${verb}: ${message}`, hint, err);
+    const { message, hint, statement } = describePgError(err);
+    const hints = [hint, statement && `in: ${statement}`].filter(Boolean).join('; ');
+    return new OperationError(`migration ${name} ${verb}: ${message}`, hints || undefined, err);
   }
   return new OperationError(`migration ${name} ${verb}: ${(err as Error)?.message ?? String(err)}`, undefined, err);
 }

@@ -18,6 +18,19 @@ export function maskUrls(text: string): string {
     .replace(PASSWORD_KV, `$1${MASK}`);
 }
 
+/**
+ * Masks the password of one connection URL as typed, however malformed: everything between the
+ * user name and the last '@' (people paste unencoded '@', '/' and spaces into passwords).
+ */
+export function maskUrl(raw: string): string {
+  const start = raw.indexOf('://');
+  const at = raw.lastIndexOf('@');
+  if (start < 0 || at < start) return maskUrls(raw);
+  const colon = raw.indexOf(':', start + 3);
+  if (colon < 0 || colon > at) return maskUrls(raw);
+  return maskUrls(`${raw.slice(0, colon + 1)}${MASK}${raw.slice(at)}`);
+}
+
 /** The forms a secret can take in text: as given, percent-encoded and percent-decoded. */
 function secretForms(secret: string): string[] {
   const forms = new Set([secret, encodeURIComponent(secret)]);

@@ -1,0 +1,125 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { Knex } from 'knex';
+import { packageRoot } from '../../src/config.js';
+import { type Migration, loadMigrations } from '../../src/core/migrationFiles.js';
+import * as migrate from '../../src/core/migrations.js';
+import type { Database } from '../../src/db/connect.js';
+import { OperationError } from '../../src/errors.js';
+import { freshDatabase, kinds } from '../helpers/databases.js';
+
+const opts = { lockTimeoutSeconds: 5 };
+const names = (list: { name: string }[]) => list.map((m) => m.name);
+
+async function tables(db: Database): Promise<string[]> {
+  const { rows } = await db.knex.raw('select table_name from information_schema.tables where table_schema = ? order by 1', [db.schema]);
+  return rows.map((r: { table_name: string }) => r.table_name);
+}
+
+describe.each(kinds)('migrations on %s', (kind) => {
+  let db: Database;
+  let dispose: () => Promise<void>;
+  let shipped: Migration[];
+
+  beforeAll(async () => {
+    ({ db, dispose } = await freshDatabase(kind));
+    shipped = await loadMigrations(path.join(packageRoot, 'migrations'));
+  });
+  afterAll(async () => dispose());
+
+  test('--dry-run runs the migrations, reports their SQL, and leaves nothing behind', async () => {
+    const sql: string[] = [];
+    const result = await migrate.up(db, shipped, { ...opts, dryRun: true, onSql: (s) => sql.push(s) });
+    expect(result.applied).toEqual(names(shipped));
+    expect(sql.join('\n')).toMatch(/create table tasks/);
+    expect(await tables(db)).toEqual([]);
+    expect((await migrate.status(db, shipped)).pending).toEqual(names(shipped));
+  });
+
+  test('up --step and --to apply part of the chain; up applies the rest as a new batch', async () => {
+    expect(await migrate.up(db, shipped, { ...opts, step: 1 })).toEqual({ batch: 1, applied: ['20251207_0001_initial_schema'] });
+    expect(await migrate.up(db, shipped, { ...opts, to: '20251207_0001_initial_schema' })).toEqual({ batch: null, applied: [] });
+    const rest = await migrate.up(db, shipped, opts);
+    expect(rest).toEqual({ batch: 2, applied: names(shipped).slice(1) });
+    const { items, head } = await migrate.history(db, shipped);
+    expect(head).toBe(names(shipped).at(-1));
+    expect(items.map((i) => [i.name, i.state, i.batch])).toEqual(names(shipped).map((n, i) => [n, 'applied', i === 0 ? 1 : 2]));
+    expect(await tables(db)).toEqual(expect.arrayContaining(['bindu_db_migrations', 'contexts', 'task_feedback', 'tasks', 'webhook_configs']));
+  });
+
+  test('the database enforces the shapes, keeps updated_at, and cascades deletes', async () => {
+    const k = db.knex;
+    const [{ context_id }] = await k('contexts').insert({}).returning('context_id');
+    const [{ task_id, updated_at }] = await k('tasks').insert({ context_id }).returning(['task_id', 'updated_at']);
+    const rejects = async (q: Knex.QueryBuilder | Knex.Raw, code: string) => expect(q.then(() => 'accepted', (e: { code: string }) => e.code)).resolves.toBe(code);
+    await rejects(k('tasks').insert({ context_id, status: 'bogus' }), '22P02');
+    await rejects(k('tasks').insert({ context_id, history: JSON.stringify({ not: 'an array' }) }), '23514');
+    await rejects(k('tasks').insert({ context_id, artifacts: JSON.stringify([1]) }), '23514');
+    await rejects(k('contexts').insert({ messages: JSON.stringify({}) }), '23514');
+    await rejects(k('contexts').insert({ metadata: JSON.stringify([]) }), '23514');
+    await rejects(k('task_feedback').insert({ task_id, rating: 6 }), '23514');
+    await rejects(k('task_feedback').insert({ task_id, rating: 0 }), '23514');
+    await rejects(k('tasks').insert({ context_id: '00000000-0000-0000-0000-000000000000' }), '23503');
+    await rejects(k('webhook_configs').insert({ task_id, config: JSON.stringify([]) }), '23514');
+    await k('task_feedback').insert({ task_id, rating: 5, feedback: 'great' });
+    await k('webhook_configs').insert({ task_id, config: JSON.stringify({ url: 'https://x', token: 't' }) });
+
+    await k.raw("select pg_sleep(0.01)");
+    await k('tasks').where({ task_id }).update({ status: 'completed' });
+    const after = await k('tasks').where({ task_id }).first();
+    expect(after.updated_at.getTime()).toBeGreaterThan(new Date(updated_at).getTime());
+
+    await k('contexts').where({ context_id }).delete();
+    for (const t of ['tasks', 'task_feedback', 'webhook_configs']) expect(Number((await k(t).count({ n: '*' }))[0].n)).toBe(0);
+  });
+
+  test('a failing migration rolls back its own changes and names itself and the Postgres error', async () => {
+    const failing: Migration = {
+      name: '20991231_0001_broken',
+      file: 'memory',
+      module: {
+        revises: names(shipped).at(-1)!,
+        up: async (k) => {
+          await k.raw('create table half_done (id int)');
+          await k.raw('alter table tasks add constraint no_such check (no_such_column > 0)');
+        },
+        down: async () => undefined,
+      },
+    };
+    const error = await migrate.up(db, [...shipped, failing], opts).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OperationError);
+    expect((error as Error).message).toMatch(/^migration 20991231_0001_broken failed: column "no_such_column" does not exist \(SQLSTATE 42703\)/);
+    expect(await tables(db)).not.toContain('half_done');
+    expect((await migrate.status(db, [...shipped, failing])).pending).toEqual(['20991231_0001_broken']);
+  });
+
+  test('down reverts one by default, --step n, --to keeps the named one, --all reverts everything', async () => {
+    const all = names(shipped);
+    expect(await migrate.planDown(db, shipped, {})).toEqual([all.at(-1)]);
+    const dry = await migrate.down(db, shipped, { ...opts, all: true, dryRun: true });
+    expect(dry.reverted).toEqual([...all].reverse());
+    expect((await migrate.status(db, shipped)).applied).toBe(all.length);
+    expect(await migrate.down(db, shipped, opts)).toEqual({ reverted: [all.at(-1)] });
+    await migrate.up(db, shipped, opts);
+    expect(await migrate.down(db, shipped, { ...opts, to: all[0] })).toEqual({ reverted: all.slice(1).reverse() });
+    await expect(migrate.down(db, shipped, { ...opts, to: 'nope' })).rejects.toThrow(/nope is not an applied migration/);
+    await migrate.up(db, shipped, opts);
+    expect(await migrate.down(db, shipped, { ...opts, all: true })).toEqual({ reverted: [...all].reverse() });
+    expect(await tables(db)).toEqual(['bindu_db_migrations']);
+  });
+});
+
+describe('schemas', () => {
+  test('--schema puts the tables and the migration record in that schema', async () => {
+    const { db, dispose } = await freshDatabase('postgres', 'agent_one');
+    try {
+      const shipped = await loadMigrations(path.join(packageRoot, 'migrations'));
+      await migrate.up(db, shipped, opts);
+      expect(await tables(db)).toContain('tasks');
+      const { rows } = await db.knex.raw("select count(*)::int as n from information_schema.tables where table_schema = 'public'");
+      expect(rows[0].n).toBe(0);
+    } finally {
+      await dispose();
+    }
+  });
+});

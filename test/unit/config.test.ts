@@ -1,0 +1,103 @@
+import { describe, expect, test } from '@jest/globals';
+import { loadConfig, parseDatabaseUrl } from '../../src/config.js';
+import { ConfigError, UsageError } from '../../src/errors.js';
+
+describe('parseDatabaseUrl: the URL forms Bindu uses', () => {
+  test.each([
+    ['postgresql://bindu_user:pw@localhost:5432/bindu_db', 'localhost', 5432, 'bindu_user', 'pw', 'bindu_db'],
+    ['postgres://bindu_user:pw@db.internal/bindu_db', 'db.internal', 5432, 'bindu_user', 'pw', 'bindu_db'],
+    ['postgresql+asyncpg://bindu_user:mypassword@localhost:5432/bindu_db?ssl=require', 'localhost', 5432, 'bindu_user', 'mypassword', 'bindu_db'],
+    ['postgresql+psycopg://u:p@10.0.0.5:6543/db', '10.0.0.5', 6543, 'u', 'p', 'db'],
+    ['postgresql://u:p@[::1]:5433/db', '::1', 5433, 'u', 'p', 'db'],
+    ['postgresql://u@localhost/db', 'localhost', 5432, 'u', undefined, 'db'],
+    ['postgresql://u:p@localhost', 'localhost', 5432, 'u', 'p', 'u'],
+    ['postgresql://u%40corp:p%3Aw%2Fd%25@h/my%20db', 'h', 5432, 'u@corp', 'p:w/d%', 'my db'],
+    ['postgresql://u:p@/db?host=/var/run/postgresql', '/var/run/postgresql', 5432, 'u', 'p', 'db'],
+  ])('%s', (url, host, port, user, password, database) => {
+    const c = parseDatabaseUrl(url);
+    expect([c.host, c.port, c.user, c.password, c.database]).toEqual([host, port, user, password, database]);
+  });
+
+  test.each([
+    ['?ssl=require', 'require'],
+    ['?ssl=true', 'require'],
+    ['?ssl=false', 'disable'],
+    ['?ssl=disable', 'disable'],
+    ['?ssl=prefer', 'prefer'],
+    ['?ssl=verify-ca', 'verify-ca'],
+    ['?ssl=verify-full', 'verify-full'],
+    ['?sslmode=require', 'require'],
+    ['?sslmode=disable', 'disable'],
+    ['?sslmode=verify-full', 'verify-full'],
+    ['?sslmode=allow', 'allow'],
+    ['?SSLMODE=require'.toLowerCase(), 'require'],
+    ['', 'prefer'],
+  ])('ssl spelling %s → %s', (query, mode) => {
+    expect(parseDatabaseUrl(`postgresql+asyncpg://u:p@h/db${query}`).sslMode).toBe(mode);
+  });
+
+  test('sslmode wins over ssl when both are given (libpq spelling is the precise one)', () => {
+    expect(parseDatabaseUrl('postgresql://u:p@h/db?ssl=disable&sslmode=verify-full').sslMode).toBe('verify-full');
+  });
+
+  test.each([
+    ['mysql://u:secretpw@h/db', 'unsupported scheme'],
+    ['localhost:5432/db', 'must start with postgresql://'],
+    ['postgresql://u:secretpw@h:99999/db', 'bad port'],
+    ['postgresql://u:secretpw@h:abc/db', 'bad port'],
+    ['postgresql://u:secret pw@h b/db', 'not a valid URL'],
+    ['postgresql://u:secretpw@h/db?ssl=maybe', 'unknown ssl mode'],
+    ['postgresql://:secretpw@h/db', 'no user name'],
+    ['postgresql://u:secret%zzpw@h/db', 'percent-encoding'],
+  ])('malformed %s is a usage error naming the problem, password masked', (url, problem) => {
+    let error: unknown;
+    try {
+      parseDatabaseUrl(url);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).exitCode).toBe(2);
+    expect((error as Error).message).toContain(problem);
+    expect((error as Error).message).not.toContain('secret');
+  });
+});
+
+describe('loadConfig precedence: flag > environment > .env > default', () => {
+  const url = (db: string) => `postgresql://u:p@h/${db}`;
+  const dbOf = (c: ReturnType<typeof loadConfig>) => (c.target.kind === 'postgres' ? c.target.connection.database : c.target.kind);
+
+  test('flag beats environment beats .env', () => {
+    expect(dbOf(loadConfig({ url: url('flag') }, { DATABASE_URL: url('env') }, { DATABASE_URL: url('file') }))).toBe('flag');
+    expect(dbOf(loadConfig({}, { DATABASE_URL: url('env') }, { DATABASE_URL: url('file') }))).toBe('env');
+    expect(dbOf(loadConfig({}, {}, { DATABASE_URL: url('file') }))).toBe('file');
+    expect(dbOf(loadConfig({}, {}, {}))).toBe('embedded');
+  });
+
+  test('STORAGE_TYPE: memory forces the embedded database, postgres requires a URL', () => {
+    expect(loadConfig({}, { STORAGE_TYPE: 'memory', DATABASE_URL: url('x') }).target.kind).toBe('embedded');
+    expect(loadConfig({}, { STORAGE_TYPE: 'postgres', DATABASE_URL: url('x') }).target.kind).toBe('postgres');
+    expect(() => loadConfig({}, { STORAGE_TYPE: 'postgres' })).toThrow(ConfigError);
+    expect(() => loadConfig({}, { STORAGE_TYPE: 'sqlite' })).toThrow(/postgres.*memory/);
+  });
+
+  test('defaults and variables', () => {
+    const c = loadConfig({}, {});
+    expect([c.schema, c.connectTimeoutSeconds, c.lockTimeoutSeconds, c.runMigrationsOnStartup]).toEqual(['public', 10, 60, true]);
+    expect(c.target.kind === 'embedded' && c.target.dataDir.endsWith('.bindu/db')).toBe(true);
+    const e = loadConfig({}, { BINDU_DB_SCHEMA: 'agent_a', PGCONNECT_TIMEOUT: '3', STORAGE__RUN_MIGRATIONS_ON_STARTUP: 'false', BINDU_DB_DATA_DIR: '/tmp/x' });
+    expect([e.schema, e.connectTimeoutSeconds, e.runMigrationsOnStartup]).toEqual(['agent_a', 3, false]);
+    expect(e.target.kind === 'embedded' && e.target.dataDir).toBe('/tmp/x');
+    expect(loadConfig({ schema: 'flag_schema' }, { BINDU_DB_SCHEMA: 'env_schema' }).schema).toBe('flag_schema');
+  });
+
+  test('bad values are usage errors', () => {
+    expect(() => loadConfig({ schema: 'a;drop' }, {})).toThrow(UsageError);
+    expect(() => loadConfig({ connectTimeout: 'soon' }, {})).toThrow(/--connect-timeout/);
+    expect(() => loadConfig({}, { STORAGE__RUN_MIGRATIONS_ON_STARTUP: 'perhaps' })).toThrow(/true or false/);
+  });
+
+  test('the password is registered as a secret to scrub from output', () => {
+    expect(loadConfig({ url: 'postgresql://u:s3cr%40t@h/db' }, {}).secrets).toEqual(['s3cr@t']);
+  });
+});

@@ -1,0 +1,62 @@
+import { describe, expect, test } from '@jest/globals';
+import fc from 'fast-check';
+import { describeConnection, loadConfig, parseDatabaseUrl } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
+import { createRedactor, maskUrls } from '../../src/lib/redact.js';
+import { createOutput } from '../../src/cli/ui/output.js';
+
+// Realistic passwords: 6+ characters of anything, URL-special characters included.
+const password = fc.string({ minLength: 6, maxLength: 40, unit: 'binary' }).filter((s) => s.trim().length >= 6 && !/[\u0000-\u001f\s]/.test(s));
+
+function capture() {
+  let text = '';
+  const stream = { write: (s: string) => ((text += s), true), isTTY: false };
+  return { streams: { stdout: stream, stderr: stream }, text: () => text };
+}
+
+describe('masking', () => {
+  test.each([
+    ['postgresql://bindu_user:mypassword@localhost:5432/bindu_db', 'postgresql://bindu_user:***@localhost:5432/bindu_db'],
+    ['postgresql+asyncpg://u:p@ss@h/db?ssl=require', 'postgresql+asyncpg://u:***@h/db?ssl=require'],
+    ['cannot connect to postgres://a:b@c/d: refused', 'cannot connect to postgres://a:***@c/d: refused'],
+    ['postgresql://h/db?user=u&password=hunter22', 'postgresql://h/db?user=u&password=***'],
+    ['host=h password=hunter22 dbname=d', 'host=h password=*** dbname=d'],
+    ['postgresql://u@h/db', 'postgresql://u@h/db'],
+  ])('maskUrls(%s)', (input, expected) => {
+    expect(maskUrls(input)).toBe(expected);
+  });
+
+  test('describeConnection shows the URL with the password masked', () => {
+    expect(describeConnection(parseDatabaseUrl('postgresql+asyncpg://bindu_user:pw%2F1@localhost:5432/bindu_db?ssl=disable'))).toBe(
+      'postgresql://bindu_user:***@localhost:5432/bindu_db',
+    );
+  });
+
+  test('property: no password ever appears in output, error messages or masked URLs', () => {
+    fc.assert(
+      fc.property(password, (pw) => {
+        const url = `postgresql+asyncpg://bindu_user:${encodeURIComponent(pw)}@db.example.com:5432/bindu_db?ssl=require`;
+        const config = loadConfig({ url }, {});
+        const out = capture();
+        const output = createOutput({ json: false, redact: createRedactor(config.secrets), streams: out.streams });
+        // Everything a command might print about its connection, plus a raw echo of the secret.
+        output.print(`connected to ${config.target.kind === 'postgres' ? config.target.connection.displayUrl : ''}`, url);
+        output.document({ url, note: `password is ${pw}` });
+        output.error(`failed on ${url} with ${pw}`, `retry ${encodeURIComponent(pw)}`);
+        const printed = out.text();
+        expect(printed).not.toContain(pw);
+        expect(printed).not.toContain(encodeURIComponent(pw));
+        // A malformed URL's error shows the URL masked, before any secret is known.
+        let message = '';
+        try {
+          parseDatabaseUrl(`${url.replace(':5432', ':notaport')}`);
+        } catch (err) {
+          message = (err as ConfigError).message;
+        }
+        expect(message).toContain('***');
+        expect(message).not.toContain(encodeURIComponent(pw));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
