@@ -19,6 +19,9 @@ export interface Database {
   close(): Promise<void>;
 }
 
+// knex logs connection errors to the console itself; we report every error once, our way.
+const quietLog = { warn() {}, error() {}, deprecate() {}, debug() {} };
+
 /** Opens the configured database and checks that it answers. */
 export async function openDatabase(config: Config): Promise<Database> {
   return config.target.kind === 'postgres'
@@ -73,6 +76,7 @@ async function openPostgres(config: Config, c: PgConnection): Promise<Database> 
     searchPath: [config.schema],
     pool: { min: 0, max: 4 },
     acquireConnectionTimeout: Math.round(config.connectTimeoutSeconds * 1000) + 2000,
+    log: quietLog,
   });
   const label = describeConnection(c);
   try {
@@ -127,7 +131,7 @@ async function openEmbedded(config: Config, dataDir: string): Promise<Database> 
       throw new OperationError(`could not open the embedded database at ${dataDir}: ${(err as Error).message}`, undefined, err);
     }
     await pglite.exec(`create schema if not exists "${config.schema}"`);
-    const knex = knexFactory({ client: ClientPgLite, connection: { pglite } as never, searchPath: [config.schema] });
+    const knex = knexFactory({ client: ClientPgLite, connection: { pglite } as never, searchPath: [config.schema], log: quietLog });
     return {
       knex,
       kind: 'embedded',

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { Knex } from 'knex';
 import type { Database } from './connect.js';
+import { OperationError } from '../errors.js';
 
 /** The table recording applied migrations, in the configured schema (found through search_path). */
 export const MIGRATION_TABLE = 'bindu_db_migrations';
@@ -80,6 +81,12 @@ export async function withMigrationLock<T>(
       await conn.query(`select set_config('lock_timeout', $1, false)`, [`${Math.max(1, Math.round(timeoutSeconds * 1000))}ms`]);
       try {
         await conn.query(`select pg_advisory_lock(${key})`, [db.schema]);
+      } catch (err) {
+        if ((err as { code?: string }).code !== '55P03') throw err;
+        throw new OperationError(
+          `another migration run still holds the lock after ${timeoutSeconds}s`,
+          'wait and retry, raise --lock-timeout, or see who holds it: bindu-db migrate status',
+        );
       } finally {
         await conn.query('reset lock_timeout');
       }

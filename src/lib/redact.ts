@@ -4,6 +4,7 @@
  */
 
 const MASK = '***';
+const MIN_SCRUBBED_LENGTH = 4;
 
 // scheme://user:password@rest — the password runs to the LAST '@' because people paste unencoded '@'s.
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^\s]*)@/gi;
@@ -39,7 +40,9 @@ function secretForms(secret: string): string[] {
   } catch {
     // not valid percent-encoding: the literal form is enough
   }
-  return [...forms].filter((s) => s.length > 0);
+  // Scrubbing a one- or two-letter password out of every line would garble all output; such a
+  // password is still masked wherever it appears inside a URL.
+  return [...forms].filter((s) => s.length >= MIN_SCRUBBED_LENGTH);
 }
 
 export interface Redactor {

@@ -1,0 +1,104 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { binPath, repoRoot, runCli } from '../helpers/cli.js';
+import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
+
+// Migrations that take a while, so that runs overlap and can be killed mid-way.
+function slowMigrations(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'slow-migrations-'));
+  const write = (name: string, revises: string | null, up: string, down: string) =>
+    fs.writeFileSync(
+      path.join(dir, `${name}.ts`),
+      `import type { Knex } from 'knex';\nexport const revises = ${JSON.stringify(revises)};\n` +
+        `export async function up(knex: Knex): Promise<void> { ${up} }\nexport async function down(knex: Knex): Promise<void> { ${down} }\n`,
+    );
+  write('20260101_0001_first', null, "await knex.raw('create table one (id int)'); await knex.raw('select pg_sleep(0.4)');", "await knex.raw('drop table one'); await knex.raw('select pg_sleep(1.5)');");
+  write('20260101_0002_second', '20260101_0001_first', "await knex.raw('create table two (id int)'); await knex.raw('select pg_sleep(1.5)');", "await knex.raw('drop table two'); await knex.raw('select pg_sleep(1.5)');");
+  write('20260101_0003_third', '20260101_0002_second', "await knex.raw('create table three (id int)');", "await knex.raw('drop table three');");
+  return dir;
+}
+
+/** Starts the CLI and SIGKILLs it as soon as stderr shows `marker`. */
+function killWhen(args: string[], env: Record<string, string>, marker: string): Promise<{ stderr: string; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [binPath, ...args], { cwd: repoRoot, env: { ...process.env, ...env, NO_COLOR: '1' } });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (stderr.includes(marker)) child.kill('SIGKILL');
+    });
+    child.on('error', reject);
+    child.on('close', (_code, signal) => resolve({ stderr, signal }));
+  });
+}
+
+let db: { name: string; url: string };
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  db = await createTestDatabase('faults');
+  env = { DATABASE_URL: db.url, BINDU_DB_MIGRATIONS_DIR: slowMigrations() };
+});
+afterAll(async () => dropTestDatabase(db.name));
+
+const applied = async () => (await adminQuery('select name from bindu_db_migrations order by id', [], db.name)).map((r) => r.name);
+const tablesNow = async () => (await adminQuery("select table_name from information_schema.tables where table_schema = 'public' and table_name in ('one','two','three') order by 1", [], db.name)).map((r) => r.table_name);
+
+describe('concurrency and faults on PostgreSQL', () => {
+  test('six concurrent `migrate up` apply each migration exactly once and all exit 0', async () => {
+    const runs = await Promise.all(Array.from({ length: 6 }, () => runCli(['migrate', 'up', '--json'], { env })));
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0, 0, 0]);
+    const docs = runs.map((r) => JSON.parse(r.stdout));
+    const appliedByRuns = docs.flatMap((d) => d.applied);
+    expect(appliedByRuns.sort()).toEqual(['20260101_0001_first', '20260101_0002_second', '20260101_0003_third']);
+    expect(docs.filter((d) => d.applied.length > 0)).toHaveLength(1);
+    expect(await applied()).toEqual(['20260101_0001_first', '20260101_0002_second', '20260101_0003_third']);
+  });
+
+  test('status shows the lock while a run holds it; --lock-timeout bounds the wait of another', async () => {
+    await runCli(['migrate', 'down', '--all', '--yes'], { env });
+    const holder = spawn(process.execPath, [binPath, 'migrate', 'up'], { cwd: repoRoot, env: { ...process.env, ...env } });
+    let status: { locked: boolean } = { locked: false };
+    for (let i = 0; i < 100 && !status.locked; i++) {
+      status = JSON.parse((await runCli(['migrate', 'status', '--json'], { env })).stdout);
+    }
+    expect(status.locked).toBe(true);
+    const impatient = await runCli(['migrate', 'up', '--lock-timeout', '0.2'], { env });
+    expect(impatient.code).toBe(1);
+    expect(impatient.stderr).toMatch(/lock/i);
+    const refused = await runCli(['migrate', 'unlock', '--yes'], { env });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/running bindu-db process/);
+    await new Promise((r) => holder.on('close', r));
+    expect(JSON.parse((await runCli(['migrate', 'status', '--json'], { env })).stdout)).toEqual({ applied: 3, pending: [], locked: false });
+  });
+
+  test('SIGKILL during `up` leaves no lock and no half-applied migration; the next run finishes by itself', async () => {
+    await runCli(['migrate', 'down', '--all', '--yes'], { env });
+    const killed = await killWhen(['migrate', 'up'], env, '→ 20260101_0002_second');
+    expect(killed.signal).toBe('SIGKILL');
+    // The first migration committed; the second was in flight and left nothing.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await applied()).toEqual(['20260101_0001_first']);
+    expect(await tablesNow()).toEqual(['one']);
+    const again = await runCli(['migrate', 'up', '--json', '--lock-timeout', '10'], { env });
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout).applied).toEqual(['20260101_0002_second', '20260101_0003_third']);
+    expect(await tablesNow()).toEqual(['one', 'three', 'two']);
+  });
+
+  test('SIGKILL during `down` leaves the migration applied and intact; the next down completes', async () => {
+    const killed = await killWhen(['migrate', 'down', '--all', '--yes'], env, '→ 20260101_0002_second');
+    expect(killed.signal).toBe('SIGKILL');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await applied()).toEqual(['20260101_0001_first', '20260101_0002_second']);
+    expect(await tablesNow()).toEqual(['one', 'two']);
+    const again = await runCli(['migrate', 'down', '--all', '--yes', '--json', '--lock-timeout', '10'], { env });
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout).reverted).toEqual(['20260101_0002_second', '20260101_0001_first']);
+    expect(await tablesNow()).toEqual([]);
+  });
+});

@@ -1,0 +1,181 @@
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { binPath, repoRoot, runCli } from '../helpers/cli.js';
+import { adminUrl, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
+
+let db: { name: string; url: string };
+beforeAll(async () => {
+  db = await createTestDatabase('usage');
+});
+afterAll(async () => dropTestDatabase(db.name));
+
+describe('help and usage errors', () => {
+  test.each([
+    [[]],
+    [['--help']],
+    [['migrate', '--help']],
+    [['migrate', 'up', '--help']],
+    [['migrate', 'down', '--help']],
+    [['migrate', 'history', '--help']],
+    [['migrate', 'status', '--help']],
+    [['migrate', 'make', '--help']],
+    [['migrate', 'unlock', '--help']],
+    [['seed', 'run', '--help']],
+  ])('%j prints help with an example and exits 0', async (args) => {
+    const r = await runCli(args);
+    expect(r.code).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/Usage: bindu-db/);
+    expect(r.stdout + r.stderr).toMatch(/Examples?:\n\s+\$ bindu-db/);
+  });
+
+  test('--help works with no database driver installed (none is loaded)', () => {
+    // A copy of the package whose node_modules holds only what --help may load.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'help-only-'));
+    fs.cpSync(path.join(repoRoot, 'dist'), path.join(dir, 'dist'), { recursive: true });
+    fs.cpSync(path.join(repoRoot, 'bin'), path.join(dir, 'bin'), { recursive: true });
+    fs.copyFileSync(path.join(repoRoot, 'package.json'), path.join(dir, 'package.json'));
+    const out = execFileSync(process.execPath, [path.join(dir, 'bin', 'bindu-db.js'), 'migrate', 'up', '--help'], { encoding: 'utf8' });
+    expect(out).toMatch(/apply pending migrations/);
+  });
+
+  test.each([
+    [['migrat'], /unknown command 'migrat'[\s\S]*Did you mean migrate\?/],
+    [['migrate', 'upp'], /Did you mean up\?/],
+    [['migrate', 'up', '--step', '-1'], /--step.*at least 1/],
+    [['migrate', 'up', '--step', 'two'], /--step.*whole number/],
+    [['migrate', 'up', '--bogus'], /unknown option '--bogus'/],
+    [['migrate', 'make', '../escape'], /invalid migration name/],
+    [['migrate', 'down', '--step', '1', '--all'], /only one of --step, --to and --all/],
+    [['--url', 'mysql://u:hunter2@h/db', 'migrate', 'status'], /unsupported scheme/],
+    [['--url', 'postgresql://u:hunter2@h:0/db', 'migrate', 'status'], /bad port/],
+    [['--schema', 'x;drop', 'migrate', 'status'], /invalid schema name/],
+  ])('%j is a usage error (exit 2) that says why', async (args, message) => {
+    const r = await runCli(args);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toContain('hunter2');
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  test('--env-file is read; the environment beats it and a flag beats both', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'envfile-'));
+    const file = path.join(dir, 'custom.env');
+    fs.writeFileSync(file, `DATABASE_URL=${db.url}\nBINDU_DB_SCHEMA=from_file\n`);
+    const fromFile = await runCli(['--env-file', file, 'migrate', 'status', '--json'], { cwd: dir });
+    expect(fromFile.code).toBe(0);
+    expect(fromFile.stderr).toMatch(/using postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1/);
+    const envWins = await runCli(['--env-file', file, 'migrate', 'status'], { cwd: dir, env: { BINDU_DB_SCHEMA: 'bad;schema' } });
+    expect(envWins.stderr).toMatch(/invalid schema name "bad;schema"/);
+    const flagWins = await runCli(['--env-file', file, '--schema', 'flag_schema', 'migrate', 'status', '--json'], { cwd: dir, env: { BINDU_DB_SCHEMA: 'bad;schema' } });
+    expect(flagWins.code).toBe(0);
+    // ./.env is read by default
+    fs.writeFileSync(path.join(dir, '.env'), 'STORAGE_TYPE=postgres\n');
+    expect((await runCli(['migrate', 'status'], { cwd: dir })).stderr).toMatch(/DATABASE_URL is not set/);
+  });
+
+  test('STORAGE_TYPE=postgres without DATABASE_URL is a configuration error', async () => {
+    const r = await runCli(['migrate', 'status'], { env: { STORAGE_TYPE: 'postgres' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/DATABASE_URL is not set/);
+  });
+
+  test('destructive commands refuse without a terminal and without --yes, changing nothing', async () => {
+    await runCli(['migrate', 'up'], { env: { DATABASE_URL: db.url } });
+    const r = await runCli(['migrate', 'down'], { env: { DATABASE_URL: db.url } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/refusing to revert 1 migration .* without confirmation/);
+    expect(r.stderr).toMatch(/--yes/);
+    expect(JSON.parse((await runCli(['migrate', 'status', '--json'], { env: { DATABASE_URL: db.url } })).stdout).pending).toEqual([]);
+  });
+});
+
+describe('connection failures are one line, exit 1, without the password', () => {
+  test('wrong password', async () => {
+    const url = new URL(db.url);
+    url.password = 'Wr0ng-Secret-Value';
+    const r = await runCli(['migrate', 'status'], { env: { DATABASE_URL: url.toString() } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot connect to postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/.*password authentication failed/);
+    expect(r.stderr).not.toContain('Wr0ng-Secret-Value');
+    expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+  });
+
+  test('server down', async () => {
+    const url = new URL(adminUrl());
+    url.port = '1'; // nothing listens there
+    const r = await runCli(['migrate', 'status'], { env: { DATABASE_URL: url.toString() } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/connection refused/);
+    expect(r.stderr).toMatch(/hint: is the server running/);
+    expect(r.stderr).not.toContain(decodeURIComponent(url.password));
+  });
+
+  test('a database that does not exist', async () => {
+    const url = new URL(adminUrl());
+    url.pathname = '/no_such_db';
+    const r = await runCli(['migrate', 'status'], { env: { DATABASE_URL: url.toString() } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/database "no_such_db" does not exist/);
+  });
+});
+
+describe('migrate make', () => {
+  test('the new TypeScript migration revises the head and the next `up` runs it with no build', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'make-'));
+    fs.cpSync(path.join(repoRoot, 'migrations'), dir, { recursive: true });
+    const env = { DATABASE_URL: db.url, BINDU_DB_MIGRATIONS_DIR: dir };
+    const made = await runCli(['migrate', 'make', 'add_task_priority', '--json'], { env });
+    expect(made.code).toBe(0);
+    const doc = JSON.parse(made.stdout);
+    expect(doc.revises).toBe('20250614_0001_add_webhook_configs_table');
+    expect(path.dirname(doc.path)).toBe(dir);
+    fs.writeFileSync(doc.path, fs.readFileSync(doc.path, 'utf8').replace("// await knex.schema.alterTable('tasks', (table) => { table.text('note'); });", "await knex.schema.alterTable('tasks', (table) => { table.integer('priority'); });"));
+    const up = await runCli(['migrate', 'up', '--json'], { env });
+    expect(up.code).toBe(0);
+    expect(JSON.parse(up.stdout).applied).toEqual([doc.name]);
+    const hist = JSON.parse((await runCli(['migrate', 'history', '--json'], { env })).stdout);
+    expect(hist.head).toBe(doc.name);
+  });
+});
+
+describe('embedded database', () => {
+  test('a second process opening the same data directory gets a clear error, and the first is unharmed', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emb-lock-'));
+    const env = { BINDU_DB_DATA_DIR: path.join(dir, 'db'), BINDU_DB_MIGRATIONS_DIR: path.join(repoRoot, 'migrations') };
+    expect((await runCli(['migrate', 'up'], { env })).code).toBe(0);
+    // Hold the directory with a long-running process (a slow seed run would do; a dry run of down is quick).
+    const first = spawn(process.execPath, [binPath, 'seed', 'run'], { cwd: repoRoot, env: { ...process.env, ...env } });
+    let firstErr = '';
+    await new Promise<void>((resolve) => first.stderr.on('data', (d) => ((firstErr += d), firstErr.includes('using the embedded') && resolve())));
+    const second = await runCli(['migrate', 'status'], { env });
+    const firstCode = await new Promise((r) => first.on('close', r));
+    expect(firstCode).toBe(0);
+    if (second.code !== 0) {
+      expect(second.code).toBe(1);
+      expect(second.stderr).toMatch(/is in use by another bindu-db process \(pid \d+\)/);
+    }
+    const after = await runCli(['migrate', 'status', '--json'], { env });
+    expect(JSON.parse(after.stdout)).toEqual({ applied: 2, pending: [], locked: false });
+  });
+
+  test('a lock left by a killed process is taken over', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emb-stale-'));
+    fs.writeFileSync(path.join(dir, 'db.lock'), JSON.stringify({ pid: 999999, host: os.hostname(), since: 'then' }));
+    const r = await runCli(['migrate', 'status', '--json'], { env: { BINDU_DB_DATA_DIR: path.join(dir, 'db') } });
+    expect(r.code).toBe(0);
+  });
+
+  test('a data directory from another PostgreSQL major gets a message saying what to do', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emb-old-'));
+    fs.mkdirSync(path.join(dir, 'db'));
+    fs.writeFileSync(path.join(dir, 'db', 'PG_VERSION'), '17\n');
+    const r = await runCli(['migrate', 'status'], { env: { BINDU_DB_DATA_DIR: path.join(dir, 'db') } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/made by PostgreSQL 17; this bindu-db embeds PostgreSQL 18/);
+    expect(r.stderr).toMatch(/hint: back it up/);
+  });
+});
