@@ -30,6 +30,8 @@ export interface RunContext {
   /** A person can answer prompts. */
   readonly interactive: boolean;
   readonly opts: GlobalOptions;
+  /** Aborted on Ctrl-C or SIGTERM; long operations stop, clean up and throw CancelledError. */
+  readonly signal: AbortSignal;
   /** Opens the database once. `autoMigrate`: bring the embedded database up to date first. */
   db(options?: { autoMigrate?: boolean }): Promise<Database>;
   migrations(): Promise<Migration[]>;
@@ -48,7 +50,7 @@ function readEnvFile(file: string | undefined, cwd: string): EnvSource {
   return parseEnv(text) as EnvSource;
 }
 
-export function createContext(opts: GlobalOptions, env: EnvSource = process.env): RunContext {
+export function createContext(opts: GlobalOptions, signal: AbortSignal, env: EnvSource = process.env): RunContext {
   const config = loadConfig(opts, env, readEnvFile(opts.envFile, process.cwd()));
   const out = createOutput({
     json: opts.json === true,
@@ -61,6 +63,7 @@ export function createContext(opts: GlobalOptions, env: EnvSource = process.env)
     config,
     out,
     opts,
+    signal,
     interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY),
     migrations: () => (migrations ??= import('../core/migrationFiles.js').then((m) => m.loadMigrations(config.migrationsDir))),
     db: (options = {}) =>

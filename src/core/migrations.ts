@@ -14,7 +14,7 @@ import {
   terminateBackend,
   withMigrationLock,
 } from '../db/migrationLog.js';
-import { OperationError, RefusedError, UsageError, describePgError, isPgError } from '../errors.js';
+import { CancelledError, OperationError, RefusedError, UsageError, describePgError, isPgError } from '../errors.js';
 import type { Migration } from './migrationFiles.js';
 
 export type { LockHolder } from '../db/migrationLog.js';
@@ -37,6 +37,8 @@ export interface RunOptions {
   onWait?: (holder: LockHolder | undefined) => void;
   /** Receives each SQL statement a dry run executes. */
   onSql?: (sql: string) => void;
+  /** Aborted (Ctrl-C): stop before the next migration. */
+  signal?: AbortSignal;
 }
 
 export interface UpOptions extends RunOptions {
@@ -168,6 +170,9 @@ async function inTransaction(db: Database, m: Migration, fn: (k: Knex) => Promis
 }
 
 async function runOne(m: Migration, direction: 'up' | 'down', k: Knex, opts: RunOptions): Promise<void> {
+  // Let the event loop deliver a pending Ctrl-C: PGlite runs in-process and may not yield otherwise.
+  await new Promise((resolve) => setImmediate(resolve));
+  if (opts.signal?.aborted) throw new CancelledError(`interrupted before ${m.name}; the migrations before it are complete`);
   opts.onStep?.(m.name);
   try {
     await m.module[direction](k);

@@ -21,17 +21,17 @@ function slowMigrations(): string {
   return dir;
 }
 
-/** Starts the CLI and SIGKILLs it as soon as stderr shows `marker`. */
-function killWhen(args: string[], env: Record<string, string>, marker: string): Promise<{ stderr: string; signal: NodeJS.Signals | null }> {
+/** Starts the CLI and sends `signal` as soon as stderr shows `marker`. */
+function killWhen(args: string[], env: Record<string, string>, marker: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<{ stderr: string; signal: NodeJS.Signals | null; code: number | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [binPath, ...args], { cwd: repoRoot, env: { ...process.env, ...env, NO_COLOR: '1' } });
     let stderr = '';
     child.stderr.on('data', (d) => {
       stderr += d;
-      if (stderr.includes(marker)) child.kill('SIGKILL');
+      if (stderr.includes(marker)) child.kill(signal);
     });
     child.on('error', reject);
-    child.on('close', (_code, signal) => resolve({ stderr, signal }));
+    child.on('close', (code, got) => resolve({ stderr, signal: got, code }));
   });
 }
 
@@ -101,4 +101,28 @@ describe('concurrency and faults on PostgreSQL', () => {
     expect(JSON.parse(again.stdout).reverted).toEqual(['20260101_0002_second', '20260101_0001_first']);
     expect(await tablesNow()).toEqual([]);
   });
+
+  test('Ctrl-C during `up` exits 130 and leaves the interrupted migration unapplied', async () => {
+    await runCli(['migrate', 'down', '--all', '--yes'], { env });
+    const interrupted = await killWhen(['migrate', 'up'], env, '→ 20260101_0002_second', 'SIGINT');
+    expect(interrupted.code).toBe(130);
+    await new Promise((r) => setTimeout(r, 1500)); // the server notices the dropped connection
+    expect(await applied()).toEqual(['20260101_0001_first']);
+    expect(await tablesNow()).toEqual(['one']);
+    expect(JSON.parse((await runCli(['migrate', 'status', '--json'], { env })).stdout).locked).toBe(false);
+  });
 });
+
+describe('Ctrl-C on the embedded database', () => {
+  test('stops between migrations, exits 130, and leaves a directory the next run continues from', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emb-sigint-'));
+    const embedded = { BINDU_DB_DATA_DIR: path.join(dir, 'db'), BINDU_DB_MIGRATIONS_DIR: env.BINDU_DB_MIGRATIONS_DIR };
+    const interrupted = await killWhen(['migrate', 'up'], embedded, '→ 20260101_0002_second', 'SIGINT');
+    expect(interrupted.code).toBe(130);
+    expect(interrupted.stderr).toMatch(/interrupted before 20260101_0003_third/);
+    const status = JSON.parse((await runCli(['migrate', 'status', '--json'], { env: embedded })).stdout);
+    expect(status).toEqual({ applied: 2, pending: ['20260101_0003_third'], locked: false });
+    expect((await runCli(['migrate', 'up'], { env: embedded })).code).toBe(0);
+  });
+});
+

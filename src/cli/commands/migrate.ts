@@ -20,6 +20,7 @@ const core = () => import('../../core/migrations.js');
 function progress(ctx: RunContext, sql: string[]) {
   return {
     lockTimeoutSeconds: ctx.config.lockTimeoutSeconds,
+    signal: ctx.signal,
     onStep: (name: string) => ctx.out.notice(`→ ${name}`),
     onWait: (holder: LockHolder | undefined) =>
       ctx.out.notice(`waiting for the migration lock${holder ? ` (held by backend ${holder.pid}, ${holder.application_name})` : ''}, up to ${ctx.config.lockTimeoutSeconds}s`),
