@@ -93,6 +93,39 @@ describe('help and usage errors', () => {
   });
 });
 
+describe('confirmation on a terminal', () => {
+  // `script` gives the CLI a pseudo-terminal; keys are typed into it after the prompt shows.
+  const typeAt = (keys: string, args: string[]) =>
+    new Promise<{ code: number | null; text: string }>((resolve, reject) => {
+      const cmd = [process.execPath, binPath, ...args].map((a) => `'${a}'`).join(' ');
+      const child = spawn('script', ['-qec', cmd, '/dev/null'], { cwd: repoRoot, env: { ...process.env, DATABASE_URL: db.url, NO_COLOR: '1' } });
+      let text = '';
+      child.stdout.on('data', (d) => {
+        text += d;
+        if (/\(y\/N\)/.test(text) && keys) {
+          child.stdin.write(keys);
+          keys = '';
+        }
+      });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, text }));
+    });
+  const appliedCount = async () => JSON.parse((await runCli(['migrate', 'status', '--json'], { env: { DATABASE_URL: db.url } })).stdout).applied;
+
+  test('Ctrl-C at the prompt exits 130 and changes nothing; "n" too; "y" goes ahead', async () => {
+    await runCli(['migrate', 'up'], { env: { DATABASE_URL: db.url } });
+    const before = await appliedCount();
+    const ctrlC = await typeAt('\u0003', ['migrate', 'down']);
+    expect(ctrlC.code).toBe(130);
+    expect(ctrlC.text).toMatch(/cancelled: nothing was changed/);
+    expect((await typeAt('n\r', ['migrate', 'down'])).code).toBe(130);
+    expect(await appliedCount()).toBe(before);
+    const yes = await typeAt('y\r', ['migrate', 'down']);
+    expect(yes.code).toBe(0);
+    expect(await appliedCount()).toBe(before - 1);
+  });
+});
+
 describe('connection failures are one line, exit 1, without the password', () => {
   test('wrong password', async () => {
     const url = new URL(db.url);

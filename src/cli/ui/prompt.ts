@@ -28,7 +28,7 @@ export async function confirmDestructive(options: ConfirmOptions): Promise<void>
     const message = `${options.action[0].toUpperCase()}${options.action.slice(1)}?${options.warning ? ` ${options.warning}` : ''}`;
     answer = await confirm({ message, default: false }, { output: process.stderr });
   } catch (err) {
-    if ((err as Error).name === 'ExitPromptError' || (err as Error).name === 'AbortPromptError') throw new CancelledError();
+    if ((err as Error).name === 'ExitPromptError' || (err as Error).name === 'AbortPromptError') throw new CancelledError('cancelled: nothing was changed');
     throw err;
   }
   if (!answer) throw new CancelledError('cancelled: nothing was changed');
