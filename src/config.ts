@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, UsageError } from './errors.js';
+import { schemaNameForDid } from './lib/didSchema.js';
 import { maskUrl } from './lib/redact.js';
 
 /** libpq's sslmode values; asyncpg's `ssl=` spellings map onto them. */
@@ -111,7 +112,9 @@ export function loadConfig(flags: ConfigFlags, env: EnvSource, dotenv: EnvSource
     target = { kind: 'embedded', dataDir: path.resolve(flags.dataDir ?? get('BINDU_DB_DATA_DIR') ?? '.bindu/db') };
   }
 
-  const schema = flags.schema ?? get('BINDU_DB_SCHEMA') ?? 'public';
+  const schemaGiven = flags.schema ?? get('BINDU_DB_SCHEMA') ?? 'public';
+  // An agent's DID names the schema Bindu's server keeps its tables in.
+  const schema = schemaGiven.startsWith('did:') ? schemaNameForDid(schemaGiven) : schemaGiven;
   if (!SCHEMA_NAME.test(schema)) {
     throw new UsageError(`invalid schema name "${schema}"`, 'use letters, digits and _ (at most 63 characters)');
   }

@@ -14,6 +14,7 @@ import {
   terminateBackend,
   withMigrationLock,
 } from '../db/migrationLog.js';
+import { alembicVersion, detectLayout, hasMigrationTable } from '../db/layouts.js';
 import { CancelledError, OperationError, RefusedError, UsageError, describePgError, isPgError } from '../errors.js';
 import type { Migration } from './migrationFiles.js';
 
@@ -68,15 +69,50 @@ export async function history(db: Database, migrations: Migration[]): Promise<{ 
   return { items, head: migrations.at(-1)?.name ?? null };
 }
 
-export async function status(db: Database, migrations: Migration[]): Promise<{ applied: number; pending: string[]; locked: boolean; lock_holder?: LockHolder }> {
+export interface MigrationStatus {
+  applied: number;
+  pending: string[];
+  locked: boolean;
+  lock_holder?: LockHolder;
+  /** Set when Bindu's server (Alembic) manages this database: the revision in public.alembic_version. */
+  alembic_version?: string | null;
+  /** Set when the schema holds the server's layout, which our migrations never touch. */
+  layout?: 'bindu-server';
+}
+
+export async function status(db: Database, migrations: Migration[]): Promise<MigrationStatus> {
   const applied = new Set((await listAppliedMigrations(db.knex, db.schema)).map((r) => r.name));
   const holder = await findLockHolder(db);
+  const alembic = await alembicVersion(db.knex);
+  const server = (await detectLayout(db.knex, db.schema))?.layout === 'bindu-server';
   return {
     applied: applied.size,
-    pending: migrations.filter((m) => !applied.has(m.name)).map((m) => m.name),
+    pending: server ? [] : migrations.filter((m) => !applied.has(m.name)).map((m) => m.name),
     locked: holder !== undefined,
     ...(holder ? { lock_holder: holder } : {}),
+    ...(alembic !== undefined ? { alembic_version: alembic } : {}),
+    ...(server ? { layout: 'bindu-server' as const } : {}),
   };
+}
+
+/**
+ * Our migrations never touch what Bindu's server manages: a schema holding its layout, or the
+ * public schema of a database Alembic manages (the server keeps legacy tables there).
+ */
+async function assertMigratable(db: Database): Promise<void> {
+  const found = await detectLayout(db.knex, db.schema);
+  if (found?.layout === 'bindu-server') {
+    throw new RefusedError(
+      `schema "${db.schema}" holds Bindu server tables (managed by its Alembic migrations); bindu-db migrations never touch them`,
+      'inspect and back it up with bindu-db; migrate it with the server (alembic upgrade head)',
+    );
+  }
+  if (db.schema === 'public' && !found && !(await hasMigrationTable(db.knex, db.schema)) && (await alembicVersion(db.knex)) !== undefined) {
+    throw new RefusedError(
+      'this database is managed by Alembic (public.alembic_version exists); bindu-db will not create its tables in its public schema',
+      'use a schema of your own: --schema bindu',
+    );
+  }
 }
 
 /** Names of the migrations not yet applied, in order (for inspection commands' warning). */
@@ -98,6 +134,7 @@ function selectPending(migrations: Migration[], applied: Set<string>, opts: UpOp
 
 /** Applies pending migrations, each in its own transaction, under the migration lock. */
 export async function up(db: Database, migrations: Migration[], opts: UpOptions): Promise<{ batch: number | null; applied: string[] }> {
+  await assertMigratable(db);
   return withMigrationLock(db, opts.lockTimeoutSeconds, async () => {
     if (opts.dryRun) {
       return dryRun(db, opts, async (trx) => {
@@ -141,11 +178,13 @@ function selectToRevert(migrations: Migration[], applied: AppliedMigrationRow[],
 
 /** What `down` with these options would revert, newest first (for the confirmation prompt). */
 export async function planDown(db: Database, migrations: Migration[], opts: DownRange): Promise<string[]> {
+  await assertMigratable(db);
   return selectToRevert(migrations, await listAppliedMigrations(db.knex, db.schema), opts).map((m) => m.name);
 }
 
 /** Reverts applied migrations, newest first, each in its own transaction. */
 export async function down(db: Database, migrations: Migration[], opts: DownOptions): Promise<{ reverted: string[] }> {
+  await assertMigratable(db);
   return withMigrationLock(db, opts.lockTimeoutSeconds, async () => {
     if (opts.dryRun) {
       return dryRun(db, opts, async (trx) => {

@@ -133,6 +133,8 @@ export function registerMigrate(program: Command): void {
         if (ctx.out.json) ctx.out.document(s);
         else {
           const c = ctx.out.color;
+          if (s.layout === 'bindu-server') ctx.out.print(c.yellow(`Schema ${ctx.config.schema} holds Bindu server tables: its migrations are Alembic's, not bindu-db's.`));
+          if (s.alembic_version !== undefined) ctx.out.print(`Alembic:  this database is managed by Bindu's server (alembic_version ${s.alembic_version ?? 'empty'})`);
           ctx.out.print(
             `Applied:  ${s.applied}`,
             `Pending:  ${s.pending.length}${s.pending.length ? ` (${s.pending.join(', ')})` : ''}`,

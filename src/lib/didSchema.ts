@@ -1,0 +1,14 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The Postgres schema Bindu's server keeps an agent's tables in, from the agent's DID
+ * (did:bindu:<author>:<agent>:<uuid>): lowercase, every character outside [a-z0-9_] becomes
+ * '_', a leading digit gets 'schema_' in front, and a name over 63 characters is cut to 54
+ * characters + '_' + the first 8 hex digits of the sha256 of the uncut name.
+ */
+export function schemaNameForDid(did: string): string {
+  let name = did.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  if (/^[0-9]/.test(name)) name = `schema_${name}`;
+  if (name.length > 63) name = `${name.slice(0, 54)}_${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
+  return name;
+}
