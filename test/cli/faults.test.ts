@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import pg from 'pg';
 import { binPath, repoRoot, runCli } from '../helpers/cli.js';
 import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 
@@ -58,22 +59,48 @@ describe('concurrency and faults on PostgreSQL', () => {
     expect(await applied()).toEqual(['20260101_0001_first', '20260101_0002_second', '20260101_0003_third']);
   });
 
-  test('status shows the lock while a run holds it; --lock-timeout bounds the wait of another', async () => {
-    await runCli(['migrate', 'down', '--all', '--yes'], { env });
-    const holder = spawn(process.execPath, [binPath, 'migrate', 'up'], { cwd: repoRoot, env: { ...process.env, ...env } });
-    let status: { locked: boolean } = { locked: false };
+  test('status shows the lock while a run holds it; --lock-timeout bounds the wait of another; unlock refuses a live holder', async () => {
+    // A migration that holds the lock long enough for every check below, however loaded the machine.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'long-migration-'));
+    fs.writeFileSync(path.join(dir, '20260101_0001_long.ts'), "export const revises = null;\nexport async function up(knex: any) { await knex.raw('select pg_sleep(8)'); }\nexport async function down() {}\n");
+    const own = await createTestDatabase('lock');
+    const lockEnv = { DATABASE_URL: own.url, BINDU_DB_MIGRATIONS_DIR: dir };
+    const holder = spawn(process.execPath, [binPath, 'migrate', 'up'], { cwd: repoRoot, env: { ...process.env, ...lockEnv } });
+    const holderDone = new Promise((r) => holder.on('close', r));
+    let status: { locked: boolean; lock_holder?: { application_name: string } } = { locked: false };
     for (let i = 0; i < 100 && !status.locked; i++) {
-      status = JSON.parse((await runCli(['migrate', 'status', '--json'], { env })).stdout);
+      status = JSON.parse((await runCli(['migrate', 'status', '--json'], { env: lockEnv })).stdout);
     }
     expect(status.locked).toBe(true);
-    const impatient = await runCli(['migrate', 'up', '--lock-timeout', '0.2'], { env });
+    expect(status.lock_holder?.application_name).toBe(`bindu-db migrate pid=${holder.pid} host=${os.hostname()}`);
+    const impatient = await runCli(['migrate', 'up', '--lock-timeout', '0.2'], { env: lockEnv });
     expect(impatient.code).toBe(1);
-    expect(impatient.stderr).toMatch(/lock/i);
-    const refused = await runCli(['migrate', 'unlock', '--yes'], { env });
+    expect(impatient.stderr).toMatch(/another migration run still holds the lock after 0.2s/);
+    const refused = await runCli(['migrate', 'unlock', '--yes'], { env: lockEnv });
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/running bindu-db process/);
-    await new Promise((r) => holder.on('close', r));
-    expect(JSON.parse((await runCli(['migrate', 'status', '--json'], { env })).stdout)).toEqual({ applied: 3, pending: [], locked: false });
+    expect(refused.stderr).toMatch(/held by a running bindu-db process \(pid \d+\)/);
+    expect(await holderDone).toBe(0);
+    expect(JSON.parse((await runCli(['migrate', 'status', '--json'], { env: lockEnv })).stdout)).toEqual({ applied: 1, pending: [], locked: false });
+    await dropTestDatabase(own.name);
+  });
+
+  test('unlock releases a lock whose bindu-db process is gone but whose session lives on (a half-open connection)', async () => {
+    const own = await createTestDatabase('unlock');
+    const lockEnv = { DATABASE_URL: own.url };
+    const orphan = new pg.Client({ connectionString: own.url, application_name: `bindu-db migrate pid=999999 host=${os.hostname()}` });
+    await orphan.connect();
+    orphan.on('error', () => undefined); // it is about to be terminated
+    await orphan.query("select pg_advisory_lock(hashtext('bindu-db:migrate'), hashtext('public'))");
+    expect(JSON.parse((await runCli(['migrate', 'status', '--json'], { env: lockEnv })).stdout).locked).toBe(true);
+    const noYes = await runCli(['migrate', 'unlock'], { env: lockEnv });
+    expect(noYes.code).toBe(2);
+    const r = await runCli(['migrate', 'unlock', '--yes', '--json'], { env: lockEnv });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ released: true });
+    expect(JSON.parse((await runCli(['migrate', 'status', '--json'], { env: lockEnv })).stdout).locked).toBe(false);
+    expect(JSON.parse((await runCli(['migrate', 'unlock', '--json'], { env: lockEnv })).stdout)).toEqual({ released: false });
+    await orphan.end().catch(() => undefined);
+    await dropTestDatabase(own.name);
   });
 
   test('SIGKILL during `up` leaves no lock and no half-applied migration; the next run finishes by itself', async () => {

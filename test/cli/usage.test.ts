@@ -160,7 +160,9 @@ describe('migrate make', () => {
   test('the new TypeScript migration revises the head and the next `up` runs it with no build', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'make-'));
     fs.cpSync(path.join(repoRoot, 'migrations'), dir, { recursive: true });
-    const env = { DATABASE_URL: db.url, BINDU_DB_MIGRATIONS_DIR: dir };
+    const own = await createTestDatabase('make');
+    const env = { DATABASE_URL: own.url, BINDU_DB_MIGRATIONS_DIR: dir };
+    expect((await runCli(['migrate', 'up'], { env })).code).toBe(0);
     const made = await runCli(['migrate', 'make', 'add_task_priority', '--json'], { env });
     expect(made.code).toBe(0);
     const doc = JSON.parse(made.stdout);
@@ -172,6 +174,7 @@ describe('migrate make', () => {
     expect(JSON.parse(up.stdout).applied).toEqual([doc.name]);
     const hist = JSON.parse((await runCli(['migrate', 'history', '--json'], { env })).stdout);
     expect(hist.head).toBe(doc.name);
+    await dropTestDatabase(own.name);
   });
 });
 
