@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { packageRoot } from '../config.js';
 import { ExitCode } from '../errors.js';
+import { registerBackup } from './commands/backup.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerSeed } from './commands/seed.js';
 import { examples } from './options.js';
@@ -38,6 +39,7 @@ Configuration: flag > environment > .env file > default. Exit codes: 0 ok, 1 fai
     );
   registerMigrate(program);
   registerSeed(program);
+  registerBackup(program);
   // Subcommands inherit exitOverride and the suggestions only when set on each.
   const configure = (cmd: Command) => {
     cmd.exitOverride().showSuggestionAfterError(true).showHelpAfterError('(run with --help for usage)');
