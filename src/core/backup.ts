@@ -63,8 +63,8 @@ function connectionOf(config: Config): PgConnection {
 }
 
 /** Runs `<tool> --version`; a missing tool is a ConfigError naming where it was looked for. */
-async function toolVersion(config: Config, command: string): Promise<{ major: number; text: string }> {
-  const out = await runTool({ command, args: VERSION_ARGS, env: toolEnv(config) }, { redact: createRedactor(config.secrets), missingHint: MISSING_HINT });
+async function toolVersion(config: Config, name: string, command: string): Promise<{ major: number; text: string }> {
+  const out = await runTool({ name, command, args: VERSION_ARGS, env: toolEnv(config) }, { redact: createRedactor(config.secrets), missingHint: MISSING_HINT });
   const version = parseToolVersion(out);
   if (!version) throw new ConfigError(`${command} --version printed "${out.trim().slice(0, 80)}", not a PostgreSQL version`, MISSING_HINT);
   return version;
@@ -72,7 +72,7 @@ async function toolVersion(config: Config, command: string): Promise<{ major: nu
 
 /** pg_dump refuses servers newer than itself, after connecting; say so before creating anything. */
 async function checkPgDump(config: Config, db: Database): Promise<void> {
-  const tool = await toolVersion(config, config.tools.pgDump);
+  const tool = await toolVersion(config, 'pg_dump', config.tools.pgDump);
   const num = await serverVersionNum(db.knex);
   const server = serverMajor(num);
   if (tool.major < server) {
@@ -168,7 +168,7 @@ export async function backup(db: Database, config: Config, opts: BackupOptions):
     } else if (format === 'custom') {
       written = await dumpCustom(config, args, tmp, interrupts, opts.onProgress);
     } else {
-      const dump = startTool({ command: config.tools.pgDump, args, env: toolEnv(config, connectionOf(config)) }, { stdout: 'pipe', redact: createRedactor(config.secrets), signal: interrupts.signal, missingHint: MISSING_HINT });
+      const dump = startTool({ name: 'pg_dump', command: config.tools.pgDump, args, env: toolEnv(config, connectionOf(config)) }, { stdout: 'pipe', redact: createRedactor(config.secrets), signal: interrupts.signal, missingHint: MISSING_HINT });
       written = await settle(dump, writeStream(dump.stdout!, format === 'gzip', sink, interrupts, opts.onProgress));
     }
     if (interrupts.signal.aborted) throw abortError(interrupts.signal);
@@ -207,7 +207,7 @@ async function writeStream(source: Readable, gzip: boolean, sink: () => Writable
 async function dumpCustom(config: Config, args: string[], tmp: string, interrupts: Interrupts, onProgress?: (bytes: number) => void) {
   // pg_dump writes the archive itself, so that it is seekable (pg_restore can then read it in
   // any order); progress is the file's growing size.
-  const dump = startTool({ command: config.tools.pgDump, args: [...args, `--file=${tmp}`], env: toolEnv(config, connectionOf(config)) }, { redact: createRedactor(config.secrets), signal: interrupts.signal, missingHint: MISSING_HINT });
+  const dump = startTool({ name: 'pg_dump', command: config.tools.pgDump, args: [...args, `--file=${tmp}`], env: toolEnv(config, connectionOf(config)) }, { redact: createRedactor(config.secrets), signal: interrupts.signal, missingHint: MISSING_HINT });
   const timer = onProgress ? setInterval(() => fs.stat(tmp, (e, s) => !e && onProgress(s.size)), 250) : undefined;
   try {
     await dump.done;
@@ -280,8 +280,8 @@ export async function planRestore(db: Database, config: Config, fileArg: string,
       'restore into an empty database, or pass --clean to replace them (in the same transaction)',
     );
   }
-  if (format === 'custom') await toolVersion(config, config.tools.pgRestore);
-  if (db.kind === 'postgres') await toolVersion(config, config.tools.psql);
+  if (format === 'custom') await toolVersion(config, 'pg_restore', config.tools.pgRestore);
+  if (db.kind === 'postgres') await toolVersion(config, 'psql', config.tools.psql);
   return { file, format, target: db.label, database: await currentDatabase(db.knex), schema: config.schema, existingTables, tasks: await countTasks(db.knex, config.schema) };
 }
 
@@ -300,7 +300,7 @@ export async function restore(db: Database, config: Config, plan: RestorePlan, o
     let source: AsyncIterable<Buffer>;
     let producerDone: Promise<void> = Promise.resolve();
     if (plan.format === 'custom') {
-      const tool = startTool({ command: config.tools.pgRestore, ...planPgRestoreToScript(plan.file), env: toolEnv(config) }, { stdout: 'pipe', redact, signal: interrupts.signal, missingHint: MISSING_HINT });
+      const tool = startTool({ name: 'pg_restore', command: config.tools.pgRestore, ...planPgRestoreToScript(plan.file), env: toolEnv(config) }, { stdout: 'pipe', redact, signal: interrupts.signal, missingHint: MISSING_HINT });
       producers.push(tool);
       source = tool.stdout!;
       producerDone = tool.done;
@@ -344,7 +344,7 @@ export async function restore(db: Database, config: Config, plan: RestorePlan, o
 
 async function restorePsql(config: Config, preamble: string, script: AsyncIterable<Buffer>, interrupts: Interrupts, redact: (t: string) => string): Promise<void> {
   const plan = planPsqlRestore(connectionOf(config), config.connectTimeoutSeconds);
-  const psql = startTool({ command: config.tools.psql, args: plan.args, env: { ...config.toolEnv, ...plan.env } }, { stdin: 'pipe', redact, signal: interrupts.signal, missingHint: MISSING_HINT });
+  const psql = startTool({ name: 'psql', command: config.tools.psql, args: plan.args, env: { ...config.toolEnv, ...plan.env } }, { stdin: 'pipe', redact, signal: interrupts.signal, missingHint: MISSING_HINT });
   const full = async function* (): AsyncGenerator<Buffer> {
     yield Buffer.from(`BEGIN;\n${preamble}`);
     yield* script;

@@ -6,6 +6,8 @@ import { BinduError, CancelledError, ConfigError, OperationError } from '../erro
 // when we are interrupted or when the caller gives up on it, so none outlives a bindu-db run.
 
 export interface ToolCommand {
+  /** How errors name it (pg_dump), whatever the command's file is called. */
+  name: string;
   /** A name looked up on PATH, or a path. */
   command: string;
   args: string[];
@@ -39,7 +41,7 @@ const KILL_GRACE_MS = 2000;
 const STDERR_LIMIT = 64 * 1024;
 
 export function startTool(tool: ToolCommand, options: StartOptions): RunningTool {
-  const name = tool.command.split(/[\\/]/).pop() ?? tool.command;
+  const name = tool.name;
   const child: ChildProcess = spawn(tool.command, tool.args, {
     env: tool.env,
     stdio: [options.stdin ?? 'ignore', options.stdout ?? 'ignore', 'pipe'],
