@@ -42,6 +42,20 @@ export interface Config {
   readonly seedsDir: string;
   /** Every secret the run knows about, for scrubbing output. */
   readonly secrets: readonly string[];
+  /** The PostgreSQL client tools backup and restore spawn. */
+  readonly tools: PgTools;
+  /**
+   * The environment for spawned tools: ours minus every PG* variable, so a stray PGPASSWORD or
+   * PGSERVICE in the shell cannot redirect a restore; pgArgs adds the connection's own.
+   */
+  readonly toolEnv: Readonly<Record<string, string>>;
+}
+
+/** Commands (a name looked up on PATH, or a path) for the PostgreSQL client tools. */
+export interface PgTools {
+  readonly pgDump: string;
+  readonly psql: string;
+  readonly pgRestore: string;
 }
 
 /** Flags that can override the environment. Not trusted: straight from the command line. */
@@ -52,6 +66,8 @@ export interface ConfigFlags {
   lockTimeout?: string;
   dataDir?: string;
   migrationsDir?: string;
+  /** --pg-bin: the directory holding pg_dump, psql and pg_restore. */
+  pgBin?: string;
 }
 
 export type EnvSource = Readonly<Record<string, string | undefined>>;
@@ -128,7 +144,15 @@ export function loadConfig(flags: ConfigFlags, env: EnvSource, dotenv: EnvSource
     migrationsDir: path.resolve(flags.migrationsDir ?? get('BINDU_DB_MIGRATIONS_DIR') ?? path.join(packageRoot, 'migrations')),
     seedsDir: path.resolve(get('BINDU_DB_SEEDS_DIR') ?? path.join(packageRoot, 'seeds')),
     secrets: Object.freeze(secrets),
+    tools: resolveTools(flags.pgBin ?? get('BINDU_DB_PG_BIN'), get),
+    toolEnv: Object.freeze(Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && !/^PG/.test(e[0])))),
   });
+}
+
+/** --pg-bin (or BINDU_DB_PG_BIN) names a directory for all three; else PG_DUMP/PSQL/PG_RESTORE; else PATH. */
+function resolveTools(pgBin: string | undefined, get: (name: string) => string | undefined): PgTools {
+  const pick = (variable: string, name: string) => (pgBin ? path.join(path.resolve(pgBin), name) : get(variable) ?? name);
+  return Object.freeze({ pgDump: pick('PG_DUMP', 'pg_dump'), psql: pick('PSQL', 'psql'), pgRestore: pick('PG_RESTORE', 'pg_restore') });
 }
 
 function parseBoolean(name: string, value: string | undefined, fallback: boolean): boolean {

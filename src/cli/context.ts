@@ -21,6 +21,8 @@ export interface GlobalOptions {
   debug?: boolean;
   color?: boolean;
   yes?: boolean;
+  /** backup/restore: directory of pg_dump, psql and pg_restore. */
+  pgBin?: string;
 }
 
 /** What an action gets: configuration, output, and the database opened on first use. */

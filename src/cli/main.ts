@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { packageRoot } from '../config.js';
 import { ExitCode } from '../errors.js';
+import { registerBackup } from './commands/backup.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerSchemas } from './commands/schemas.js';
 import { registerSeed } from './commands/seed.js';
@@ -39,6 +40,7 @@ Configuration: flag > environment > .env file > default. Exit codes: 0 ok, 1 fai
     );
   registerMigrate(program);
   registerSeed(program);
+  registerBackup(program);
   registerSchemas(program);
   // Subcommands inherit exitOverride and the suggestions only when set on each.
   const configure = (cmd: Command) => {

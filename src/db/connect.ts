@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
+import type { PGlite } from '@electric-sql/pglite';
 import type { Config, PgConnection } from '../config.js';
 import { describeConnection } from '../config.js';
 import { OperationError, isPgError } from '../errors.js';
@@ -16,6 +17,8 @@ export interface Database {
   readonly schema: string;
   /** Masked URL, or the embedded data directory. */
   readonly label: string;
+  /** The embedded instance itself, for what knex cannot do (an in-process dump, COPY from a blob). */
+  readonly pglite?: PGlite;
   close(): Promise<void>;
 }
 
@@ -137,6 +140,7 @@ async function openEmbedded(config: Config, dataDir: string): Promise<Database> 
       kind: 'embedded',
       schema: config.schema,
       label: dataDir,
+      pglite,
       close: async () => {
         try {
           await knex.destroy(); // closes the PGlite instance too

@@ -1,0 +1,108 @@
+// bindu-db backup/restore against bare pg_dump / psql / pg_restore on the same database, same
+// format, in the same run: a throwaway PostgreSQL with 100,000 tasks of realistic history.
+// Runs are interleaved (floor, ours, floor, ours…) so machine noise hits both; medians compared.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { startTestServer, stopTestServer } from '../test/helpers/pgServer.js';
+import { median, ratioLine } from './lib.js';
+
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/bindu-db.js');
+const TASKS = Number(process.env.BENCH_TASKS ?? 100_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const GOAL = 1.1;
+
+const server = await startTestServer();
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bindu-bench-backup-'));
+const url = (db: string) => `postgresql://${server.user}:${encodeURIComponent(server.password)}@127.0.0.1:${server.port}/${db}`;
+const libpq = (db: string) => ({ ...process.env, PGHOST: '127.0.0.1', PGPORT: String(server.port), PGUSER: server.user, PGPASSWORD: server.password, PGDATABASE: db });
+const tool = (name: string) => path.join(server.bindir, name);
+
+function time(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string): number {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { env, stdio: [input ? fs.openSync(input, 'r') : 'ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${path.basename(cmd)} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+const ours = (db: string, args: string[]) => time(process.execPath, [bin, ...args], { ...process.env, DATABASE_URL: url(db), NO_COLOR: '1' });
+
+async function sql(db: string, text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url(db) });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+let dbCount = 0;
+async function freshDb(): Promise<string> {
+  const name = `bench_${dbCount++}`;
+  await sql('postgres', `create database ${name}`);
+  return name;
+}
+
+try {
+  const src = await freshDb();
+  ours(src, ['migrate', 'up']);
+  // 20,000 contexts, 5 tasks each with a 6-message history, feedback on a third, webhooks on some.
+  await sql(src, `
+    insert into contexts (context_id, messages, metadata, created_at)
+      select md5('c' || i)::uuid, '[]', jsonb_build_object('title', 'conversation ' || i, 'agent', 'research_agent'), now() - (i || ' minutes')::interval
+      from generate_series(1, ${TASKS / 5}) i;
+    insert into tasks (task_id, context_id, status, history, artifacts, created_at)
+      select md5('t' || i)::uuid, md5('c' || (i % ${TASKS / 5} + 1))::uuid,
+        (array['pending','running','completed','failed','input_required'])[i % 5 + 1]::task_status,
+        (select jsonb_agg(jsonb_build_object('message_id', md5(i || '-' || m), 'kind', 'message', 'role', case when m % 2 = 0 then 'user' else 'agent' end,
+            'parts', jsonb_build_array(jsonb_build_object('kind', 'text', 'text', 'Message ' || m || ' of task ' || i || E': "quoted", a newline\\nand ✓ unicode — ' || repeat('lorem ipsum ', 8))),
+            'metadata', jsonb_build_object('timestamp', now()))) from generate_series(1, 6) m),
+        case when i % 5 = 2 then jsonb_build_object('artifacts', jsonb_build_array(jsonb_build_object('name', 'answer', 'parts', jsonb_build_array(jsonb_build_object('kind', 'text', 'text', 'answer ' || i))))) else '{}' end,
+        now() - (i || ' seconds')::interval
+      from generate_series(1, ${TASKS}) i;
+    insert into task_feedback (task_id, feedback, rating, created_at)
+      select md5('t' || i)::uuid, 'feedback on ' || i, i % 5 + 1, now() from generate_series(1, ${TASKS}, 3) i;
+    insert into webhook_configs (task_id, config)
+      select md5('t' || i)::uuid, jsonb_build_object('url', 'https://hooks.example.com/' || i, 'token', md5(i::text)) from generate_series(1, ${TASKS}, 50) i;
+    analyze;`);
+  const size = spawnSync(tool('psql'), ['-Atc', `select pg_size_pretty(pg_database_size('${src}'))`], { env: libpq(src), encoding: 'utf8' }).stdout.trim();
+  console.log(`database: ${TASKS} tasks, ${size}; ${RUNS} runs each, interleaved, medians`);
+
+  for (const format of ['plain', 'custom'] as const) {
+    const ext = format === 'plain' ? 'sql' : 'dump';
+    const floorFile = path.join(dir, `floor.${ext}`);
+    const ourFile = path.join(dir, `ours.${ext}`);
+    const floor: number[] = [];
+    const mine: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      fs.rmSync(floorFile, { force: true });
+      floor.push(time(tool('pg_dump'), ['--no-owner', '--no-privileges', `--format=${format[0]}`, '--schema=public', `--file=${floorFile}`], libpq(src)));
+      mine.push(ours(src, ['backup', ourFile, '--force']));
+    }
+    console.log(ratioLine(`backup ${format} (${(fs.statSync(ourFile).size / 1e6).toFixed(0)} MB) vs pg_dump`, median(mine), median(floor), GOAL));
+
+    const rFloor: number[] = [];
+    const rMine: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const a = await freshDb();
+      // Dumps of one schema create it, which bare psql and pg_restore cannot do over an existing one.
+      await sql(a, 'drop schema public cascade');
+      rFloor.push(
+        format === 'plain'
+          ? time(tool('psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', floorFile], libpq(a))
+          : time(tool('pg_restore'), ['--single-transaction', '--exit-on-error', '--no-owner', '--no-privileges', '-d', a, floorFile], libpq(a)),
+      );
+      const b = await freshDb();
+      rMine.push(ours(b, ['restore', ourFile, '--yes']));
+      await sql('postgres', `drop database ${a}`);
+      await sql('postgres', `drop database ${b}`);
+    }
+    console.log(ratioLine(`restore ${format} vs ${format === 'plain' ? 'psql --single-transaction' : 'pg_restore --single-transaction'}`, median(rMine), median(rFloor), GOAL));
+  }
+} finally {
+  stopTestServer(server);
+  fs.rmSync(dir, { recursive: true, force: true });
+}

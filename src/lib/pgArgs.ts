@@ -1,0 +1,95 @@
+import type { PgConnection } from '../config.js';
+
+// Pure planning of pg_dump / psql / pg_restore invocations: configuration in, argv and env out.
+// The connection travels in libpq's environment variables, never in argv, where `ps` shows it
+// to every user of the machine: the password only ever goes into PGPASSWORD.
+
+/** What to run: the argv (without the command) and the variables to add to the child's env. */
+export interface ToolPlan {
+  args: string[];
+  env: Record<string, string>;
+}
+
+/** libpq's environment for a connection (https://www.postgresql.org/docs/current/libpq-envars.html). */
+export function libpqEnv(c: PgConnection, connectTimeoutSeconds: number): Record<string, string> {
+  const env: Record<string, string> = {
+    PGHOST: c.host,
+    PGPORT: String(c.port),
+    PGUSER: c.user,
+    PGDATABASE: c.database,
+    PGSSLMODE: c.sslMode,
+    PGAPPNAME: c.applicationName ?? 'bindu-db',
+    // libpq wants whole seconds and treats 0 as "wait forever"; never round a short timeout to that.
+    PGCONNECT_TIMEOUT: String(Math.max(1, Math.ceil(connectTimeoutSeconds))),
+  };
+  if (c.password) env.PGPASSWORD = c.password;
+  if (c.sslRootCert) env.PGSSLROOTCERT = c.sslRootCert;
+  if (c.sslCert) env.PGSSLCERT = c.sslCert;
+  if (c.sslKey) env.PGSSLKEY = c.sslKey;
+  return env;
+}
+
+export type DumpFormat = 'plain' | 'custom';
+
+export interface DumpOptions {
+  format: DumpFormat;
+  /** Dump only this schema (-n). */
+  schema?: string;
+  schemaOnly?: boolean;
+  dataOnly?: boolean;
+  /** Write here (custom format); plain goes to stdout, which the caller hashes and compresses. */
+  file?: string;
+}
+
+/** Portable dumps: no owner or privilege statements, so they restore on managed hosts. */
+export function dumpArgs(opts: DumpOptions): string[] {
+  const args = ['--no-owner', '--no-privileges', `--format=${opts.format === 'custom' ? 'c' : 'p'}`];
+  if (opts.schema) args.push(`--schema=${opts.schema}`);
+  if (opts.schemaOnly) args.push('--schema-only');
+  if (opts.dataOnly) args.push('--data-only');
+  if (opts.file) args.push(`--file=${opts.file}`);
+  return args;
+}
+
+export function planDump(c: PgConnection, connectTimeoutSeconds: number, opts: DumpOptions): ToolPlan {
+  return { args: dumpArgs(opts), env: libpqEnv(c, connectTimeoutSeconds) };
+}
+
+/**
+ * psql reading a script on stdin. The script carries its own BEGIN and COMMIT (see core/backup.ts):
+ * COMMIT is written only once the whole input is known good, so a truncated input can never commit.
+ * ON_ERROR_STOP makes the first failed statement end psql, the open transaction rolling back.
+ */
+export function planPsqlRestore(c: PgConnection, connectTimeoutSeconds: number): ToolPlan {
+  return {
+    args: ['--no-psqlrc', '--quiet', '--no-align', '--tuples-only', '-v', 'ON_ERROR_STOP=1', '--file=-'],
+    env: libpqEnv(c, connectTimeoutSeconds),
+  };
+}
+
+/**
+ * pg_restore turning a custom archive into a plain script on stdout (no connection). The script
+ * is then fed to psql like a plain dump, in one transaction that we control: pg_restore's own
+ * --single-transaction cannot be made to replace a schema the archive creates (CREATE SCHEMA
+ * public fails on every fresh database, and --clean cannot drop a schema holding other objects).
+ */
+export function planPgRestoreToScript(file: string): ToolPlan {
+  return { args: ['--no-owner', '--no-privileges', '--file=-', file], env: {} };
+}
+
+/** `pg_dump --version` and friends. */
+export const VERSION_ARGS = ['--version'];
+
+/** The major version in "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)", or "psql (PostgreSQL) 9.6.24". */
+export function parseToolVersion(output: string): { major: number; text: string } | undefined {
+  const m = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?[^\s]*/.exec(output);
+  if (!m) return undefined;
+  const major = Number(m[1]);
+  // Before 10 the major was two numbers (9.6).
+  return { major: major < 10 && m[2] !== undefined ? Number(`${m[1]}.${m[2]}`) : major, text: m[0].replace(/^\(PostgreSQL\)\s+/, '') };
+}
+
+/** The major of server_version_num: 150018 → 15, 90624 → 9.6. */
+export function serverMajor(versionNum: number): number {
+  return versionNum >= 100000 ? Math.floor(versionNum / 10000) : Math.floor(versionNum / 10000) + Math.floor((versionNum % 10000) / 100) / 10;
+}

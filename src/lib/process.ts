@@ -1,0 +1,137 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { BinduError, CancelledError, ConfigError, OperationError } from '../errors.js';
+
+// The one module that spawns processes. argv arrays only, never a shell; the child is killed
+// when we are interrupted or when the caller gives up on it, so none outlives a bindu-db run.
+
+export interface ToolCommand {
+  /** How errors name it (pg_dump), whatever the command's file is called. */
+  name: string;
+  /** A name looked up on PATH, or a path. */
+  command: string;
+  args: string[];
+  /** The complete environment of the child. */
+  env: Record<string, string>;
+}
+
+export interface StartOptions {
+  /** 'pipe' to feed the child's stdin. */
+  stdin?: 'pipe' | 'ignore';
+  /** 'pipe' to read the child's stdout. */
+  stdout?: 'pipe' | 'ignore';
+  /** Scrubs secrets from the stderr we report. */
+  redact: (text: string) => string;
+  /** Aborting kills the child (see trapInterrupts). */
+  signal?: AbortSignal;
+  /** Hint for a command that is not installed. */
+  missingHint?: string;
+}
+
+export interface RunningTool {
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  /** Settles when the child exits: resolves on exit 0, rejects with a one-line error otherwise. */
+  readonly done: Promise<void>;
+  /** Stops the child: SIGTERM, then SIGKILL if it lingers. Safe to call twice. */
+  kill(): void;
+}
+
+const KILL_GRACE_MS = 2000;
+const STDERR_LIMIT = 64 * 1024;
+
+export function startTool(tool: ToolCommand, options: StartOptions): RunningTool {
+  const name = tool.name;
+  const child: ChildProcess = spawn(tool.command, tool.args, {
+    env: tool.env,
+    stdio: [options.stdin ?? 'ignore', options.stdout ?? 'ignore', 'pipe'],
+    shell: false,
+    windowsHide: true,
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (d: string) => {
+    if (stderr.length < STDERR_LIMIT) stderr += d;
+  });
+  // A child that died early makes writes to its stdin fail with EPIPE; its exit status says why.
+  child.stdin?.on('error', () => undefined);
+
+  let killTimer: NodeJS.Timeout | undefined;
+  const kill = () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    killTimer ??= setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    killTimer.unref();
+  };
+  const onAbort = () => kill();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const done = new Promise<void>((resolve, reject) => {
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'EACCES') {
+        reject(new ConfigError(`${name} not found or not executable: ${tool.command}`, options.missingHint));
+      } else {
+        reject(new OperationError(`could not run ${name}: ${err.message}`, undefined, err));
+      }
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(killTimer);
+      options.signal?.removeEventListener('abort', onAbort);
+      if (options.signal?.aborted) return reject(abortError(options.signal));
+      if (code === 0) return resolve();
+      const why = oneLine(options.redact(stderr)) || (signal ? `killed by ${signal}` : 'no error output');
+      reject(new OperationError(`${name} failed (${code === null ? signal : `exit ${code}`}): ${why}`));
+    });
+  });
+  // Callers may race done against other work; never let it be an unhandled rejection meanwhile.
+  done.catch(() => undefined);
+  return { stdin: child.stdin, stdout: child.stdout, done, kill };
+}
+
+/** Runs a short-lived tool (e.g. `--version`) and returns its stdout. */
+export async function runTool(tool: ToolCommand, options: Omit<StartOptions, 'stdin' | 'stdout'>): Promise<string> {
+  const running = startTool(tool, { ...options, stdout: 'pipe' });
+  let out = '';
+  running.stdout!.setEncoding('utf8');
+  running.stdout!.on('data', (d: string) => (out += d));
+  await running.done;
+  return out;
+}
+
+/** stderr as one line: the lines joined, pg_dump's "pg_dump: error: " prefixes kept, capped. */
+function oneLine(text: string): string {
+  const joined = text.split('\n').map((l) => l.trim()).filter(Boolean).join(' | ');
+  return joined.length > 600 ? `${joined.slice(0, 600)}…` : joined;
+}
+
+export interface Interrupts {
+  /** Aborted on the first SIGINT or SIGTERM while trapped. */
+  readonly signal: AbortSignal;
+  /** Stop trapping: signals get their default behaviour again. */
+  dispose(): void;
+}
+
+/**
+ * Traps SIGINT and SIGTERM for the length of an operation, so that it can kill its child and
+ * remove its temporary file before exiting (130 for SIGINT, 143 for SIGTERM) instead of dying
+ * with the work half done.
+ */
+export function trapInterrupts(): Interrupts {
+  const controller = new AbortController();
+  const handlers = (['SIGINT', 'SIGTERM'] as const).map((sig) => {
+    const handler = () => controller.abort(sig);
+    process.on(sig, handler);
+    return [sig, handler] as const;
+  });
+  return {
+    signal: controller.signal,
+    dispose: () => handlers.forEach(([sig, handler]) => process.off(sig, handler)),
+  };
+}
+
+/** The error an operation ends with once interrupted. */
+export function abortError(signal: AbortSignal): BinduError {
+  return signal.reason === 'SIGTERM'
+    ? new BinduError('terminated (SIGTERM): nothing was changed', { exitCode: 143 })
+    : new CancelledError('cancelled: nothing was changed');
+}

@@ -1,0 +1,139 @@
+import { OperationError } from '../errors.js';
+
+// Reading pg_dump's plain SQL scripts as streams: small fixes to the head of a script so it
+// restores portably, a completeness check, and a splitter for the embedded database, which has
+// no psql to run meta-commands or feed COPY data.
+
+const NL = 0x0a;
+const COMPLETE_MARK = '-- PostgreSQL database dump complete';
+
+export interface PrepareOptions {
+  /** PostgreSQL major of the server the script goes to. */
+  targetMajor: number;
+}
+
+/**
+ * Rewrites one line of a script's head (schemas, settings), or drops it (null):
+ * - `SET transaction_timeout` exists from PostgreSQL 17; pg_dump 17+ (and PGlite's) write it.
+ * - `CREATE SCHEMA x;` fails when x exists, as public always does: IF NOT EXISTS.
+ * - `COMMENT ON SCHEMA public` needs ownership of public, which managed hosts do not give.
+ */
+export function rewriteHeadLine(line: string, opts: PrepareOptions): string | null {
+  if (opts.targetMajor < 17 && /^SET transaction_timeout = /.test(line)) return null;
+  const schema = /^CREATE SCHEMA ([^\s;]+);$/.exec(line);
+  if (schema) return `CREATE SCHEMA IF NOT EXISTS ${schema[1]};`;
+  if (/^COMMENT ON SCHEMA public IS /.test(line)) return null;
+  return line;
+}
+
+/** The head ends where table data begins; past it bytes pass through untouched (and fast). */
+function startsData(line: string): boolean {
+  return line.startsWith('COPY ') || line.startsWith('INSERT INTO ');
+}
+
+/**
+ * Streams a plain script with its head rewritten (see rewriteHeadLine), and fails at the end
+ * if the script is not complete: a truncated dump must never be committed.
+ */
+export async function* prepareScript(source: AsyncIterable<Buffer>, opts: PrepareOptions): AsyncGenerator<Buffer> {
+  let inHead = true;
+  let pending: Buffer = Buffer.alloc(0);
+  let tail: Buffer = Buffer.alloc(0);
+  let any = false;
+  for await (const chunk of source) {
+    if (chunk.length === 0) continue;
+    any = true;
+    tail = Buffer.concat([tail, chunk]).subarray(-1024);
+    if (!inHead) {
+      yield chunk;
+      continue;
+    }
+    let buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    const out: string[] = [];
+    let start = 0;
+    for (let nl = buf.indexOf(NL, start); nl !== -1; nl = buf.indexOf(NL, start)) {
+      const line = buf.toString('utf8', start, nl);
+      if (startsData(line)) {
+        inHead = false;
+        break;
+      }
+      const rewritten = rewriteHeadLine(line, opts);
+      if (rewritten !== null) out.push(`${rewritten}\n`);
+      start = nl + 1;
+    }
+    if (out.length) yield Buffer.from(out.join(''), 'utf8');
+    buf = buf.subarray(start);
+    if (inHead) pending = buf;
+    else {
+      pending = Buffer.alloc(0);
+      if (buf.length) yield buf;
+    }
+  }
+  if (pending.length) {
+    const rewritten = rewriteHeadLine(pending.toString('utf8'), opts);
+    if (rewritten !== null) yield Buffer.from(rewritten, 'utf8');
+  }
+  if (!any) throw new OperationError('the backup file is empty');
+  if (!tail.toString('utf8').includes(COMPLETE_MARK)) {
+    throw new OperationError('the backup is incomplete (no "dump complete" trailer): the file is truncated or not a pg_dump script', 'nothing was restored; use an intact backup file');
+  }
+}
+
+/** A piece of a script: SQL to run as is, or one COPY … FROM stdin with its data. */
+export type ScriptPart = { kind: 'sql'; text: string } | { kind: 'copy'; statement: string; data: Buffer };
+
+const FLUSH_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Splits a plain script into SQL runs and COPY blocks, dropping psql meta-commands (`\restrict`,
+ * `\unrestrict`, `\connect`). SQL is cut only at COPY blocks and at pg_dump's `-- Name:` entry
+ * headers, never inside a statement, so each run can go to a multi-statement exec.
+ */
+export async function* splitScript(source: AsyncIterable<Buffer>): AsyncGenerator<ScriptPart> {
+  let sql: string[] = [];
+  let sqlBytes = 0;
+  let copy: { statement: string; data: Buffer[] } | undefined;
+  let pending: Buffer = Buffer.alloc(0);
+  const flushSql = (): ScriptPart | undefined => {
+    const text = sql.join('');
+    sql = [];
+    sqlBytes = 0;
+    return text.trim() ? { kind: 'sql', text } : undefined;
+  };
+  const onLine = function* (lineBuf: Buffer): Generator<ScriptPart> {
+    if (copy) {
+      if (lineBuf.length === 2 && lineBuf[0] === 0x5c && lineBuf[1] === 0x2e) {
+        yield { kind: 'copy', statement: copy.statement, data: Buffer.concat(copy.data) };
+        copy = undefined;
+      } else copy.data.push(lineBuf, Buffer.from('\n'));
+      return;
+    }
+    const line = lineBuf.toString('utf8');
+    if (line.startsWith('\\')) return;
+    if (/^COPY .* FROM stdin;$/.test(line)) {
+      const part = flushSql();
+      if (part) yield part;
+      copy = { statement: line, data: [] };
+      return;
+    }
+    if (sqlBytes > FLUSH_BYTES && /^-- (Data for )?Name: /.test(line)) {
+      const part = flushSql();
+      if (part) yield part;
+    }
+    sql.push(line, '\n');
+    sqlBytes += lineBuf.length + 1;
+  };
+  for await (const chunk of source) {
+    const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    let start = 0;
+    for (let nl = buf.indexOf(NL, start); nl !== -1; nl = buf.indexOf(NL, start)) {
+      yield* onLine(buf.subarray(start, nl));
+      start = nl + 1;
+    }
+    pending = Buffer.from(buf.subarray(start));
+  }
+  if (pending.length) yield* onLine(pending);
+  if (copy) throw new OperationError('the backup ends inside a COPY block: the file is truncated', 'nothing was restored; use an intact backup file');
+  const part = flushSql();
+  if (part) yield part;
+}

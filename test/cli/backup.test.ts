@@ -1,0 +1,144 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { binPath, runCli } from '../helpers/cli.js';
+import { createTestDatabase, dropTestDatabase } from '../helpers/db.js';
+
+// Failure modes with stand-in tools: shell scripts in place of pg_dump/psql/pg_restore.
+
+let db: { name: string; url: string };
+let dir: string;
+let password: string;
+const realBin = () => process.env.TEST_PG_BINDIR!;
+
+function script(name: string, body: string): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  return file;
+}
+/** --version answers like the real tool; anything else runs `body`. */
+const fakeDump = (name: string, body: string) => script(name, `if [ "$1" = "--version" ]; then exec "${realBin()}/pg_dump" --version; fi\n${body}`);
+const leftovers = (d: string) => fs.readdirSync(d).filter((f) => f.includes('.partial'));
+const env = (extra: Record<string, string> = {}) => ({ env: { DATABASE_URL: db.url, ...extra } });
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bindu-backup-cli-'));
+  db = await createTestDatabase('bkcli');
+  password = decodeURIComponent(new URL(db.url).password);
+  expect((await runCli(['migrate', 'up'], env())).code).toBe(0);
+  expect((await runCli(['seed', 'run'], env())).code).toBe(0);
+});
+afterAll(async () => {
+  await dropTestDatabase(db.name);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('backup failures leave nothing behind', () => {
+  test('pg_dump failing midway: exit 1 with its stderr, no file, no temp file', async () => {
+    const out = path.join(dir, 'fail.sql');
+    const dump = fakeDump('dump-fails', `printf 'CREATE TABLE half' ; echo "pg_dump: error: query failed: connection to ${db.url} lost" >&2; exit 1`);
+    const r = await runCli(['backup', out], env({ PG_DUMP: dump }));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error: pg_dump failed \(exit 1\): pg_dump: error: query failed/);
+    expect(r.stderr).not.toContain(password);
+    expect(fs.existsSync(out)).toBe(false);
+    expect(leftovers(dir)).toEqual([]);
+  });
+
+  test('an existing file is kept without --force (exit 2) and replaced with it', async () => {
+    const out = path.join(dir, 'exists.sql');
+    fs.writeFileSync(out, 'keep me');
+    const r = await runCli(['backup', out], env());
+    expect(r.code).toBe(2);
+    expect(fs.readFileSync(out, 'utf8')).toBe('keep me');
+    const failing = await runCli(['backup', out, '--force'], env({ PG_DUMP: fakeDump('dump-fails2', 'exit 1') }));
+    expect(failing.code).toBe(1);
+    expect(fs.readFileSync(out, 'utf8')).toBe('keep me');
+    expect((await runCli(['backup', out, '--force'], env())).code).toBe(0);
+    expect(fs.readFileSync(out, 'utf8')).toContain('PostgreSQL database dump complete');
+  });
+
+  test.each(['SIGINT', 'SIGTERM'] as const)('%s during a slow dump: no file, no temp file, no child left', async (sig) => {
+    const out = path.join(dir, `slow-${sig}.sql`);
+    const pidFile = path.join(dir, `slow-${sig}.pid`);
+    const dump = fakeDump(`dump-slow-${sig}`, `echo $$ > "${pidFile}"; printf 'SET x = 1;\\n'; exec sleep 60`);
+    const child = spawn(process.execPath, [binPath, 'backup', out], { env: { ...process.env, DATABASE_URL: db.url, PG_DUMP: dump, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    for (let i = 0; i < 200 && !fs.existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    await new Promise((r) => setTimeout(r, 200)); // let the first bytes reach the temp file
+    child.kill(sig);
+    const code = await exited;
+    expect(code).toBe(sig === 'SIGINT' ? 130 : 143);
+    expect(stderr).toMatch(/cancelled|terminated/);
+    expect(fs.existsSync(out)).toBe(false);
+    expect(leftovers(dir)).toEqual([]);
+    expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+  });
+
+  test('a pg_dump older than the server is refused before any file exists, naming both versions', async () => {
+    const out = path.join(dir, 'old.sql');
+    const old = script('pg_dump_old', 'echo "pg_dump (PostgreSQL) 9.6.24"; exit 0');
+    const r = await runCli(['backup', out], env({ PG_DUMP: old }));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/pg_dump 9\.6\.24 .* older than the server, PostgreSQL 15\.\d+/);
+    expect(r.stderr).toMatch(/hint: install the PostgreSQL 15 client tools/);
+    expect(fs.existsSync(out)).toBe(false);
+    expect(leftovers(dir)).toEqual([]);
+  });
+
+  test('a missing tool is a clear error (exit 2), from PG_DUMP or --pg-bin', async () => {
+    const a = await runCli(['backup', path.join(dir, 'none.sql')], env({ PG_DUMP: '/nonexistent/pg_dump' }));
+    expect(a.code).toBe(2);
+    expect(a.stderr).toMatch(/pg_dump not found or not executable: \/nonexistent\/pg_dump\nhint: install the PostgreSQL client tools/);
+    const b = await runCli(['restore', path.join(dir, 'none.sql'), '--pg-bin', dir], env());
+    expect(b.code).toBe(2);
+    expect(fs.existsSync(path.join(dir, 'none.sql'))).toBe(false);
+  });
+});
+
+describe('the password never reaches an argv', () => {
+  test('pg_dump, psql and pg_restore get it only through PGPASSWORD', async () => {
+    const bin = path.join(dir, 'recording-bin');
+    fs.mkdirSync(bin);
+    const log = path.join(dir, 'argv.log');
+    for (const tool of ['pg_dump', 'psql', 'pg_restore']) {
+      script(`recording-bin/${tool}`, `{ echo "${tool} $*"; [ -n "$PGPASSWORD" ] && echo "${tool} has PGPASSWORD"; env | grep -c '^PG' ; } >> "${log}"\nexec "${realBin()}/${tool}" "$@"`);
+    }
+    const target = await createTestDatabase('bkargv');
+    try {
+      for (const file of ['argv.sql', 'argv.dump']) {
+        const out = path.join(dir, file);
+        const b = await runCli(['backup', out, '--pg-bin', bin], env());
+        expect(b.code).toBe(0);
+        const r = await runCli(['restore', out, '--clean', '--yes', '--pg-bin', bin], { env: { DATABASE_URL: target.url } });
+        expect(r.stderr).not.toContain('error');
+        expect(r.code).toBe(0);
+        for (const text of [b.stdout, b.stderr, r.stdout, r.stderr]) expect(text).not.toContain(password);
+      }
+    } finally {
+      await dropTestDatabase(target.name);
+    }
+    const recorded = fs.readFileSync(log, 'utf8');
+    expect(recorded).toMatch(/^pg_dump --no-owner --no-privileges --format=p --schema=public --file=\S*argv\.sql\.\w+\.partial$/m);
+    expect(recorded).toMatch(/^pg_restore --no-owner --no-privileges --file=- .*argv\.dump$/m);
+    expect(recorded).toMatch(/^psql .*ON_ERROR_STOP=1/m);
+    expect(recorded).toContain('pg_dump has PGPASSWORD');
+    expect(recorded).toContain('psql has PGPASSWORD');
+    expect(recorded).not.toContain(password);
+    expect(recorded).not.toContain(encodeURIComponent(password));
+    expect(recorded).not.toContain('postgresql://');
+  });
+});
+
+describe('help', () => {
+  test.each(['backup', 'restore'])('%s --help shows an example', async (cmd) => {
+    const r = await runCli([cmd, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`\\$ bindu-db ${cmd} `));
+  });
+});

@@ -1,0 +1,10 @@
+export const TEST_PASSWORD: string;
+export interface TestServer {
+  dir: string;
+  port: number;
+  user: string;
+  password: string;
+  bindir: string;
+}
+export function startTestServer(): Promise<TestServer>;
+export function stopTestServer(server: TestServer): void;

@@ -1,0 +1,152 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { runCli } from '../helpers/cli.js';
+import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
+
+// Round trips through real pg_dump, psql and pg_restore (PostgreSQL 15 from the harness) and the
+// embedded database, comparing every row of the four Bindu tables.
+
+const TABLES = ['contexts', 'tasks', 'task_feedback', 'webhook_configs'];
+const made: string[] = [];
+let source: { name: string; url: string };
+let dir: string;
+
+async function newDb(prefix = 'bk') {
+  const db = await createTestDatabase(prefix);
+  made.push(db.name);
+  return db;
+}
+
+/** Every row of the four tables as JSON text, in key order. */
+async function snapshot(database: string): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const table of TABLES) {
+    const exists = await adminQuery<{ r: boolean }>('select to_regclass($1) is not null as r', [`public.${table}`], database);
+    out[table] = exists[0].r ? (await adminQuery<{ j: string }>(`select row_to_json(t)::text as j from public.${table} t order by 1`, [], database)).map((r) => r.j) : [];
+  }
+  return out;
+}
+
+const pg = (db: { url: string }) => ({ env: { DATABASE_URL: db.url } });
+const embedded = (dataDir: string) => ({ env: { BINDU_DB_DATA_DIR: dataDir }, cwd: dir });
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bindu-backup-it-'));
+  source = await newDb('bksrc');
+  expect((await runCli(['migrate', 'up'], pg(source))).code).toBe(0);
+  expect((await runCli(['seed', 'run'], pg(source))).code).toBe(0);
+});
+afterAll(async () => {
+  for (const name of made) await dropTestDatabase(name);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('round trips on PostgreSQL', () => {
+  test.each(['plain.sql', 'gzip.sql.gz', 'custom.dump'])('%s: backup then restore gives the same rows', async (name) => {
+    const file = path.join(dir, name);
+    const b = await runCli(['backup', file, '--json'], pg(source));
+    expect(b.stderr).not.toContain('error');
+    expect(b.code).toBe(0);
+    const doc = JSON.parse(b.stdout);
+    expect(Object.keys(doc).sort()).toEqual(['bytes', 'file', 'format', 'seconds', 'sha256']);
+    expect(doc.file).toBe(file);
+    expect(doc.format).toBe(name.split('.')[0]);
+    expect(doc.bytes).toBe(fs.statSync(file).size);
+    expect(doc.sha256).toBe(createHash('sha256').update(fs.readFileSync(file)).digest('hex'));
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.partial'))).toEqual([]);
+
+    const target = await newDb();
+    const r = await runCli(['restore', file, '--yes', '--json'], pg(target));
+    expect(r.stderr).not.toContain('error');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ tasks: 9 });
+    const [a, c] = [await snapshot(source.name), await snapshot(target.name)];
+    expect(a.tasks).toHaveLength(9);
+    expect(a.tasks.some((t) => t.includes('\\"quotes\\"') && t.includes('\\n') && t.includes('✓'))).toBe(true);
+    expect(c).toEqual(a);
+  });
+
+  test('a database holding Bindu tables is refused without --clean, replaced with it', async () => {
+    const file = path.join(dir, 'plain.sql');
+    const target = await newDb();
+    expect((await runCli(['restore', file, '--yes'], pg(target))).code).toBe(0);
+    await adminQuery("delete from tasks where status = 'failed'", [], target.name);
+    await adminQuery('create table public.tasks_extra (x int)', [], target.name);
+    const before = await snapshot(target.name);
+
+    const refused = await runCli(['restore', file, '--yes'], pg(target));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/already holds Bindu tables.*\n.*--clean/);
+    expect(await snapshot(target.name)).toEqual(before);
+
+    const noTty = await runCli(['restore', file, '--clean'], pg(target));
+    expect(noTty.code).toBe(2);
+    expect(noTty.stderr).toMatch(/--yes/);
+
+    for (const name of ['plain.sql', 'custom.dump']) {
+      const clean = await runCli(['restore', path.join(dir, name), '--clean', '--yes'], pg(target));
+      expect(clean.code).toBe(0);
+      expect(await snapshot(target.name)).toEqual(await snapshot(source.name));
+    }
+  });
+
+  test.each([
+    ['truncated plain', 'plain.sql', (b: Buffer) => b.subarray(0, Math.floor(b.length * 0.6))],
+    ['truncated gzip', 'gzip.sql.gz', (b: Buffer) => b.subarray(0, Math.floor(b.length * 0.6))],
+    ['truncated custom', 'custom.dump', (b: Buffer) => b.subarray(0, Math.floor(b.length * 0.6))],
+    ['plain with a bad row late in the file', 'plain.sql', (b: Buffer) => Buffer.from(b.toString().replace(/(COPY public\.webhook_configs[^\n]*\n)/, '$1not-a-uuid\t{}\t2020-01-01\t2020-01-01\n'))],
+    ['garbage', 'plain.sql', () => Buffer.from('this is not a backup\n')],
+  ])('%s: restore --clean fails and the database is exactly as before', async (_label, name, damage) => {
+    const target = await newDb();
+    expect((await runCli(['restore', path.join(dir, 'plain.sql'), '--yes'], pg(target))).code).toBe(0);
+    await adminQuery("update tasks set status = 'completed' where status = 'failed'", [], target.name);
+    const before = await snapshot(target.name);
+    const bad = path.join(dir, `bad-${name}`);
+    fs.writeFileSync(bad, damage(fs.readFileSync(path.join(dir, name))));
+    const r = await runCli(['restore', bad, '--clean', '--yes'], pg(target));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: .+/m);
+    expect(await snapshot(target.name)).toEqual(before);
+  });
+});
+
+describe('embedded database ↔ PostgreSQL', () => {
+  test.each(['plain.sql', 'gzip.sql.gz', 'custom.dump'])('a PostgreSQL %s restores into the embedded database, and its backup restores into PostgreSQL 15', async (name) => {
+    const dataDir = path.join(dir, `emb-${name}`);
+    const r = await runCli(['restore', path.join(dir, name), '--yes'], embedded(dataDir));
+    expect(r.stderr).not.toContain('error');
+    expect(r.code).toBe(0);
+    const again = await runCli(['restore', path.join(dir, name), '--yes'], embedded(dataDir));
+    expect(again.code).toBe(2);
+
+    const out = path.join(dir, `from-emb-${name.replace('.dump', '.sql')}`);
+    const b = await runCli(['backup', out, '--json'], embedded(dataDir));
+    expect(b.code).toBe(0);
+    expect(fs.readFileSync(out).subarray(0, 2).toString('hex') === '1f8b').toBe(out.endsWith('.gz'));
+
+    const target = await newDb();
+    const back = await runCli(['restore', out, '--yes'], pg(target));
+    expect(back.stderr).not.toContain('error');
+    expect(back.code).toBe(0);
+    expect(await snapshot(target.name)).toEqual(await snapshot(source.name));
+  });
+
+  test('the embedded database refuses a custom-format backup, and a failed restore changes nothing', async () => {
+    const dataDir = path.join(dir, 'emb-fail');
+    expect((await runCli(['restore', path.join(dir, 'plain.sql'), '--yes'], embedded(dataDir))).code).toBe(0);
+    const custom = await runCli(['backup', path.join(dir, 'e.dump')], embedded(dataDir));
+    expect(custom.code).toBe(2);
+    expect(fs.existsSync(path.join(dir, 'e.dump'))).toBe(false);
+
+    const r = await runCli(['restore', path.join(dir, 'bad-plain.sql'), '--clean', '--yes'], embedded(dataDir));
+    expect(r.code).toBe(1);
+    const out = path.join(dir, 'emb-after-fail.sql');
+    expect((await runCli(['backup', out], embedded(dataDir))).code).toBe(0);
+    const target = await newDb();
+    expect((await runCli(['restore', out, '--yes'], pg(target))).code).toBe(0);
+    expect(await snapshot(target.name)).toEqual(await snapshot(source.name));
+  });
+});
