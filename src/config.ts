@@ -1,8 +1,7 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ConfigError, UsageError } from './errors.js';
 import { schemaNameForDid } from './lib/didSchema.js';
+import { packageRoot } from './lib/packageRoot.js';
 import { maskUrl } from './lib/redact.js';
 
 /** libpq's sslmode values; asyncpg's `ssl=` spellings map onto them. */
@@ -72,16 +71,7 @@ export interface ConfigFlags {
 
 export type EnvSource = Readonly<Record<string, string | undefined>>;
 
-/** The package root (where package.json is): migrations/ and seeds/ ship there, beside dist/. */
-export const packageRoot = findPackageRoot(path.dirname(fileURLToPath(import.meta.url)));
-
-function findPackageRoot(from: string): string {
-  // Bundled into dist/ or a chunk below it, or run from src/ by the tests: walk up.
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) return path.resolve(from, '..');
-  }
-}
+export { packageRoot };
 
 const SSL_SPELLINGS: Record<string, SslMode> = {
   disable: 'disable',

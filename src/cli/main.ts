@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { packageRoot } from '../config.js';
+import { packageRoot } from '../lib/packageRoot.js';
 import { ExitCode } from '../errors.js';
 import { registerBackup } from './commands/backup.js';
 import { registerMigrate } from './commands/migrate.js';
