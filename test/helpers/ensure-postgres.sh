@@ -8,7 +8,7 @@ have_server() {
   bindir=$( (pg_config --bindir 2>/dev/null) || ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
   [ -n "$bindir" ] && [ -x "$bindir/initdb" ] && [ -x "$bindir/pg_ctl" ]
 }
-have_client() { command -v psql >/dev/null && command -v pg_dump >/dev/null && command -v pg_restore >/dev/null; }
+have_client() { command -v psql >/dev/null && command -v pg_dump >/dev/null && command -v pg_restore >/dev/null && command -v openssl >/dev/null; }
 
 if have_server && have_client; then exit 0; fi
 
@@ -19,5 +19,5 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq postgresql postgresql-client libpq-dev >/dev/null
+apt-get install -y -qq postgresql postgresql-client libpq-dev openssl >/dev/null
 have_server && have_client

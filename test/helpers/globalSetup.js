@@ -10,4 +10,5 @@ export default async function globalSetup() {
   // The password has URL-special characters on purpose: percent-encode it fully.
   process.env.TEST_DATABASE_URL = `postgresql://${server.user}:${encodeURIComponent(server.password)}@127.0.0.1:${server.port}/postgres`;
   process.env.TEST_PG_BINDIR = server.bindir;
+  process.env.TEST_PG_SSL_ROOT_CERT = server.sslRootCert;
 }

@@ -5,6 +5,8 @@ export interface TestServer {
   user: string;
   password: string;
   bindir: string;
+  /** The self-signed certificate the server presents (CA for verify-full). */
+  sslRootCert: string;
 }
 export function startTestServer(): Promise<TestServer>;
 export function stopTestServer(server: TestServer): void;

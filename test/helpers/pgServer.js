@@ -47,9 +47,16 @@ export async function startTestServer() {
         execFileSync('chown', ['postgres:', pwfile]);
     // Password auth over TCP (so wrong passwords fail for real), trust on the socket.
     runPg(bindir, 'initdb', ['-D', path.join(dir, 'data'), '-U', 'postgres', `--pwfile=${pwfile}`, '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
+    // TLS with a self-signed certificate for localhost (not 127.0.0.1), so sslmode=require and verify-full are tested for real.
+    const cert = path.join(dir, 'server.crt');
+    const key = path.join(dir, 'server.key');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'], { stdio: 'ignore' });
+    fs.chmodSync(key, 0o600);
+    if (asRoot)
+        execFileSync('chown', ['postgres:', cert, key]);
     const port = await freePort();
-    runPg(bindir, 'pg_ctl', ['-D', path.join(dir, 'data'), '-l', path.join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`, 'start']);
-    return { dir, port, user: 'postgres', password: TEST_PASSWORD, bindir };
+    runPg(bindir, 'pg_ctl', ['-D', path.join(dir, 'data'), '-l', path.join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 -c ssl=on -c ssl_cert_file=${cert} -c ssl_key_file=${key}`, 'start']);
+    return { dir, port, user: 'postgres', password: TEST_PASSWORD, bindir, sslRootCert: cert };
 }
 export function stopTestServer(server) {
     try {

@@ -1,0 +1,74 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { runCli } from '../helpers/cli.js';
+import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
+
+let db: { name: string; url: string };
+beforeAll(async () => {
+  db = await createTestDatabase('seed');
+});
+afterAll(async () => dropTestDatabase(db.name));
+
+const snapshot = async () => {
+  const out: Record<string, unknown[]> = {};
+  for (const [table, key] of [['contexts', 'context_id'], ['tasks', 'task_id'], ['task_feedback', 'feedback_id'], ['webhook_configs', 'task_id']]) {
+    out[table] = await adminQuery(`select * from ${table} order by ${key}`, [], db.name);
+  }
+  return out;
+};
+
+describe('seed run', () => {
+  test('on PostgreSQL it refuses while migrations are pending (never migrates a server implicitly)', async () => {
+    const r = await runCli(['seed', 'run'], { env: { DATABASE_URL: db.url } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/2 migrations pending/);
+    expect(r.stderr).toMatch(/hint: run bindu-db migrate up first/);
+  });
+
+  test('loads a realistic dataset, and running it twice gives the same rows', async () => {
+    expect((await runCli(['migrate', 'up'], { env: { DATABASE_URL: db.url } })).code).toBe(0);
+    expect((await runCli(['seed', 'run'], { env: { DATABASE_URL: db.url } })).code).toBe(0);
+    const first = await snapshot();
+    expect((await runCli(['seed', 'run', '--json'], { env: { DATABASE_URL: db.url } })).code).toBe(0);
+    expect(await snapshot()).toEqual(first);
+
+    const tasks = first.tasks as { status: string; history: { role: string; parts: { text: string }[] }[] }[];
+    expect(new Set(tasks.map((t) => t.status))).toEqual(new Set(['pending', 'running', 'completed', 'failed', 'input_required']));
+    for (const failed of tasks.filter((t) => t.status === 'failed')) {
+      const last = failed.history.at(-1)!;
+      expect(last.role).toBe('agent');
+      expect(last.parts[0].text).toMatch(/^Task execution failed: /);
+    }
+    const ratings = (first.task_feedback as { rating: number }[]).map((f) => f.rating);
+    expect(Math.min(...ratings)).toBeGreaterThanOrEqual(1);
+    expect(Math.max(...ratings)).toBeLessThanOrEqual(5);
+    expect((first.webhook_configs[0] as { config: { token: string } }).config.token).toMatch(/^whsec_/);
+  });
+
+  test('on the embedded database it brings the schema up to date first', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seed-emb-'));
+    const r = await runCli(['seed', 'run'], { env: { BINDU_DB_DATA_DIR: path.join(dir, 'db') } });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/applied 2 migration\(s\) to the embedded database/);
+    expect(r.stdout).toMatch(/Loaded 1 seed file/);
+  });
+});
+
+describe('a failing migration, from the command line', () => {
+  test('exits 1 naming the migration and the Postgres error, and leaves the schema as it was', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'failing-'));
+    fs.writeFileSync(
+      path.join(dir, '20260101_0001_bad.ts'),
+      "export const revises = null;\nexport async function up(knex: any) { await knex.raw('create table partial_work (id int)'); await knex.raw('insert into partial_work values (1), (1/0)'); }\nexport async function down() {}\n",
+    );
+    const own = await createTestDatabase('failing');
+    const r = await runCli(['migrate', 'up'], { env: { DATABASE_URL: own.url, BINDU_DB_MIGRATIONS_DIR: dir } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: migration 20260101_0001_bad failed: division by zero \(SQLSTATE 22012\)$/m);
+    expect(r.stderr).toMatch(/^hint: in: insert into partial_work values/m);
+    expect(await adminQuery("select to_regclass('public.partial_work') as t", [], own.name)).toEqual([{ t: null }]);
+    await dropTestDatabase(own.name);
+  });
+});
