@@ -20,8 +20,6 @@ export interface PgConnection {
   sslCert?: string;
   sslKey?: string;
   applicationName?: string;
-  /** The URL as it may be shown: password masked, driver suffix kept. */
-  displayUrl: string;
 }
 
 export type DbTarget =
@@ -243,7 +241,6 @@ export function parseDatabaseUrl(raw: string): PgConnection {
     sslCert: params.get('sslcert') ?? undefined,
     sslKey: params.get('sslkey') ?? undefined,
     applicationName: params.get('application_name') ?? undefined,
-    displayUrl: shown,
   };
 }
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
-import { type Config, type EnvSource, colorSetting, loadConfig } from '../config.js';
+import { type Config, type EnvSource, colorSetting, describeConnection, loadConfig } from '../config.js';
 import { BinduError, ConfigError, ExitCode, describePgError, isPgError } from '../errors.js';
 import { createRedactor } from '../lib/redact.js';
 import type { Database } from '../db/connect.js';
@@ -71,7 +71,7 @@ export function createContext(opts: GlobalOptions, signal: AbortSignal, env: Env
     db: (options = {}) =>
       (opened ??= (async () => {
         const { openDatabase } = await import('../db/connect.js');
-        out.notice(config.target.kind === 'embedded' ? `using the embedded database at ${path.relative(process.cwd(), config.target.dataDir) || '.'} (set DATABASE_URL to use PostgreSQL)` : `using ${config.target.connection.displayUrl.replace(/^[^:]+/, 'postgresql')}`);
+        out.notice(config.target.kind === 'embedded' ? `using the embedded database at ${path.relative(process.cwd(), config.target.dataDir) || '.'} (set DATABASE_URL to use PostgreSQL)` : `using ${describeConnection(config.target.connection)}`);
         const db = await openDatabase(config);
         if (db.kind === 'embedded' && options.autoMigrate && config.runMigrationsOnStartup) {
           const core = await import('../core/migrations.js');

@@ -40,7 +40,7 @@ describe('masking', () => {
         const out = capture();
         const output = createOutput({ json: false, redact: createRedactor(config.secrets), streams: out.streams });
         // Everything a command might print about its connection, plus a raw echo of the secret.
-        output.print(`connected to ${config.target.kind === 'postgres' ? config.target.connection.displayUrl : ''}`, url);
+        output.print(`connected to ${config.target.kind === 'postgres' ? describeConnection(config.target.connection) : ''}`, url);
         output.document({ url, note: `password is ${pw}` });
         output.error(`failed on ${url} with ${pw}`, `retry ${encodeURIComponent(pw)}`);
         const printed = out.text();
