@@ -5,6 +5,7 @@ import { packageRoot } from '../config.js';
 import { ExitCode } from '../errors.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerSeed } from './commands/seed.js';
+import { registerInspect } from './commands/inspect.js';
 import { examples } from './options.js';
 
 // Only commander and small local modules load here: each command imports knex, pg or PGlite
@@ -31,13 +32,14 @@ export function buildProgram(): Command {
     .exitOverride()
     .addHelpText(
       'after',
-      `${examples('bindu-db migrate up', 'bindu-db seed run', 'bindu-db migrate history --json')}
+      `${examples('bindu-db migrate up', 'bindu-db seed run', 'bindu-db tasks list --status failed', 'bindu-db migrate history --json')}
 
 Configuration: flag > environment > .env file > default. Exit codes: 0 ok, 1 failed,
 2 usage error or refused, 3 migrations pending (migrate status --check), 130 cancelled.`,
     );
   registerMigrate(program);
   registerSeed(program);
+  registerInspect(program);
   // Subcommands inherit exitOverride and the suggestions only when set on each.
   const configure = (cmd: Command) => {
     cmd.exitOverride().showSuggestionAfterError(true).showHelpAfterError('(run with --help for usage)');
