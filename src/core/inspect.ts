@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { Database } from '../db/connect.js';
 import * as repo from '../db/inspect/index.js';
 import type { ContextRow, ContextSummaryRow, FeedbackRow, Page, StatsRow, TaskRow, TaskSummaryRow, WebhookConfigRow } from '../db/types.js';
@@ -127,7 +128,9 @@ export async function generateData(db: Database, opts: { tasks: number; contexts
   }
   const started = process.hrtime.bigint();
   const contexts = opts.contexts ?? Math.max(1, Math.ceil(opts.tasks / 10));
-  const result = await repo.generateSyntheticData(db.knex, { tasks: opts.tasks, contexts });
+  // On PostgreSQL the slices run on the server's cores at once; PGlite has one connection.
+  const parallel = db.kind === 'postgres' ? Math.min(4, os.availableParallelism()) : 1;
+  const result = await repo.generateSyntheticData(db.knex, { tasks: opts.tasks, contexts, parallel });
   await repo.analyzeInspectionTables(source);
   return { ...result, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
 }

@@ -43,6 +43,8 @@ export interface GenerateOptions {
   contexts: number;
   /** Share of failed tasks (default 0.01). */
   failedRatio?: number;
+  /** Insert the tasks in this many concurrent transactions (PostgreSQL; the embedded database has one connection). */
+  parallel?: number;
 }
 
 /** True when any task or context exists. */
@@ -52,27 +54,39 @@ export async function hasInspectionData(source: Source): Promise<boolean> {
   return row.any === true;
 }
 
-/** Inserts the contexts, tasks and feedback in one transaction; returns how many of each. */
+/**
+ * Inserts the contexts, then the tasks (with some feedback) in `parallel` slices of the series,
+ * each slice in its own transaction so the server's cores share the JSON building.
+ */
 export async function generateSyntheticData(knex: Knex, opts: GenerateOptions): Promise<{ contexts: number; tasks: number; feedback: number }> {
   const salt = `bindu-db-${Date.now()}-${Math.random()}`;
   const failed = opts.failedRatio ?? 0.01;
-  return knex.transaction(async (trx) => {
+  await knex.transaction(async (trx) => {
     await trx.raw(
       `insert into contexts (context_id, messages, metadata, created_at, updated_at)
-       select md5(?::text || g)::uuid, '[]'::jsonb,
+       select md5('c' || ?::text || g)::uuid, '[]'::jsonb,
               jsonb_build_object('title', 'Synthetic conversation ' || g, 'agent', 'synthetic_agent', 'synthetic', true),
-              now() - interval '31 days', now() - interval '31 days'
+              now() - interval '30 days' + ((g - 1)::float8 / ?::float8) * interval '30 days' - interval '1 minute',
+              now() - interval '30 days' + ((g - 1)::float8 / ?::float8) * interval '30 days' - interval '1 minute'
          from generate_series(1, ?::int) g`,
-      [salt, opts.contexts],
+      [salt, opts.contexts, opts.contexts, opts.contexts],
     );
+  });
+  const slices = Math.max(1, Math.min(opts.parallel ?? 1, Math.ceil(opts.tasks / 50_000)));
+  const size = Math.ceil(opts.tasks / slices);
+  const insertSlice = (lo: number, hi: number) => knex.transaction(async (trx) => {
     const result = await trx.raw(
       `with s0 as (
-         select g, gen_random_uuid() as task_id, md5(?::text || (1 + g % ?::int))::uuid as context_id, random() as r,
-                now() - random() * interval '30 days' as created_at,
+         select g, created_at,
+                -- Ids and contexts follow time (like UUIDv7 ids and real conversations): rows arrive
+                -- in index order, so the B-trees grow at a few hot pages instead of all over.
+                (lpad(to_hex(floor(extract(epoch from created_at) * 1000)::bigint), 12, '0') || substr(md5('t' || ?::text || g), 1, 20))::uuid as task_id,
+                md5('c' || ?::text || (1 + (g - 1) * ?::bigint / ?::bigint))::uuid as context_id, random() as r,
                 (${list(ASKS)})[1 + g % ${ASKS.length}] as ask,
                 (${list(ANSWERS)})[1 + g % ${ANSWERS.length}] as answer,
                 'Task execution failed: ' || (${list(FAILURES)})[1 + g % ${FAILURES.length}] as failure
-           from generate_series(1, ?::int) g
+           from (select g, now() - interval '30 days' + power((g - 1)::float8 / ?::float8, 0.8) * interval '30 days' + random() * interval '1 second' as created_at
+                   from generate_series(?::int, ?::int) g) gs
        ), s as (
          select s0.*, (case when r < ?::float8 then 'failed'
                             when r < ?::float8 + 0.02 then 'pending'
@@ -86,7 +100,7 @@ export async function generateSyntheticData(knex: Knex, opts: GenerateOptions): 
                 case s.status
                   when 'pending' then jsonb_build_array(${message('user', 's.ask', 0)})
                   when 'running' then jsonb_build_array(${message('user', 's.ask', 0)})
-                  when 'input_required' then jsonb_build_array(${message('user', 's.ask', 0)}, ${message('agent', `'Could you give me more details?'`, 1)})
+                  when 'input_required' then jsonb_build_array(${message('user', 's.ask', 0)}, ${message('agent', `'I need more details to continue: which dates, and what budget.'`, 1)})
                   when 'failed' then jsonb_build_array(${message('user', 's.ask', 0)}, ${message('agent', `'Working on it.'`, 1)}, ${message('agent', 's.failure', 2)})
                   else jsonb_build_array(${message('user', 's.ask', 0)}, ${message('agent', 's.answer', 1)})
                 end,
@@ -107,11 +121,13 @@ export async function generateSyntheticData(knex: Knex, opts: GenerateOptions): 
          returning 1
        )
        select (select count(*) from ins) as tasks, (select count(*) from fb) as feedback`,
-      [salt, opts.contexts, ...ASKS, ...ANSWERS, ...FAILURES, opts.tasks, failed, failed, failed, failed],
+      [salt, salt, opts.contexts, opts.tasks, ...ASKS, ...ANSWERS, ...FAILURES, opts.tasks, lo, hi, failed, failed, failed, failed],
     );
     const row = result.rows[0] as { tasks: string; feedback: string };
-    return { contexts: opts.contexts, tasks: Number(row.tasks), feedback: Number(row.feedback) };
+    return { tasks: Number(row.tasks), feedback: Number(row.feedback) };
   });
+  const done = await Promise.all(Array.from({ length: slices }, (_, i) => insertSlice(i * size + 1, Math.min(opts.tasks, (i + 1) * size))));
+  return { contexts: opts.contexts, tasks: done.reduce((a, d) => a + d.tasks, 0), feedback: done.reduce((a, d) => a + d.feedback, 0) };
 }
 
 /** Fresh planner statistics and visibility map after a bulk load, so the new rows get index(-only) scans. */

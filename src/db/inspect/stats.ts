@@ -12,6 +12,8 @@ export function statsStatements(source: Source): Record<'byStatus' | 'perDay' | 
     (s) => `(select count(*) from ${tasks} t where ${col('t', T.status)} in (${source.layout.storedStatuses(s).map(() => '?').join(', ')})) as ${ident(s)}`,
   );
   const tables = [T.table, C.table, F.table, ...(W ? [W.table] : [])];
+  // Tasks and feedback rows are the sums above; the small tables are counted here.
+  const counted = [C.table, ...(W ? [W.table] : [])];
   return {
     byStatus: { sql: `select ${byStatus.join(', ')}`, bindings: TASK_STATUSES.flatMap((s) => source.layout.storedStatuses(s)) },
     perDay: {
@@ -22,19 +24,21 @@ export function statsStatements(source: Source): Record<'byStatus' | 'perDay' | 
       bindings: [],
     },
     feedback: {
-      sql: `select (select count(*) from ${ident(F.table)}) as count, ${[1, 2, 3, 4, 5].map((r) => `(select count(*) from ${ident(F.table)} f where ${col('f', F.rating)} = ${r}) as ${ident(`r${r}`)}`).join(', ')}`,
+      // Unrated rows counted apart, so the total is a sum of index ranges too.
+      sql: `select (select count(*) from ${ident(F.table)} f where ${col('f', F.rating)} is null) as unrated, ${[1, 2, 3, 4, 5].map((r) => `(select count(*) from ${ident(F.table)} f where ${col('f', F.rating)} = ${r}) as ${ident(`r${r}`)}`).join(', ')}`,
       bindings: [],
     },
     sizes: {
       sql: `select n.name, pg_total_relation_size(to_regclass(quote_ident(current_schema()) || '.' || quote_ident(n.name))) as bytes,
-          ${'case n.name ' + tables.map((t) => `when ? then (select count(*) from ${ident(t)})`).join(' ') + ' end'} as rows
+          ${'case n.name ' + counted.map((t) => `when ? then (select count(*) from ${ident(t)})`).join(' ') + ' end'} as rows
         from (values ${tables.map(() => '(?)').join(', ')}) n(name)`,
-      bindings: [...tables, ...tables],
+      bindings: [...counted, ...tables],
     },
   };
 }
 
 export async function collectStats(source: Source): Promise<StatsRow> {
+  const { tasks: T, feedback: F } = source.layout;
   const st = statsStatements(source);
   const [byStatus] = await rowsOf<Record<TaskStatus, unknown>>(source, st.byStatus);
   const perDay = await rowsOf<{ date: string; count: unknown }>(source, st.perDay);
@@ -49,7 +53,9 @@ export async function collectStats(source: Source): Promise<StatsRow> {
     tasks_by_status,
     tasks_per_day: perDay.map((d) => ({ date: d.date, count: num(d.count) })),
     failure_rate: total ? tasks_by_status.failed / total : null,
-    feedback: { count: num(fb.count), by_rating, average_rating: rated ? Math.round((ratingSum / rated) * 100) / 100 : null },
-    table_sizes: Object.fromEntries(sizes.map((s) => [s.name, { rows: num(s.rows), bytes: num(s.bytes) }])),
+    feedback: { count: rated + num(fb.unrated), by_rating, average_rating: rated ? Math.round((ratingSum / rated) * 100) / 100 : null },
+    table_sizes: Object.fromEntries(
+      sizes.map((s) => [s.name, { rows: s.name === T.table ? total : s.name === F.table ? rated + num(fb.unrated) : num(s.rows), bytes: num(s.bytes) }]),
+    ),
   };
 }

@@ -137,7 +137,7 @@ export async function webhookConfigOfTask(source: Source, taskId: string): Promi
  * read them all. Rows come through a server-side cursor `batch` at a time, so memory stays
  * flat however many there are; `onBatch` is awaited before the next fetch (backpressure).
  */
-export async function exportTasks(source: Source, filter: TaskFilter, onBatch: (lines: string[]) => Promise<void>, batch = 2000): Promise<number> {
+export async function exportTasks(source: Source, filter: TaskFilter, onBatch: (lines: string[]) => Promise<void>, batch = 500): Promise<number> {
   const T = source.layout.tasks;
   const iso = (c: string) => `to_char(${c} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
   const stored = storedValues(source, filter.statuses);
