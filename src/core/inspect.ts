@@ -2,20 +2,31 @@ import os from 'node:os';
 import type { Database } from '../db/connect.js';
 import * as repo from '../db/inspect/index.js';
 import type { ContextRow, ContextSummaryRow, FeedbackRow, Page, StatsRow, TaskRow, TaskSummaryRow, WebhookConfigRow } from '../db/types.js';
+import { listAppliedMigrationNames } from '../db/migrationLog.js';
 import { OperationError, RefusedError, UsageError } from '../errors.js';
+import { listMigrationFiles } from './migrationFiles.js';
 import { parseLimit, parseRating, parseStatuses, parseTime, parseUuid } from './inspectInput.js';
 
 // Inspection use cases: flags in (as typed by the user), validated here, data out. Never prints.
 
 /** The data-access source of a database. One layout today; SPEC §8 adds detection per schema here. */
 export function sourceFor(db: Database): repo.Source {
-  return repo.sourceOf(db.knex, repo.BINDU_DB_LAYOUT);
+  return repo.sourceOf(db.sql, repo.BINDU_DB_LAYOUT);
 }
 
 /** Fails with a hint when the schema has no tasks table (migrations never ran). */
 export async function assertInspectable(db: Database): Promise<void> {
-  const { rows } = await db.knex.raw('select to_regclass(?) is not null as present', [`"${db.schema}"."${repo.BINDU_DB_LAYOUT.tasks.table}"`]);
-  if (!rows[0].present) throw new OperationError(`no Bindu tables in schema "${db.schema}" of ${db.label}`, 'run bindu-db migrate up first (or pick the schema with --schema)');
+  const [row] = await db.sql.query<{ present: boolean }>('select to_regclass(?) is not null as present', [`"${db.schema}"."${repo.BINDU_DB_LAYOUT.tasks.table}"`]);
+  if (!row.present) throw new OperationError(`no Bindu tables in schema "${db.schema}" of ${db.label}`, 'run bindu-db migrate up first (or pick the schema with --schema)');
+}
+
+/**
+ * Migrations in the directory not yet applied, by name only. Unlike migrate's own check it
+ * imports no migration file (that loads tsx for .ts files): a read-only command pays ~0 for it.
+ */
+export async function unappliedMigrations(db: Database, migrationsDir: string): Promise<string[]> {
+  const applied = new Set(await listAppliedMigrationNames(db.sql, db.schema));
+  return [...listMigrationFiles(migrationsDir).keys()].filter((name) => !applied.has(name));
 }
 
 export interface TaskListInput {
@@ -130,7 +141,7 @@ export async function generateData(db: Database, opts: { tasks: number; contexts
   const contexts = opts.contexts ?? Math.max(1, Math.ceil(opts.tasks / 10));
   // On PostgreSQL the slices run on the server's cores at once; PGlite has one connection.
   const parallel = db.kind === 'postgres' ? Math.min(4, os.availableParallelism()) : 1;
-  const result = await repo.generateSyntheticData(db.knex, { tasks: opts.tasks, contexts, parallel });
+  const result = await repo.generateSyntheticData(source, { tasks: opts.tasks, contexts, parallel });
   await repo.analyzeInspectionTables(source);
   return { ...result, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
 }

@@ -24,8 +24,7 @@ interface ListFlags {
 async function openForInspection(ctx: RunContext): Promise<Database> {
   const db = await ctx.db({ autoMigrate: true });
   if (db.kind === 'postgres') {
-    const { pendingMigrations } = await import('../../core/migrations.js');
-    const pending = await pendingMigrations(db, await ctx.migrations());
+    const pending = await (await core()).unappliedMigrations(db, ctx.config.migrationsDir);
     if (pending.length) ctx.out.warn(`${plural(pending.length, 'migration')} pending (${pending.join(', ')}): run bindu-db migrate up`);
   }
   await (await core()).assertInspectable(db);

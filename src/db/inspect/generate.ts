@@ -1,4 +1,3 @@
-import type { Knex } from 'knex';
 import { type Source, rowsOf } from './source.js';
 
 // Synthetic data made by the server itself (INSERT … SELECT generate_series): no row travels
@@ -58,11 +57,11 @@ export async function hasInspectionData(source: Source): Promise<boolean> {
  * Inserts the contexts, then the tasks (with some feedback) in `parallel` slices of the series,
  * each slice in its own transaction so the server's cores share the JSON building.
  */
-export async function generateSyntheticData(knex: Knex, opts: GenerateOptions): Promise<{ contexts: number; tasks: number; feedback: number }> {
+export async function generateSyntheticData(source: Source, opts: GenerateOptions): Promise<{ contexts: number; tasks: number; feedback: number }> {
   const salt = `bindu-db-${Date.now()}-${Math.random()}`;
   const failed = opts.failedRatio ?? 0.01;
-  await knex.transaction(async (trx) => {
-    await trx.raw(
+  await source.sql.transaction(async (tx) => {
+    await tx.query(
       `insert into contexts (context_id, messages, metadata, created_at, updated_at)
        select md5('c' || ?::text || g)::uuid, '[]'::jsonb,
               jsonb_build_object('title', 'Synthetic conversation ' || g, 'agent', 'synthetic_agent', 'synthetic', true),
@@ -74,8 +73,8 @@ export async function generateSyntheticData(knex: Knex, opts: GenerateOptions): 
   });
   const slices = Math.max(1, Math.min(opts.parallel ?? 1, Math.ceil(opts.tasks / 50_000)));
   const size = Math.ceil(opts.tasks / slices);
-  const insertSlice = (lo: number, hi: number) => knex.transaction(async (trx) => {
-    const result = await trx.raw(
+  const insertSlice = (lo: number, hi: number) => source.sql.transaction(async (tx) => {
+    const [row] = await tx.query<{ tasks: string; feedback: string }>(
       `with s0 as (
          select g, created_at,
                 -- Ids and contexts follow time (like UUIDv7 ids and real conversations): rows arrive
@@ -123,7 +122,6 @@ export async function generateSyntheticData(knex: Knex, opts: GenerateOptions): 
        select (select count(*) from ins) as tasks, (select count(*) from fb) as feedback`,
       [salt, salt, opts.contexts, opts.tasks, ...ASKS, ...ANSWERS, ...FAILURES, opts.tasks, lo, hi, failed, failed, failed, failed],
     );
-    const row = result.rows[0] as { tasks: string; feedback: string };
     return { tasks: Number(row.tasks), feedback: Number(row.feedback) };
   });
   const done = await Promise.all(Array.from({ length: slices }, (_, i) => insertSlice(i * size + 1, Math.min(opts.tasks, (i + 1) * size))));
@@ -133,5 +131,5 @@ export async function generateSyntheticData(knex: Knex, opts: GenerateOptions): 
 /** Fresh planner statistics and visibility map after a bulk load, so the new rows get index(-only) scans. */
 export async function analyzeInspectionTables(source: Source): Promise<void> {
   const { tasks, contexts, feedback } = source.layout;
-  for (const t of [tasks.table, contexts.table, feedback.table]) await source.knex.raw(`vacuum analyze "${t}"`);
+  for (const t of [tasks.table, contexts.table, feedback.table]) await source.sql.query(`vacuum analyze "${t}"`);
 }

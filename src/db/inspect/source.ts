@@ -1,14 +1,14 @@
-import type { Knex } from 'knex';
+import type { SqlRunner } from '../sqlRunner.js';
 import { BINDU_DB_LAYOUT, type Layout } from './layout.js';
 
-/** What every data-access function reads from: a knex handle (or transaction) and the layout of its schema. */
+/** What every data-access function reads from: a SQL runner (pg pool, or knex on the embedded database) and the layout of its schema. */
 export interface Source {
-  knex: Knex;
+  sql: SqlRunner;
   layout: Layout;
 }
 
-export function sourceOf(knex: Knex, layout: Layout = BINDU_DB_LAYOUT): Source {
-  return { knex, layout };
+export function sourceOf(sql: SqlRunner, layout: Layout = BINDU_DB_LAYOUT): Source {
+  return { sql, layout };
 }
 
 /** A statement with `?` placeholders and its values, ready for knex.raw (or EXPLAIN in the tests). */
@@ -32,8 +32,7 @@ export class Where {
 }
 
 export async function rowsOf<T>(source: Source, st: Statement): Promise<T[]> {
-  const result = await source.knex.raw(st.sql, st.bindings as Knex.RawBinding[]);
-  return result.rows as T[];
+  return source.sql.query<T>(st.sql, st.bindings);
 }
 
 /** Postgres returns count(*) as bigint text; our counts fit a JS number. */

@@ -132,33 +132,31 @@ export async function webhookConfigOfTask(source: Source, taskId: string): Promi
 }
 
 /**
- * Every matching task with all its columns as one JSON text per row, built by the server
- * (timestamps as UTC ISO 8601), in storage order: a sequential scan is the fastest way to
- * read them all. Rows come through a server-side cursor `batch` at a time, so memory stays
- * flat however many there are; `onBatch` is awaited before the next fetch (backpressure).
+ * Every matching task with all its columns as one JSON text per row, built by the server, in
+ * storage order: a sequential scan is the fastest way to read them all. Timestamps keep
+ * PostgreSQL's microseconds, in UTC (`2025-06-14T09:30:00.123456+00:00`): formatting them
+ * with to_char would cost a third of the export. Rows come through a server-side cursor
+ * `batch` at a time, so memory stays flat however many there are; `onBatch` is awaited
+ * before the next fetch (backpressure).
  */
-export async function exportTasks(source: Source, filter: TaskFilter, onBatch: (lines: string[]) => Promise<void>, batch = 500): Promise<number> {
+export async function exportTasks(source: Source, filter: TaskFilter, onBatch: (lines: string[]) => Promise<void>, batch = 1000): Promise<number> {
   const T = source.layout.tasks;
-  const iso = (c: string) => `to_char(${c} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
   const stored = storedValues(source, filter.statuses);
   const w = taskWhere(source, { ...filter, statuses: undefined }, undefined, undefined);
   if (stored[0] !== undefined) w.add(`${col('t', T.status)}::text in (${placeholders(stored)})`, ...stored);
-  const sql = `select json_build_object(
-        'task_id', ${col('t', T.id)}, 'context_id', ${col('t', T.contextId)}, 'status', ${col('t', T.status)},
-        'history', ${col('t', T.history)}, 'artifacts', ${col('t', T.artifacts)},
-        'created_at', ${iso(col('t', T.createdAt))}, 'updated_at', ${iso(col('t', T.updatedAt))})::text as line
-      from ${ident(T.table)} t ${w}`;
+  const sql = `select row_to_json(x)::text as line from (select ${taskColumns(source)} from ${ident(T.table)} t ${w}) x`;
   let count = 0;
-  await source.knex.transaction(async (trx) => {
-    await trx.raw('set transaction read only');
-    await trx.raw(`declare bindu_export no scroll cursor for ${sql}`, w.bindings as never[]);
+  await source.sql.transaction(async (tx) => {
+    await tx.query('set transaction read only');
+    await tx.query("set local timezone = 'UTC'");
+    await tx.query(`declare bindu_export no scroll cursor for ${sql}`, w.bindings);
     for (;;) {
-      const { rows } = (await trx.raw(`fetch ${Math.trunc(batch)} from bindu_export`)) as { rows: Array<{ line: string }> };
+      const rows = await tx.query<{ line: string }>(`fetch ${Math.trunc(batch)} from bindu_export`);
       if (rows.length === 0) break;
       count += rows.length;
       await onBatch(rows.map((r) => r.line));
     }
-    await trx.raw('close bindu_export');
+    await tx.query('close bindu_export');
   });
   return count;
 }
