@@ -33,7 +33,8 @@ export function decodeCursor(kind: CursorKind, cursor: string): Keyset {
   const c = parsed as { k?: unknown; t?: unknown; i?: unknown } | null;
   if (typeof c !== 'object' || c === null || typeof c.t !== 'string' || typeof c.i !== 'string' || !TS.test(c.t) || !UUID.test(c.i)) throw bad('not a bindu-db cursor');
   if (c.k !== kind) throw bad(`it belongs to "${String(c.k)} list", not "${kind} list"`);
-  if (Number.isNaN(Date.parse(c.t))) throw bad('not a bindu-db cursor');
+  // Only the exact text we print: a truncated or padded copy must not decode to a neighbour.
+  if (Number.isNaN(Date.parse(c.t)) || encodeCursor(kind, { ts: c.t, id: c.i }) !== cursor) throw bad('not a bindu-db cursor (was it cut or changed?)');
   return { ts: c.t, id: c.i };
 }
 
