@@ -7,6 +7,8 @@ import { OperationError, RefusedError, UsageError } from '../errors.js';
 import { listMigrationFiles } from './migrationFiles.js';
 import { parseLimit, parseRating, parseStatuses, parseTime, parseUuid } from './inspectInput.js';
 
+export { parseFormat, parseUuid } from './inspectInput.js';
+
 // Inspection use cases: flags in (as typed by the user), validated here, data out. Never prints.
 
 /** The data-access source of a database. One layout today; SPEC §8 adds detection per schema here. */
@@ -49,13 +51,19 @@ function taskFilter(input: TaskListInput): repo.TaskFilter {
   return filter;
 }
 
-function pageOptions(input: { limit?: string; after?: string }, kind: repo.CursorKind): { limit: number; after?: repo.Keyset } {
+function pageOptions(input: { limit?: string; after?: string }, kind: repo.CursorKind): repo.PageOptions {
   return { limit: parseLimit(input.limit, 20), after: input.after !== undefined ? repo.decodeCursor(kind, input.after.trim()) : undefined };
 }
 
+// parse*: flags -> typed query, no database needed, so the CLI can call them before connecting
+// (a typo is a usage error before any connection or embedded start-up).
+
+export function parseTaskList(input: TaskListInput): { filter: repo.TaskFilter; page: repo.PageOptions } {
+  return { filter: taskFilter(input), page: pageOptions(input, 'tasks') };
+}
+
 export async function listTasks(db: Database, input: TaskListInput): Promise<Page<TaskSummaryRow>> {
-  const filter = taskFilter(input);
-  const page = pageOptions(input, 'tasks');
+  const { filter, page } = parseTaskList(input);
   return repo.listTasks(sourceFor(db), filter, page);
 }
 
@@ -75,16 +83,32 @@ export async function showTask(db: Database, id: string): Promise<TaskDetail> {
 }
 
 /** Exports every matching task (full rows) as JSON Lines, a batch at a time; returns the count. */
+export function parseTaskExport(input: Omit<TaskListInput, 'limit' | 'after'>): repo.TaskFilter {
+  return taskFilter(input);
+}
+
 export async function exportTasks(db: Database, input: Omit<TaskListInput, 'limit' | 'after'>, onBatch: (lines: string[]) => Promise<void>): Promise<number> {
   return repo.exportTasks(sourceFor(db), taskFilter(input), onBatch);
 }
 
-export async function listContexts(db: Database, input: { since?: string; until?: string; limit?: string; after?: string }): Promise<Page<ContextSummaryRow>> {
+export interface ContextListInput {
+  since?: string;
+  until?: string;
+  limit?: string;
+  after?: string;
+}
+
+export function parseContextList(input: ContextListInput): { filter: repo.ContextFilter; page: repo.PageOptions } {
   const filter = {
     since: input.since !== undefined ? parseTime(input.since, '--since') : undefined,
     until: input.until !== undefined ? parseTime(input.until, '--until') : undefined,
   };
-  return repo.listContexts(sourceFor(db), filter, pageOptions(input, 'contexts'));
+  return { filter, page: pageOptions(input, 'contexts') };
+}
+
+export async function listContexts(db: Database, input: ContextListInput): Promise<Page<ContextSummaryRow>> {
+  const { filter, page } = parseContextList(input);
+  return repo.listContexts(sourceFor(db), filter, page);
 }
 
 export interface ContextDetail extends ContextRow {
@@ -111,7 +135,7 @@ export interface FeedbackListInput {
   after?: string;
 }
 
-export async function listFeedback(db: Database, input: FeedbackListInput): Promise<Page<FeedbackRow>> {
+export function parseFeedbackList(input: FeedbackListInput): { filter: repo.FeedbackFilter; page: repo.PageOptions } {
   if (input.rating !== undefined && input.minRating !== undefined) throw new UsageError('use only one of --rating and --min-rating');
   let ratings: number[] | undefined;
   if (input.rating !== undefined) ratings = [parseRating(input.rating, '--rating')];
@@ -124,7 +148,12 @@ export async function listFeedback(db: Database, input: FeedbackListInput): Prom
     ratings,
     since: input.since !== undefined ? parseTime(input.since, '--since') : undefined,
   };
-  return repo.listFeedback(sourceFor(db), filter, pageOptions(input, 'feedback'));
+  return { filter, page: pageOptions(input, 'feedback') };
+}
+
+export async function listFeedback(db: Database, input: FeedbackListInput): Promise<Page<FeedbackRow>> {
+  const { filter, page } = parseFeedbackList(input);
+  return repo.listFeedback(sourceFor(db), filter, page);
 }
 
 export async function stats(db: Database): Promise<StatsRow> {

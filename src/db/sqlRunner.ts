@@ -42,7 +42,16 @@ export function pgRunner(pool: pg.Pool): SqlRunner {
 
 export function knexRunner(knex: Knex | Knex.Transaction): SqlRunner {
   return {
-    query: async <R>(sql: string, bindings: readonly unknown[] = []) => ((await knex.raw(sql, bindings as Knex.RawBinding[])) as { rows: R[] }).rows,
+    query: async <R>(sql: string, bindings: readonly unknown[] = []) => {
+      try {
+        return ((await knex.raw(sql, bindings as Knex.RawBinding[])) as { rows: R[] }).rows;
+      } catch (err) {
+        // knex prefixes the whole statement to the server's message; errors are one line.
+        const prefix = `${positional(sql)} - `;
+        if (err instanceof Error && err.message.startsWith(prefix)) err.message = err.message.slice(prefix.length);
+        throw err;
+      }
+    },
     transaction: (fn) => knex.transaction((trx) => fn(knexRunner(trx))),
   };
 }

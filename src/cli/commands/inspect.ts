@@ -68,8 +68,10 @@ export function registerInspect(program: Command): void {
     .addHelpText('after', examples('bindu-db tasks list --status failed --since 24h', 'bindu-db tasks list --status failed,input_required --limit 50 --json', 'bindu-db tasks list --after <cursor>'))
     .action(
       run<ListFlags & { status?: string; context?: string }>(async (ctx, opts) => {
-        const db = await openForInspection(ctx);
-        const page = await (await core()).listTasks(db, opts);
+        const inspect = await core();
+        inspect.parseTaskList(opts); // bad flags fail before connecting
+        inspect.parseFormat(opts.format, ctx.out.json);
+        const page = await inspect.listTasks(await openForInspection(ctx), opts);
         const f = await fmt();
         await printPage(ctx, opts, page, (items) => f.formatTaskList(items, ctx.out.color), TASK_COLUMNS);
       }),
@@ -82,7 +84,9 @@ export function registerInspect(program: Command): void {
     .addHelpText('after', examples('bindu-db tasks show c0ffee00-0000-4000-8000-000000000003', 'bindu-db tasks show <task_id> --json | jq .history'))
     .action(
       run<object, [string]>(async (ctx, _opts, id) => {
-        const task = await (await core()).showTask(await openForInspection(ctx), id);
+        const inspect = await core();
+        inspect.parseUuid(id, 'task id');
+        const task = await inspect.showTask(await openForInspection(ctx), id);
         if (ctx.out.json) return ctx.out.document(task);
         ctx.out.print(...(await fmt()).formatTaskDetail(task, ctx.out.color));
       }),
@@ -98,6 +102,7 @@ export function registerInspect(program: Command): void {
     .addHelpText('after', examples('bindu-db tasks export > tasks.jsonl', 'bindu-db tasks export --status failed --since 7d | jq -r .task_id'))
     .action(
       run<{ status?: string; context?: string; since?: string; until?: string }>(async (ctx, opts) => {
+        (await core()).parseTaskExport(opts);
         const db = await openForInspection(ctx);
         // The reader may leave early (`| head`): stop fetching instead of crashing on EPIPE.
         let gone = false;
@@ -128,7 +133,10 @@ export function registerInspect(program: Command): void {
     .addHelpText('after', examples('bindu-db contexts list', 'bindu-db contexts list --since 7d --json'))
     .action(
       run<ListFlags>(async (ctx, opts) => {
-        const page = await (await core()).listContexts(await openForInspection(ctx), opts);
+        const inspect = await core();
+        inspect.parseContextList(opts);
+        inspect.parseFormat(opts.format, ctx.out.json);
+        const page = await inspect.listContexts(await openForInspection(ctx), opts);
         const f = await fmt();
         await printPage(ctx, opts, page, (items) => f.formatContextList(items, ctx.out.color), CONTEXT_COLUMNS);
       }),
@@ -140,7 +148,9 @@ export function registerInspect(program: Command): void {
     .addHelpText('after', examples('bindu-db contexts show 7a1e4c2b-3f5d-4e8a-9b1c-2d3e4f5a6b01'))
     .action(
       run<object, [string]>(async (ctx, _opts, id) => {
-        const context = await (await core()).showContext(await openForInspection(ctx), id);
+        const inspect = await core();
+        inspect.parseUuid(id, 'context id');
+        const context = await inspect.showContext(await openForInspection(ctx), id);
         if (ctx.out.json) return ctx.out.document(context);
         ctx.out.print(...(await fmt()).formatContextDetail(context, ctx.out.color));
         if (context.tasks_next) ctx.out.notice(`more tasks: bindu-db tasks list --context ${context.context_id} --after ${context.tasks_next}`);
@@ -161,7 +171,10 @@ export function registerInspect(program: Command): void {
     .addHelpText('after', examples('bindu-db feedback list --rating 1', 'bindu-db feedback list --task <task_id> --json'))
     .action(
       run<ListFlags & { task?: string; rating?: string; minRating?: string }>(async (ctx, opts) => {
-        const page = await (await core()).listFeedback(await openForInspection(ctx), opts);
+        const inspect = await core();
+        inspect.parseFeedbackList(opts);
+        inspect.parseFormat(opts.format, ctx.out.json);
+        const page = await inspect.listFeedback(await openForInspection(ctx), opts);
         const f = await fmt();
         await printPage(ctx, opts, page, (items) => f.formatFeedbackList(items, ctx.out.color), FEEDBACK_COLUMNS);
       }),
