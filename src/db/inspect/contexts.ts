@@ -1,8 +1,7 @@
 import type { ContextRow, ContextSummaryRow, Page } from '../types.js';
-import { type Keyset, cursorTsSql } from './keyset.js';
+import { type Keyset, cursorTsSql, toPage } from './keyset.js';
 import { col, ident } from './layout.js';
 import { type Source, type Statement, Where, num, rowsOf } from './source.js';
-import { toPage } from './tasks.js';
 
 export interface ContextFilter {
   since?: Date;

@@ -1,3 +1,4 @@
+import { ident } from './layout.js';
 import { type Source, rowsOf } from './source.js';
 
 // Synthetic data made by the server itself (INSERT … SELECT generate_series): no row travels
@@ -49,7 +50,7 @@ export interface GenerateOptions {
 /** True when any task or context exists. */
 export async function hasInspectionData(source: Source): Promise<boolean> {
   const { tasks, contexts } = source.layout;
-  const [row] = await rowsOf<{ any: boolean }>(source, { sql: `select exists(select 1 from "${tasks.table}") or exists(select 1 from "${contexts.table}") as any`, bindings: [] });
+  const [row] = await rowsOf<{ any: boolean }>(source, { sql: `select exists(select 1 from ${ident(tasks.table)}) or exists(select 1 from ${ident(contexts.table)}) as any`, bindings: [] });
   return row.any === true;
 }
 
@@ -131,5 +132,5 @@ export async function generateSyntheticData(source: Source, opts: GenerateOption
 /** Fresh planner statistics and visibility map after a bulk load, so the new rows get index(-only) scans. */
 export async function analyzeInspectionTables(source: Source): Promise<void> {
   const { tasks, contexts, feedback } = source.layout;
-  for (const t of [tasks.table, contexts.table, feedback.table]) await source.sql.query(`vacuum analyze "${t}"`);
+  for (const t of [tasks.table, contexts.table, feedback.table]) await source.sql.query(`vacuum analyze ${ident(t)}`);
 }

@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors.js';
+import type { Page } from '../types.js';
 
 // Keyset pagination: a page ends with the (created_at, id) of its last row, and the next page
 // starts strictly after it. The cursor is opaque to users (base64url JSON) but carries the
@@ -41,4 +42,12 @@ export function decodeCursor(kind: CursorKind, cursor: string): Keyset {
 /** SQL giving a timestamptz column as the cursor's UTC text with microseconds. */
 export function cursorTsSql(column: string): string {
   return `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+}
+
+/** Splits the limit+1 rows of a page query into items and the next cursor. */
+export function toPage<R extends { cursor_ts: string }, T>(rows: R[], limit: number, kind: CursorKind, idOf: (r: R) => string, map: (r: R) => T): Page<T> {
+  const more = rows.length > limit;
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items: items.map(map), next: more && last ? encodeCursor(kind, { ts: last.cursor_ts, id: idOf(last) }) : null };
 }

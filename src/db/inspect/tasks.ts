@@ -1,5 +1,5 @@
 import type { TaskRow, TaskStatus, TaskSummaryRow, Page, FeedbackRow, WebhookConfigRow } from '../types.js';
-import { type Keyset, cursorTsSql, encodeCursor } from './keyset.js';
+import { type Keyset, cursorTsSql, toPage } from './keyset.js';
 import { col, ident } from './layout.js';
 import { type Source, type Statement, Where, num, placeholders, rowsOf } from './source.js';
 
@@ -76,14 +76,6 @@ export function taskPageStatement(source: Source, filter: TaskFilter, page: Page
    order by page.created_at desc, page.task_id desc`;
   // Bindings in the order their ? appear: the failure-reason test comes first in the text.
   return { sql, bindings: [...failed, ...bindings] };
-}
-
-/** Splits the limit+1 rows of a page query into items and the next cursor. */
-export function toPage<R extends { cursor_ts: string }, T>(rows: R[], limit: number, kind: 'tasks' | 'contexts' | 'feedback', idOf: (r: R) => string, map: (r: R) => T): Page<T> {
-  const more = rows.length > limit;
-  const items = rows.slice(0, limit);
-  const last = items.at(-1);
-  return { items: items.map(map), next: more && last ? encodeCursor(kind, { ts: last.cursor_ts, id: idOf(last) }) : null };
 }
 
 type TaskPageRow = Omit<TaskSummaryRow, 'message_count'> & { message_count: unknown; cursor_ts: string };
