@@ -169,6 +169,16 @@ describe('inspection commands on PostgreSQL', () => {
     expect(rows[0].failed_last).toBe(failed[0].n); // every failed task ends with the failure message
   });
 
+  test('--schema: the read path (a plain pg pool) reads the chosen schema', async () => {
+    expect((await cli('migrate', 'up', '--schema', 'agent_one')).code).toBe(0);
+    expect((await cli('seed', 'run', '--schema', 'agent_one')).code).toBe(0);
+    await adminQuery(`delete from agent_one.tasks where status <> 'failed'`, [], db.name);
+    const doc = json(await cli('tasks', 'list', '--schema', 'agent_one', '--json'));
+    expect(doc.items.map((t: { task_id: string }) => t.task_id)).toEqual(FAILED);
+    const stats = json(await cli('stats', '--schema', 'agent_one', '--json'));
+    expect(stats.tasks_by_status).toEqual({ pending: 0, running: 0, completed: 0, failed: 3, input_required: 0 });
+  });
+
   test('--help shows examples', async () => {
     const r = await runCli(['tasks', 'list', '--help']);
     expect(r.code).toBe(0);
