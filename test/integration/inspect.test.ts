@@ -72,9 +72,10 @@ describe.each(targets)('inspection on $name', (target) => {
     do {
       const page = await fetch(after);
       items.push(...page.items);
+      if (page.next !== null && page.next === after) throw new Error('pagination repeats a page');
       after = page.next ?? undefined;
       pages++;
-      if (pages > 10_000) throw new Error('pagination does not end');
+      if (items.length > 100_000) throw new Error('pagination does not end');
     } while (after);
     return { items, pages };
   }
