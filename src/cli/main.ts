@@ -7,6 +7,7 @@ import { registerBackup } from './commands/backup.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerSchemas } from './commands/schemas.js';
 import { registerSeed } from './commands/seed.js';
+import { registerInspect } from './commands/inspect.js';
 import { examples } from './options.js';
 
 // Only commander and small local modules load here: each command imports knex, pg or PGlite
@@ -33,13 +34,14 @@ export function buildProgram(): Command {
     .exitOverride()
     .addHelpText(
       'after',
-      `${examples('bindu-db migrate up', 'bindu-db seed run', 'bindu-db migrate history --json')}
+      `${examples('bindu-db migrate up', 'bindu-db seed run', 'bindu-db tasks list --status failed', 'bindu-db migrate history --json')}
 
 Configuration: flag > environment > .env file > default. Exit codes: 0 ok, 1 failed,
 2 usage error or refused, 3 migrations pending (migrate status --check), 130 cancelled.`,
     );
   registerMigrate(program);
   registerSeed(program);
+  registerInspect(program);
   registerBackup(program);
   registerSchemas(program);
   // Subcommands inherit exitOverride and the suggestions only when set on each.
@@ -52,6 +54,11 @@ Configuration: flag > environment > .env file > default. Exit codes: 0 ok, 1 fai
 }
 
 async function main(argv: string[]): Promise<void> {
+  // `bindu-db … | head`: the reader left; stop quietly, as cat and grep do.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

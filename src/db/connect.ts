@@ -1,18 +1,28 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import knexFactory, { type Knex } from 'knex';
 import type { PGlite } from '@electric-sql/pglite';
+import type { Knex } from 'knex';
 import type { Config, PgConnection } from '../config.js';
 import { describeConnection } from '../config.js';
 import { OperationError, isPgError } from '../errors.js';
 import { LockHeldError, acquireFileLock } from '../lib/fileLock.js';
+import { type SqlRunner, knexRunner, pgRunner } from './sqlRunner.js';
+
+// knex is CommonJS: required on first use, so commands that only read (through `sql`) never
+// pay its ~90 ms import.
+const require = createRequire(import.meta.url);
+const knexFactory = (config: Knex.Config): Knex => (require('knex') as (c: Knex.Config) => Knex)(config);
 
 /** The PostgreSQL major the pinned PGlite embeds; a data directory from another major cannot be opened. */
 export const EMBEDDED_PG_MAJOR = '18';
 
 /** An open database: a knex handle plus what the commands need to know about it. */
 export interface Database {
+  /** knex, built on first use. */
   readonly knex: Knex;
+  /** Plain parameterized SQL, without knex on PostgreSQL (the inspection commands' path). */
+  readonly sql: SqlRunner;
   readonly kind: 'postgres' | 'embedded';
   readonly schema: string;
   /** Masked URL, or the embedded data directory. */
@@ -73,22 +83,43 @@ export function pgConnectionSettings(c: PgConnection, connectTimeoutSeconds: num
 }
 
 async function openPostgres(config: Config, c: PgConnection): Promise<Database> {
-  const knex = knexFactory({
-    client: 'pg',
-    connection: pgConnectionSettings(c, config.connectTimeoutSeconds),
-    searchPath: [config.schema],
-    pool: { min: 0, max: 4 },
-    acquireConnectionTimeout: Math.round(config.connectTimeoutSeconds * 1000) + 2000,
-    log: quietLog,
-  });
+  const settings = pgConnectionSettings(c, config.connectTimeoutSeconds);
+  const { default: pg } = await import('pg');
+  // search_path as a startup parameter: set on every pooled connection with no extra round trip.
+  const pool = new pg.Pool({ ...settings, max: 4, options: `-c search_path=${quoteSearchPath(config.schema)}` });
+  pool.on('error', () => undefined); // an idle client dropped by the server is not our failure
   const label = describeConnection(c);
   try {
-    await knex.raw('select 1');
+    await pool.query('select 1');
   } catch (err) {
-    await knex.destroy();
+    await pool.end();
     throw connectError(err, label, config.connectTimeoutSeconds);
   }
-  return { knex, kind: 'postgres', schema: config.schema, label, close: () => knex.destroy() };
+  let knex: Knex | undefined;
+  return {
+    get knex() {
+      return (knex ??= knexFactory({
+        client: 'pg',
+        connection: settings,
+        searchPath: [config.schema],
+        pool: { min: 0, max: 4 },
+        acquireConnectionTimeout: Math.round(config.connectTimeoutSeconds * 1000) + 2000,
+        log: quietLog,
+      }));
+    },
+    sql: pgRunner(pool),
+    kind: 'postgres',
+    schema: config.schema,
+    label,
+    close: async () => {
+      await Promise.all([knex?.destroy(), pool.end()]);
+    },
+  };
+}
+
+/** A schema name as a libpq `options` value: double-quoted, with spaces and backslashes escaped. */
+function quoteSearchPath(schema: string): string {
+  return `"${schema.replace(/"/g, '""')}"`.replace(/\\/g, '\\\\').replace(/ /g, '\\ ');
 }
 
 /** One line for the ways connecting fails in practice. */
@@ -137,6 +168,7 @@ async function openEmbedded(config: Config, dataDir: string): Promise<Database> 
     const knex = knexFactory({ client: ClientPgLite, connection: { pglite } as never, searchPath: [config.schema], log: quietLog });
     return {
       knex,
+      sql: knexRunner(knex),
       kind: 'embedded',
       schema: config.schema,
       label: dataDir,

@@ -2,6 +2,7 @@ import os from 'node:os';
 import type { Knex } from 'knex';
 import type { Database } from './connect.js';
 import { OperationError } from '../errors.js';
+import type { SqlRunner } from './sqlRunner.js';
 
 /** The table recording applied migrations, in the configured schema (found through search_path). */
 export const MIGRATION_TABLE = 'bindu_db_migrations';
@@ -32,6 +33,13 @@ async function migrationTableExists(db: Knex, schema: string): Promise<boolean> 
 export async function listAppliedMigrations(db: Knex, schema: string): Promise<AppliedMigrationRow[]> {
   if (!(await migrationTableExists(db, schema))) return [];
   return db<AppliedMigrationRow>(MIGRATION_TABLE).select('id', 'name', 'batch', 'applied_at').orderBy('id');
+}
+
+/** Names of the applied migrations, without knex (for the read-only commands' pending warning). */
+export async function listAppliedMigrationNames(sql: SqlRunner, schema: string): Promise<string[]> {
+  const [t] = await sql.query<{ present: boolean }>('select to_regclass(?) is not null as present', [`"${schema}".${MIGRATION_TABLE}`]);
+  if (!t.present) return [];
+  return (await sql.query<{ name: string }>(`select name from "${schema}".${MIGRATION_TABLE} order by id`)).map((r) => r.name);
 }
 
 export async function nextBatch(db: Knex): Promise<number> {

@@ -16,23 +16,24 @@ describe('migrate on PostgreSQL through a postgresql+asyncpg URL', () => {
   test('status --check exits 3 while migrations are pending', async () => {
     const r = await runCli(['migrate', 'status', '--check', '--json'], { env: { DATABASE_URL: asyncpg() } });
     expect(r.code).toBe(3);
-    expect(JSON.parse(r.stdout)).toEqual({ applied: 0, pending: ['20251207_0001_initial_schema', '20250614_0001_add_webhook_configs_table'], locked: false });
+    expect(JSON.parse(r.stdout)).toEqual({ applied: 0, pending: ['20251207_0001_initial_schema', '20250614_0001_add_webhook_configs_table', '20261126_0001_add_inspection_indexes'], locked: false });
   });
 
   test('up applies both migrations in revision order, then history --json reports them', async () => {
     const up = await runCli(['migrate', 'up', '--json'], { env: { DATABASE_URL: asyncpg() } });
     expect(up.code).toBe(0);
-    expect(JSON.parse(up.stdout)).toEqual({ batch: 1, applied: ['20251207_0001_initial_schema', '20250614_0001_add_webhook_configs_table'] });
+    expect(JSON.parse(up.stdout)).toEqual({ batch: 1, applied: ['20251207_0001_initial_schema', '20250614_0001_add_webhook_configs_table', '20261126_0001_add_inspection_indexes'] });
     const hist = await runCli(['migrate', 'history', '--json'], { env: { DATABASE_URL: asyncpg() } });
     const doc = JSON.parse(hist.stdout);
-    expect(doc.head).toBe('20250614_0001_add_webhook_configs_table');
+    expect(doc.head).toBe('20261126_0001_add_inspection_indexes');
     expect(doc.items.map((i: { name: string; state: string; batch: number }) => [i.name, i.state, i.batch])).toEqual([
       ['20251207_0001_initial_schema', 'applied', 1],
       ['20250614_0001_add_webhook_configs_table', 'applied', 1],
+      ['20261126_0001_add_inspection_indexes', 'applied', 1],
     ]);
     expect(new Date(doc.items[0].applied_at).toISOString()).toBe(doc.items[0].applied_at);
     const rows = await adminQuery('select name from bindu_db_migrations order by id', [], db.name);
-    expect(rows.map((r) => r.name)).toEqual(['20251207_0001_initial_schema', '20250614_0001_add_webhook_configs_table']);
+    expect(rows.map((r) => r.name)).toEqual(['20251207_0001_initial_schema', '20250614_0001_add_webhook_configs_table', '20261126_0001_add_inspection_indexes']);
   });
 
   test('the password never appears in anything printed', async () => {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { OperationError } from '../../errors.js';
 import { run } from '../run.js';
-import { examples } from '../options.js';
+import { examples, positiveInt } from '../options.js';
 import { plural } from '../ui/format.js';
 
 export function registerSeed(program: Command): void {
@@ -21,6 +21,27 @@ export function registerSeed(program: Command): void {
         const result = await runSeeds(db, ctx.config.seedsDir, (file) => ctx.out.notice(`→ ${file}`));
         if (ctx.out.json) return ctx.out.document(result);
         ctx.out.print(`Loaded ${plural(result.files.length, 'seed file')} into ${db.label}.`);
+      }),
+    );
+
+  seed
+    .command('generate')
+    .description('bulk synthetic tasks, contexts and feedback, generated inside the database (1% of tasks failed)')
+    .requiredOption('--tasks <n>', 'how many tasks', positiveInt)
+    .option('--contexts <m>', 'how many contexts to spread them over (default: tasks / 10)', positiveInt)
+    .option('-y, --yes', 'insert even when the database already holds tasks or contexts')
+    .addHelpText('after', examples('bindu-db seed generate --tasks 1000000', 'bindu-db seed generate --tasks 5000 --contexts 50 --yes'))
+    .action(
+      run<{ tasks: number; contexts?: number }>(async (ctx, opts) => {
+        const db = await ctx.db({ autoMigrate: true });
+        const { pendingMigrations } = await import('../../core/migrations.js');
+        const pending = await pendingMigrations(db, await ctx.migrations());
+        if (pending.length) throw new OperationError(`${plural(pending.length, 'migration')} pending: ${pending.join(', ')}`, 'run bindu-db migrate up first');
+        ctx.out.notice(`generating ${plural(opts.tasks, 'task')}…`);
+        const { generateData } = await import('../../core/inspect.js');
+        const result = await generateData(db, { tasks: opts.tasks, contexts: opts.contexts, yes: opts.yes === true });
+        if (ctx.out.json) return ctx.out.document(result);
+        ctx.out.print(`Generated ${plural(result.tasks, 'task')}, ${plural(result.contexts, 'context')} and ${plural(result.feedback, 'feedback row')} in ${result.seconds.toFixed(1)} s.`);
       }),
     );
 }

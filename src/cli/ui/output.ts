@@ -11,6 +11,12 @@ export interface Output {
   print(...lines: string[]): void;
   /** The single JSON document of a --json run (stdout). */
   document(doc: unknown): void;
+  /**
+   * Bulk result text (stdout), unredacted and unformatted, resolving once the stream can take
+   * more: long exports wait here instead of buffering in memory. Rejects with code EPIPE when
+   * the reader went away (e.g. `| head`).
+   */
+  stream(chunk: string): Promise<void>;
   /** Progress and notices (stderr). */
   notice(message: string): void;
   warn(message: string): void;
@@ -18,7 +24,7 @@ export interface Output {
 }
 
 export interface Streams {
-  stdout: Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boolean };
+  stdout: Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boolean; once?: NodeJS.WriteStream['once']; off?: NodeJS.WriteStream['off'] };
   stderr: Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boolean };
 }
 
@@ -48,6 +54,18 @@ export function createOutput(options: OutputOptions): Output {
       for (const line of lines) stdout.write(`${redact(line)}\n`);
     },
     document: (doc) => stdout.write(`${redact(JSON.stringify(doc, null, 2))}\n`),
+    stream: (chunk) =>
+      new Promise<void>((resolve, reject) => {
+        const onError = (e: Error) => reject(e);
+        stdout.once?.('error', onError);
+        const done = () => {
+          stdout.off?.('error', onError);
+          resolve();
+        };
+        if (stdout.write(chunk)) done();
+        else if (stdout.once) stdout.once('drain', done);
+        else done();
+      }),
     notice: (message) => writeErr(err.dim(message)),
     warn: (message) => writeErr(err.yellow(`warning: ${message}`)),
     error: (message, hint) => {

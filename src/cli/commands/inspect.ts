@@ -1,0 +1,194 @@
+import type { Command } from 'commander';
+import type { Database } from '../../db/connect.js';
+import type { Page } from '../../db/types.js';
+import type { RunContext } from '../context.js';
+import { run } from '../run.js';
+import { examples } from '../options.js';
+import { plural } from '../ui/format.js';
+
+// tasks | contexts | feedback x list | show, tasks export, and stats: read-only, SPEC §6.
+// Each action maps flags to one core call and hands the result to ui/inspectFormat.
+
+const core = () => import('../../core/inspect.js');
+const fmt = () => import('../ui/inspectFormat.js');
+
+interface ListFlags {
+  limit?: string;
+  after?: string;
+  since?: string;
+  until?: string;
+  format?: string;
+}
+
+/** Opens the database for reading: the embedded one is migrated first; PostgreSQL only gets a warning. */
+async function openForInspection(ctx: RunContext): Promise<Database> {
+  const db = await ctx.db({ autoMigrate: true });
+  if (db.kind === 'postgres') {
+    const pending = await (await core()).unappliedMigrations(db, ctx.config.migrationsDir);
+    if (pending.length) ctx.out.warn(`${plural(pending.length, 'migration')} pending (${pending.join(', ')}): run bindu-db migrate up`);
+  }
+  await (await core()).assertInspectable(db);
+  return db;
+}
+
+/** Prints a page as a table, one JSON document, JSON Lines or CSV; the next cursor goes to stderr except in JSON. */
+async function printPage<T extends object>(ctx: RunContext, flags: ListFlags, page: Page<T>, table: (items: T[]) => string[], columns: string[]): Promise<void> {
+  const f = await fmt();
+  const format = (await import('../../core/inspectInput.js')).parseFormat(flags.format, ctx.out.json);
+  if (format === 'json') return ctx.out.document({ items: page.items.map(f.plain), next: page.next });
+  if (format === 'jsonl') ctx.out.print(...f.toJsonLines(page.items));
+  else if (format === 'csv') ctx.out.print(...f.toCsv(page.items, columns));
+  else ctx.out.print(...table(page.items));
+  if (page.next) ctx.out.notice(`next page: --after ${page.next}`);
+}
+
+const listOptions = (cmd: Command, what: string) =>
+  cmd
+    .option('--since <time>', `only ${what} created at or after this (ISO date, or 30m, 24h, 7d ago)`)
+    .option('--until <time>', `only ${what} created before this (ISO date or duration)`)
+    .option('--limit <n>', 'rows per page (default 20)')
+    .option('--after <cursor>', 'the page after this cursor (printed at the end of the previous page)')
+    .option('--format <format>', 'table (default), json, jsonl or csv');
+
+const TASK_COLUMNS = ['task_id', 'context_id', 'status', 'created_at', 'updated_at', 'message_count', 'failure_reason'];
+const CONTEXT_COLUMNS = ['context_id', 'task_count', 'message_count', 'created_at', 'updated_at', 'last_activity_at', 'metadata'];
+const FEEDBACK_COLUMNS = ['feedback_id', 'task_id', 'rating', 'feedback', 'metadata', 'created_at'];
+
+export function registerInspect(program: Command): void {
+  const tasks = program.command('tasks').description('look into tasks: list, show, export').addHelpText('after', examples('bindu-db tasks list --status failed', 'bindu-db tasks show <task_id>'));
+
+  listOptions(
+    tasks
+      .command('list')
+      .description('tasks, newest first, with status, message count and failure reason')
+      .option('--status <status>', 'only these statuses, comma-separated: pending, running, completed, failed, input_required')
+      .option('--context <context_id>', 'only the tasks of this context'),
+    'tasks',
+  )
+    .addHelpText('after', examples('bindu-db tasks list --status failed --since 24h', 'bindu-db tasks list --status failed,input_required --limit 50 --json', 'bindu-db tasks list --after <cursor>'))
+    .action(
+      run<ListFlags & { status?: string; context?: string }>(async (ctx, opts) => {
+        const inspect = await core();
+        inspect.parseTaskList(opts); // bad flags fail before connecting
+        inspect.parseFormat(opts.format, ctx.out.json);
+        const page = await inspect.listTasks(await openForInspection(ctx), opts);
+        const f = await fmt();
+        await printPage(ctx, opts, page, (items) => f.formatTaskList(items, ctx.out.color), TASK_COLUMNS);
+      }),
+    );
+
+  tasks
+    .command('show')
+    .argument('<task_id>', 'the task UUID')
+    .description('every field of a task: history as a timeline, artifacts, feedback, webhook config (secrets masked)')
+    .addHelpText('after', examples('bindu-db tasks show c0ffee00-0000-4000-8000-000000000003', 'bindu-db tasks show <task_id> --json | jq .history'))
+    .action(
+      run<object, [string]>(async (ctx, _opts, id) => {
+        const inspect = await core();
+        inspect.parseUuid(id, 'task id');
+        const task = await inspect.showTask(await openForInspection(ctx), id);
+        if (ctx.out.json) return ctx.out.document(task);
+        ctx.out.print(...(await fmt()).formatTaskDetail(task, ctx.out.color));
+      }),
+    );
+
+  tasks
+    .command('export')
+    .description('every matching task with its full history, as JSON Lines on stdout (any number of rows, constant memory)')
+    .option('--status <status>', 'only these statuses, comma-separated')
+    .option('--context <context_id>', 'only the tasks of this context')
+    .option('--since <time>', 'only tasks created at or after this')
+    .option('--until <time>', 'only tasks created before this')
+    .addHelpText('after', examples('bindu-db tasks export > tasks.jsonl', 'bindu-db tasks export --status failed --since 7d | jq -r .task_id'))
+    .action(
+      run<{ status?: string; context?: string; since?: string; until?: string }>(async (ctx, opts) => {
+        (await core()).parseTaskExport(opts);
+        const db = await openForInspection(ctx);
+        // The reader may leave early (`| head`): stop fetching instead of crashing on EPIPE.
+        let gone = false;
+        const onError = (e: NodeJS.ErrnoException) => {
+          if (e.code === 'EPIPE') gone = true;
+        };
+        process.stdout.on('error', onError);
+        const stop = new Error('stdout closed');
+        try {
+          const count = await (await core()).exportTasks(db, opts, async (lines) => {
+            if (gone) throw stop;
+            await ctx.out.stream(`${lines.join('\n')}\n`).catch((e: NodeJS.ErrnoException) => {
+              if (e.code === 'EPIPE') throw stop;
+              throw e;
+            });
+          });
+          ctx.out.notice(`exported ${plural(count, 'task')}`);
+        } catch (err) {
+          if (err !== stop) throw err;
+        } finally {
+          process.stdout.off('error', onError);
+        }
+      }),
+    );
+
+  const contexts = program.command('contexts').description('look into conversation contexts: list, show');
+  listOptions(contexts.command('list').description('contexts, newest first, with task counts and last activity'), 'contexts')
+    .addHelpText('after', examples('bindu-db contexts list', 'bindu-db contexts list --since 7d --json'))
+    .action(
+      run<ListFlags>(async (ctx, opts) => {
+        const inspect = await core();
+        inspect.parseContextList(opts);
+        inspect.parseFormat(opts.format, ctx.out.json);
+        const page = await inspect.listContexts(await openForInspection(ctx), opts);
+        const f = await fmt();
+        await printPage(ctx, opts, page, (items) => f.formatContextList(items, ctx.out.color), CONTEXT_COLUMNS);
+      }),
+    );
+  contexts
+    .command('show')
+    .argument('<context_id>', 'the context UUID')
+    .description("one context's messages, metadata and tasks")
+    .addHelpText('after', examples('bindu-db contexts show 7a1e4c2b-3f5d-4e8a-9b1c-2d3e4f5a6b01'))
+    .action(
+      run<object, [string]>(async (ctx, _opts, id) => {
+        const inspect = await core();
+        inspect.parseUuid(id, 'context id');
+        const context = await inspect.showContext(await openForInspection(ctx), id);
+        if (ctx.out.json) return ctx.out.document(context);
+        ctx.out.print(...(await fmt()).formatContextDetail(context, ctx.out.color));
+        if (context.tasks_next) ctx.out.notice(`more tasks: bindu-db tasks list --context ${context.context_id} --after ${context.tasks_next}`);
+      }),
+    );
+
+  const feedback = program.command('feedback').description('look into task feedback');
+  feedback
+    .command('list')
+    .description('feedback rows, newest first: task, rating, text')
+    .option('--task <task_id>', 'only the feedback of this task')
+    .option('--rating <n>', 'only this rating (1-5)')
+    .option('--min-rating <n>', 'only ratings of at least n')
+    .option('--since <time>', 'only feedback given at or after this (ISO date, or 30m, 24h, 7d ago)')
+    .option('--limit <n>', 'rows per page (default 20)')
+    .option('--after <cursor>', 'the page after this cursor')
+    .option('--format <format>', 'table (default), json, jsonl or csv')
+    .addHelpText('after', examples('bindu-db feedback list --rating 1', 'bindu-db feedback list --task <task_id> --json'))
+    .action(
+      run<ListFlags & { task?: string; rating?: string; minRating?: string }>(async (ctx, opts) => {
+        const inspect = await core();
+        inspect.parseFeedbackList(opts);
+        inspect.parseFormat(opts.format, ctx.out.json);
+        const page = await inspect.listFeedback(await openForInspection(ctx), opts);
+        const f = await fmt();
+        await printPage(ctx, opts, page, (items) => f.formatFeedbackList(items, ctx.out.color), FEEDBACK_COLUMNS);
+      }),
+    );
+
+  program
+    .command('stats')
+    .description('tasks by status, tasks per day (14 days), failure rate, feedback ratings, table sizes')
+    .addHelpText('after', examples('bindu-db stats', 'bindu-db stats --json | jq .failure_rate'))
+    .action(
+      run(async (ctx) => {
+        const s = await (await core()).stats(await openForInspection(ctx));
+        if (ctx.out.json) return ctx.out.document(s);
+        ctx.out.print(...(await fmt()).formatStats(s, ctx.out.color));
+      }),
+    );
+}

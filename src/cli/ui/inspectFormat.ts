@@ -1,0 +1,192 @@
+import type { ChalkInstance } from 'chalk';
+import type { ContextSummaryRow, FeedbackRow, StatsRow, TaskStatus, TaskSummaryRow } from '../../db/types.js';
+import type { ContextDetail, TaskDetail } from '../../core/inspect.js';
+import { formatTable, formatTime, plural, truncate } from './format.js';
+
+// Pure formatting of the inspection results: data in, lines out.
+
+export function colorStatus(c: ChalkInstance, status: TaskStatus | string): string {
+  const paint: Record<string, (s: string) => string> = { completed: c.green, failed: c.red, running: c.cyan, pending: c.yellow, input_required: c.magenta };
+  return (paint[status] ?? ((s: string) => s))(status);
+}
+
+const short = (id: string) => `${id.slice(0, 8)}…`;
+
+export function formatTaskList(items: TaskSummaryRow[], c: ChalkInstance): string[] {
+  if (items.length === 0) return ['No tasks match.'];
+  const rows = items.map((t) => [
+    t.task_id,
+    colorStatus(c, t.status),
+    short(t.context_id),
+    formatTime(t.created_at),
+    formatTime(t.updated_at),
+    String(t.message_count),
+    t.failure_reason ? c.red(truncate(t.failure_reason, 60)) : '',
+  ]);
+  return formatTable(['TASK', 'STATUS', 'CONTEXT', 'CREATED', 'UPDATED', 'MSGS', 'FAILURE REASON'], rows, c.bold);
+}
+
+interface Part {
+  kind?: string;
+  text?: string;
+  file?: { name?: string; mime_type?: string; mimeType?: string; uri?: string };
+  data?: unknown;
+}
+interface Message {
+  role?: string;
+  parts?: Part[];
+  metadata?: { timestamp?: string; created_at?: string };
+  message_id?: string;
+}
+
+/** One part as text: text as is; file and data parts summarised. */
+export function describePart(p: Part): string {
+  if (p === null || typeof p !== 'object') return String(p);
+  if (p.kind === 'text' || (p.kind === undefined && typeof p.text === 'string')) return p.text ?? '';
+  if (p.kind === 'file') {
+    const f = p.file ?? {};
+    return `[file ${f.name ?? f.uri ?? '(unnamed)'}${f.mime_type ?? f.mimeType ? ` ${f.mime_type ?? f.mimeType}` : ''}]`;
+  }
+  if (p.kind === 'data') {
+    const d = p.data;
+    const keys = d && typeof d === 'object' && !Array.isArray(d) ? Object.keys(d) : [];
+    return `[data${keys.length ? ` {${keys.slice(0, 6).join(', ')}${keys.length > 6 ? ', …' : ''}}` : ''}]`;
+  }
+  return `[${p.kind ?? 'part'}]`;
+}
+
+/** A history or context messages array as a readable timeline: time, role, then each part indented. */
+export function formatTimeline(messages: unknown, c: ChalkInstance): string[] {
+  if (!Array.isArray(messages) || messages.length === 0) return ['  (no messages)'];
+  return messages.flatMap((raw) => {
+    const m = (raw ?? {}) as Message;
+    const time = m.metadata?.timestamp ?? m.metadata?.created_at;
+    const role = m.role === 'agent' ? c.cyan('agent') : m.role === 'user' ? c.green('user') : (m.role ?? '?');
+    const parts = Array.isArray(m.parts) ? m.parts : [];
+    const text = parts.map(describePart).flatMap((t) => t.split('\n'));
+    return [`  ${time ? c.dim(formatTime(time)) + ' ' : ''}${role}`, ...(text.length ? text : ['(no parts)']).map((l) => `      ${l}`)];
+  });
+}
+
+function json(value: unknown): string[] {
+  return JSON.stringify(value, null, 2).split('\n').map((l) => `  ${l}`);
+}
+
+export function formatTaskDetail(t: TaskDetail, c: ChalkInstance): string[] {
+  const lines = [
+    `${c.bold('Task')}      ${t.task_id}`,
+    `${c.bold('Status')}    ${colorStatus(c, t.status)}`,
+    `${c.bold('Context')}   ${t.context_id}`,
+    `${c.bold('Created')}   ${formatTime(t.created_at)}`,
+    `${c.bold('Updated')}   ${formatTime(t.updated_at)}`,
+    '',
+    c.bold(`History (${plural(Array.isArray(t.history) ? t.history.length : 0, 'message')})`),
+    ...formatTimeline(t.history, c),
+    '',
+    c.bold('Artifacts'),
+    ...(t.artifacts && Object.keys(t.artifacts).length ? json(t.artifacts) : ['  (none)']),
+    '',
+    c.bold(`Feedback (${t.feedback.length})`),
+    ...(t.feedback.length
+      ? t.feedback.map((f) => `  ${formatTime(f.created_at)}  ${f.rating === null ? '-' : `${'★'.repeat(f.rating)}${'☆'.repeat(5 - f.rating)}`}  ${truncate(f.feedback ?? '', 80)}`)
+      : ['  (none)']),
+    '',
+    c.bold('Webhook'),
+    ...(t.webhook_config ? json(t.webhook_config.config) : ['  (none)']),
+  ];
+  return lines;
+}
+
+export function formatContextList(items: ContextSummaryRow[], c: ChalkInstance): string[] {
+  if (items.length === 0) return ['No contexts match.'];
+  const rows = items.map((x) => [
+    x.context_id,
+    String(x.task_count),
+    String(x.message_count),
+    formatTime(x.created_at),
+    formatTime(x.last_activity_at),
+    truncate(typeof x.metadata?.title === 'string' ? x.metadata.title : '', 40),
+  ]);
+  return formatTable(['CONTEXT', 'TASKS', 'MSGS', 'CREATED', 'LAST ACTIVITY', 'TITLE'], rows, c.bold);
+}
+
+export function formatContextDetail(x: ContextDetail, c: ChalkInstance): string[] {
+  return [
+    `${c.bold('Context')}   ${x.context_id}`,
+    `${c.bold('Created')}   ${formatTime(x.created_at)}`,
+    `${c.bold('Updated')}   ${formatTime(x.updated_at)}`,
+    '',
+    c.bold('Metadata'),
+    ...(Object.keys(x.metadata ?? {}).length ? json(x.metadata) : ['  (none)']),
+    '',
+    c.bold(`Messages (${Array.isArray(x.messages) ? x.messages.length : 0})`),
+    ...formatTimeline(x.messages, c),
+    '',
+    c.bold(`Tasks (${x.tasks.length}${x.tasks_next ? '+' : ''})`),
+    ...formatTaskList(x.tasks, c).map((l) => `  ${l}`),
+  ];
+}
+
+export function formatFeedbackList(items: FeedbackRow[], c: ChalkInstance): string[] {
+  if (items.length === 0) return ['No feedback matches.'];
+  const rows = items.map((f) => [f.feedback_id, f.task_id, f.rating === null ? '-' : String(f.rating), formatTime(f.created_at), truncate(f.feedback ?? '', 60)]);
+  return formatTable(['FEEDBACK', 'TASK', 'RATING', 'CREATED', 'TEXT'], rows, c.bold);
+}
+
+/** A horizontal bar of `width` cells for value/max, with eighth-block precision. */
+export function bar(value: number, max: number, width = 40): string {
+  if (max <= 0 || value <= 0) return '';
+  const eighths = Math.max(1, Math.round((value / max) * width * 8));
+  return '█'.repeat(Math.floor(eighths / 8)) + (eighths % 8 ? '▏▎▍▌▋▊▉'[(eighths % 8) - 1] : '');
+}
+
+function bytes(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
+export function formatStats(s: StatsRow, c: ChalkInstance): string[] {
+  const total = Object.values(s.tasks_by_status).reduce((a, b) => a + b, 0);
+  const maxDay = Math.max(0, ...s.tasks_per_day.map((d) => d.count));
+  const width = Math.max(...Object.keys(s.tasks_by_status).map((k) => k.length));
+  return [
+    c.bold(`Tasks by status (${total} in all)`),
+    ...Object.entries(s.tasks_by_status).map(([k, n]) => `  ${colorStatus(c, k)}${' '.repeat(width - k.length)}  ${String(n).padStart(9)}`),
+    `  failure rate ${s.failure_rate === null ? '-' : `${(s.failure_rate * 100).toFixed(2)}%`}`,
+    '',
+    c.bold('Tasks per day (UTC, last 14 days)'),
+    ...s.tasks_per_day.map((d) => `  ${d.date}  ${String(d.count).padStart(9)}  ${c.cyan(bar(d.count, maxDay))}`),
+    '',
+    c.bold(`Feedback (${s.feedback.count}${s.feedback.average_rating === null ? '' : `, average rating ${s.feedback.average_rating}`})`),
+    ...Object.entries(s.feedback.by_rating).map(([r, n]) => `  ${'★'.repeat(Number(r)).padEnd(5)}  ${String(n).padStart(9)}  ${c.yellow(bar(n, Math.max(...Object.values(s.feedback.by_rating)), 30))}`),
+    '',
+    c.bold('Tables'),
+    ...formatTable(['TABLE', 'ROWS', 'SIZE'], Object.entries(s.table_sizes).map(([t, z]) => [t, String(z.rows), bytes(z.bytes)])).map((l) => `  ${l}`),
+  ];
+}
+
+/** JSON-ready copy of a row: Dates as ISO strings. */
+export function plain(row: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v]));
+}
+
+/** One JSON document per line. */
+export function toJsonLines(items: object[]): string[] {
+  return items.map((r) => JSON.stringify(plain(r)));
+}
+
+/** RFC 4180 CSV: a header, then one line per row; objects as JSON; quoted when needed. */
+export function toCsv(items: object[], columns?: string[]): string[] {
+  const cols = columns ?? (items[0] ? Object.keys(items[0]) : []);
+  const cell = (v: unknown) => {
+    const s = v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    return /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [cols.map(cell).join(','), ...items.map((r) => cols.map((k) => cell((r as Record<string, unknown>)[k])).join(','))];
+}

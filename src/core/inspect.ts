@@ -1,0 +1,194 @@
+import os from 'node:os';
+import type { Database } from '../db/connect.js';
+import * as repo from '../db/inspect/index.js';
+import type { ContextRow, ContextSummaryRow, FeedbackRow, Page, StatsRow, TaskRow, TaskSummaryRow, WebhookConfigRow } from '../db/types.js';
+import { listAppliedMigrationNames } from '../db/migrationLog.js';
+import { OperationError, RefusedError, UsageError } from '../errors.js';
+import { listMigrationFiles } from './migrationFiles.js';
+import { parseLimit, parseRating, parseStatuses, parseTime, parseUuid } from './inspectInput.js';
+
+export { parseFormat, parseUuid } from './inspectInput.js';
+
+// Inspection use cases: flags in (as typed by the user), validated here, data out. Never prints.
+
+/** The data-access source of a database. One layout today; SPEC §8 adds detection per schema here. */
+export function sourceFor(db: Database): repo.Source {
+  return repo.sourceOf(db.sql, repo.BINDU_DB_LAYOUT);
+}
+
+/** Fails with a hint when the schema has no tasks table (migrations never ran). */
+export async function assertInspectable(db: Database): Promise<void> {
+  const [row] = await db.sql.query<{ present: boolean }>('select to_regclass(?) is not null as present', [`"${db.schema}"."${repo.BINDU_DB_LAYOUT.tasks.table}"`]);
+  if (!row.present) throw new OperationError(`no Bindu tables in schema "${db.schema}" of ${db.label}`, 'run bindu-db migrate up first (or pick the schema with --schema)');
+}
+
+/**
+ * Migrations in the directory not yet applied, by name only. Unlike migrate's own check it
+ * imports no migration file (that loads tsx for .ts files): a read-only command pays ~0 for it.
+ */
+export async function unappliedMigrations(db: Database, migrationsDir: string): Promise<string[]> {
+  const applied = new Set(await listAppliedMigrationNames(db.sql, db.schema));
+  return [...listMigrationFiles(migrationsDir).keys()].filter((name) => !applied.has(name));
+}
+
+export interface TaskListInput {
+  status?: string;
+  context?: string;
+  since?: string;
+  until?: string;
+  limit?: string;
+  after?: string;
+}
+
+function taskFilter(input: TaskListInput): repo.TaskFilter {
+  const filter: repo.TaskFilter = {
+    statuses: input.status !== undefined ? parseStatuses(input.status) : undefined,
+    contextId: input.context !== undefined ? parseUuid(input.context, '--context') : undefined,
+    since: input.since !== undefined ? parseTime(input.since, '--since') : undefined,
+    until: input.until !== undefined ? parseTime(input.until, '--until') : undefined,
+  };
+  if (filter.since && filter.until && filter.since >= filter.until) throw new UsageError('--since must be earlier than --until');
+  return filter;
+}
+
+function pageOptions(input: { limit?: string; after?: string }, kind: repo.CursorKind): repo.PageOptions {
+  return { limit: parseLimit(input.limit, 20), after: input.after !== undefined ? repo.decodeCursor(kind, input.after.trim()) : undefined };
+}
+
+// parse*: flags -> typed query, no database needed, so the CLI can call them before connecting
+// (a typo is a usage error before any connection or embedded start-up).
+
+export function parseTaskList(input: TaskListInput): { filter: repo.TaskFilter; page: repo.PageOptions } {
+  return { filter: taskFilter(input), page: pageOptions(input, 'tasks') };
+}
+
+export async function listTasks(db: Database, input: TaskListInput): Promise<Page<TaskSummaryRow>> {
+  const { filter, page } = parseTaskList(input);
+  return repo.listTasks(sourceFor(db), filter, page);
+}
+
+export interface TaskDetail extends TaskRow {
+  feedback: FeedbackRow[];
+  /** The config with secret-looking values masked, or null. */
+  webhook_config: WebhookConfigRow | null;
+}
+
+export async function showTask(db: Database, id: string): Promise<TaskDetail> {
+  const taskId = parseUuid(id, 'task id');
+  const source = sourceFor(db);
+  const task = await repo.getTask(source, taskId);
+  if (!task) throw new OperationError(`task ${taskId} not found`, 'list tasks with: bindu-db tasks list');
+  const [feedback, webhook] = [await repo.feedbackOfTask(source, taskId), await repo.webhookConfigOfTask(source, taskId)];
+  return { ...task, feedback, webhook_config: webhook ? { ...webhook, config: maskSecrets(webhook.config) as Record<string, unknown> } : null };
+}
+
+/** Exports every matching task (full rows) as JSON Lines, a batch at a time; returns the count. */
+export function parseTaskExport(input: Omit<TaskListInput, 'limit' | 'after'>): repo.TaskFilter {
+  return taskFilter(input);
+}
+
+export async function exportTasks(db: Database, input: Omit<TaskListInput, 'limit' | 'after'>, onBatch: (lines: string[]) => Promise<void>): Promise<number> {
+  return repo.exportTasks(sourceFor(db), taskFilter(input), onBatch);
+}
+
+export interface ContextListInput {
+  since?: string;
+  until?: string;
+  limit?: string;
+  after?: string;
+}
+
+export function parseContextList(input: ContextListInput): { filter: repo.ContextFilter; page: repo.PageOptions } {
+  const filter = {
+    since: input.since !== undefined ? parseTime(input.since, '--since') : undefined,
+    until: input.until !== undefined ? parseTime(input.until, '--until') : undefined,
+  };
+  return { filter, page: pageOptions(input, 'contexts') };
+}
+
+export async function listContexts(db: Database, input: ContextListInput): Promise<Page<ContextSummaryRow>> {
+  const { filter, page } = parseContextList(input);
+  return repo.listContexts(sourceFor(db), filter, page);
+}
+
+export interface ContextDetail extends ContextRow {
+  /** The newest tasks of the context (at most 100); `tasks_next` pages on with `tasks list --context`. */
+  tasks: TaskSummaryRow[];
+  tasks_next: string | null;
+}
+
+export async function showContext(db: Database, id: string): Promise<ContextDetail> {
+  const contextId = parseUuid(id, 'context id');
+  const source = sourceFor(db);
+  const context = await repo.getContext(source, contextId);
+  if (!context) throw new OperationError(`context ${contextId} not found`, 'list contexts with: bindu-db contexts list');
+  const tasks = await repo.listTasks(source, { contextId }, { limit: 100 });
+  return { ...context, tasks: tasks.items, tasks_next: tasks.next };
+}
+
+export interface FeedbackListInput {
+  task?: string;
+  rating?: string;
+  minRating?: string;
+  since?: string;
+  limit?: string;
+  after?: string;
+}
+
+export function parseFeedbackList(input: FeedbackListInput): { filter: repo.FeedbackFilter; page: repo.PageOptions } {
+  if (input.rating !== undefined && input.minRating !== undefined) throw new UsageError('use only one of --rating and --min-rating');
+  let ratings: number[] | undefined;
+  if (input.rating !== undefined) ratings = [parseRating(input.rating, '--rating')];
+  if (input.minRating !== undefined) {
+    const min = parseRating(input.minRating, '--min-rating');
+    ratings = [1, 2, 3, 4, 5].filter((r) => r >= min);
+  }
+  const filter = {
+    taskId: input.task !== undefined ? parseUuid(input.task, '--task') : undefined,
+    ratings,
+    since: input.since !== undefined ? parseTime(input.since, '--since') : undefined,
+  };
+  return { filter, page: pageOptions(input, 'feedback') };
+}
+
+export async function listFeedback(db: Database, input: FeedbackListInput): Promise<Page<FeedbackRow>> {
+  const { filter, page } = parseFeedbackList(input);
+  return repo.listFeedback(sourceFor(db), filter, page);
+}
+
+export async function stats(db: Database): Promise<StatsRow> {
+  return repo.collectStats(sourceFor(db));
+}
+
+/** Bulk synthetic data (seed generate). Refuses on a database holding tasks unless `yes`. */
+export async function generateData(db: Database, opts: { tasks: number; contexts?: number; yes: boolean }): Promise<{ contexts: number; tasks: number; feedback: number; seconds: number }> {
+  const source = sourceFor(db);
+  if (!opts.yes && (await repo.hasInspectionData(source))) {
+    throw new RefusedError(`${db.label} already holds tasks or contexts; generated rows would mix with them`, 'add --yes to insert anyway');
+  }
+  const started = process.hrtime.bigint();
+  const contexts = opts.contexts ?? Math.max(1, Math.ceil(opts.tasks / 10));
+  // On PostgreSQL the slices run on the server's cores at once; PGlite has one connection.
+  const parallel = db.kind === 'postgres' ? Math.min(4, os.availableParallelism()) : 1;
+  const result = await repo.generateSyntheticData(source, { tasks: opts.tasks, contexts, parallel });
+  await repo.analyzeInspectionTables(source);
+  return { ...result, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+}
+
+const SECRET_KEY = /(token|secret|passw(or)?d|passwd|authorization|api[_-]?key|apikey|credential|private[_-]?key|signing[_-]?key|cookie|session)/i;
+
+/** A copy of a JSON value with the values of secret-looking keys replaced by "***". */
+export function maskSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(maskSecrets);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, SECRET_KEY.test(k) && v !== null && (typeof v !== 'object' || Array.isArray(v)) ? '***' : SECRET_KEY.test(k) && v && typeof v === 'object' ? maskAll(v) : maskSecrets(v)]),
+    );
+  }
+  return value;
+}
+
+/** Everything under a secret key (e.g. an `authorization` object) is secret. */
+function maskAll(value: object): unknown {
+  return Object.fromEntries(Object.keys(value).map((k) => [k, '***']));
+}

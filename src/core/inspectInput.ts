@@ -1,0 +1,70 @@
+import { UsageError } from '../errors.js';
+import { TASK_STATUSES, type TaskStatus } from '../db/types.js';
+
+// Pure validation of inspection flags: every bad value is a usage error naming the valid ones,
+// and nothing unvalidated reaches the data-access module (which binds values anyway).
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Any 32 hex digits in 8-4-4-4-12 form, whatever the version digit (Bindu's agent ids are not all v4). */
+export function parseUuid(value: string, what: string): string {
+  const v = value.trim();
+  if (!UUID.test(v)) throw new UsageError(`${what} is not a UUID: ${JSON.stringify(truncateValue(value))}`, 'expected 32 hex digits as 8-4-4-4-12, e.g. 3f2a1c9e-0b4d-4e8a-9b1c-2d3e4f5a6b01');
+  return v.toLowerCase();
+}
+
+/** "failed" or "failed,input_required". */
+export function parseStatuses(value: string): TaskStatus[] {
+  const items = value.split(',').map((s) => s.trim().toLowerCase().replace(/-/g, '_')).filter(Boolean);
+  if (items.length === 0) throw new UsageError('--status is empty', `valid statuses: ${TASK_STATUSES.join(', ')}`);
+  for (const s of items) {
+    if (!(TASK_STATUSES as readonly string[]).includes(s)) throw new UsageError(`unknown status ${JSON.stringify(truncateValue(s))}`, `valid statuses: ${TASK_STATUSES.join(', ')} (several: --status failed,running)`);
+  }
+  return [...new Set(items)] as TaskStatus[];
+}
+
+/** A whole number from 1 to max. */
+export function parseLimit(value: string | undefined, fallback: number, what = '--limit', max = 10_000): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1 || n > max) {
+    throw new UsageError(`${what} must be a whole number from 1 to ${max}, not ${JSON.stringify(truncateValue(value))}`);
+  }
+  return n;
+}
+
+export function parseRating(value: string, what: string): number {
+  const n = Number(value);
+  if (!/^\s*[1-5]\s*$/.test(value)) throw new UsageError(`${what} must be a whole number from 1 to 5, not ${JSON.stringify(truncateValue(value))}`);
+  return n;
+}
+
+const UNITS: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 };
+const ISO = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$/i;
+
+/** An ISO 8601 date or date-time, or a duration before now: 30m, 24h, 7d (also s, w). */
+export function parseTime(value: string, what: string, now = new Date()): Date {
+  const v = value.trim();
+  const duration = /^(\d+)\s*([smhdw])$/i.exec(v);
+  if (duration) return new Date(now.getTime() - Number(duration[1]) * UNITS[duration[2].toLowerCase()]);
+  if (ISO.test(v)) {
+    const t = Date.parse(v.replace(' ', 'T'));
+    if (!Number.isNaN(t)) return new Date(t);
+  }
+  throw new UsageError(`${what}: cannot read ${JSON.stringify(truncateValue(value))} as a time`, 'use an ISO date or date-time (2025-06-14, 2025-06-14T09:30:00Z) or a duration before now (30m, 24h, 7d)');
+}
+
+/** Stream formats of the list commands. */
+export type ListFormat = 'table' | 'json' | 'jsonl' | 'csv';
+
+export function parseFormat(format: string | undefined, json: boolean | undefined): ListFormat {
+  if (format === undefined) return json ? 'json' : 'table';
+  const f = format.trim().toLowerCase();
+  if (!['table', 'json', 'jsonl', 'csv'].includes(f)) throw new UsageError(`unknown --format ${JSON.stringify(truncateValue(format))}`, 'valid formats: table, json, jsonl, csv');
+  if (json && f !== 'json') throw new UsageError(`--json and --format ${f} contradict each other`, 'use one of them');
+  return f as ListFormat;
+}
+
+function truncateValue(v: string): string {
+  return v.length > 60 ? `${v.slice(0, 59)}…` : v;
+}

@@ -1,0 +1,53 @@
+import type { ContextRow, ContextSummaryRow, Page } from '../types.js';
+import { type Keyset, cursorTsSql, toPage } from './keyset.js';
+import { col, ident } from './layout.js';
+import { type Source, type Statement, Where, num, rowsOf } from './source.js';
+
+export interface ContextFilter {
+  since?: Date;
+  until?: Date;
+}
+
+/** A page of contexts, newest first; task counts and last activity are computed for the page only. */
+export function contextPageStatement(source: Source, filter: ContextFilter, page: { limit: number; after?: Keyset }): Statement {
+  const C = source.layout.contexts;
+  const T = source.layout.tasks;
+  const w = new Where();
+  if (filter.since) w.add(`${col('c', C.createdAt)} >= ?`, filter.since);
+  if (filter.until) w.add(`${col('c', C.createdAt)} < ?`, filter.until);
+  if (page.after) w.add(`(${col('c', C.createdAt)}, ${col('c', C.id)}) < (?::timestamptz, ?::uuid)`, page.after.ts, page.after.id);
+  const sql = `select page.context_id, page.metadata, page.created_at, page.updated_at,
+      ${cursorTsSql('page.created_at')} as cursor_ts,
+      case when jsonb_typeof(page.messages) = 'array' then jsonb_array_length(page.messages) else 0 end as message_count,
+      tc.task_count, greatest(page.updated_at, tc.last_task_at) as last_activity_at
+    from (select ${col('c', C.id)} as context_id, ${col('c', C.messages)} as messages, ${col('c', C.metadata)} as metadata,
+                 ${col('c', C.createdAt)} as created_at, ${col('c', C.updatedAt)} as updated_at
+            from ${ident(C.table)} c ${w}
+           order by ${col('c', C.createdAt)} desc, ${col('c', C.id)} desc limit ?) page
+    left join lateral (select count(*) as task_count, max(${col('t', T.updatedAt)}) as last_task_at
+                         from ${ident(T.table)} t where ${col('t', T.contextId)} = page.context_id) tc on true
+   order by page.created_at desc, page.context_id desc`;
+  return { sql, bindings: [...w.bindings, page.limit + 1] };
+}
+
+type ContextPageRow = Omit<ContextSummaryRow, 'message_count' | 'task_count'> & { message_count: unknown; task_count: unknown; cursor_ts: string };
+
+export async function listContexts(source: Source, filter: ContextFilter, page: { limit: number; after?: Keyset }): Promise<Page<ContextSummaryRow>> {
+  const rows = await rowsOf<ContextPageRow>(source, contextPageStatement(source, filter, page));
+  return toPage(rows, page.limit, 'contexts', (r) => r.context_id, ({ cursor_ts: _, ...r }) => ({
+    ...r,
+    message_count: num(r.message_count),
+    task_count: num(r.task_count),
+  }));
+}
+
+export async function getContext(source: Source, contextId: string): Promise<ContextRow | undefined> {
+  const C = source.layout.contexts;
+  const [row] = await rowsOf<ContextRow>(source, {
+    sql: `select ${col('c', C.id)} as context_id, ${col('c', C.messages)} as messages, ${col('c', C.metadata)} as metadata,
+            ${col('c', C.createdAt)} as created_at, ${col('c', C.updatedAt)} as updated_at
+          from ${ident(C.table)} c where ${col('c', C.id)} = ?`,
+    bindings: [contextId],
+  });
+  return row;
+}

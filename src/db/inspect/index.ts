@@ -1,0 +1,10 @@
+// The data-access module for inspection: the only place that writes SQL for tasks, contexts,
+// feedback and webhook configs (SPEC §6).
+export * from './layout.js';
+export * from './keyset.js';
+export * from './source.js';
+export * from './tasks.js';
+export * from './contexts.js';
+export * from './feedback.js';
+export * from './stats.js';
+export * from './generate.js';

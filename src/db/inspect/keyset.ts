@@ -1,0 +1,53 @@
+import { UsageError } from '../../errors.js';
+import type { Page } from '../types.js';
+
+// Keyset pagination: a page ends with the (created_at, id) of its last row, and the next page
+// starts strictly after it. The cursor is opaque to users (base64url JSON) but carries the
+// timestamp with PostgreSQL's microseconds: a millisecond-rounded one would skip rows.
+
+export type CursorKind = 'tasks' | 'contexts' | 'feedback';
+
+export interface Keyset {
+  /** created_at as UTC ISO 8601 with microseconds, straight from SQL. */
+  ts: string;
+  id: string;
+}
+
+const TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function encodeCursor(kind: CursorKind, key: Keyset): string {
+  return Buffer.from(JSON.stringify({ k: kind, t: key.ts, i: key.id })).toString('base64url');
+}
+
+/** The keyset of a cursor printed by a `kind list`; anything else is a usage error. */
+export function decodeCursor(kind: CursorKind, cursor: string): Keyset {
+  const bad = (why: string) =>
+    new UsageError(`invalid --after cursor: ${why}`, `pass the cursor printed after a page of "${kind} list" (the "next" field with --json)`);
+  let parsed: unknown;
+  try {
+    if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw new Error();
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw bad('not a bindu-db cursor');
+  }
+  const c = parsed as { k?: unknown; t?: unknown; i?: unknown } | null;
+  if (typeof c !== 'object' || c === null || typeof c.t !== 'string' || typeof c.i !== 'string' || !TS.test(c.t) || !UUID.test(c.i)) throw bad('not a bindu-db cursor');
+  if (c.k !== kind) throw bad(`it belongs to "${String(c.k)} list", not "${kind} list"`);
+  // Only the exact text we print: a truncated or padded copy must not decode to a neighbour.
+  if (Number.isNaN(Date.parse(c.t)) || encodeCursor(kind, { ts: c.t, id: c.i }) !== cursor) throw bad('not a bindu-db cursor (was it cut or changed?)');
+  return { ts: c.t, id: c.i };
+}
+
+/** SQL giving a timestamptz column as the cursor's UTC text with microseconds. */
+export function cursorTsSql(column: string): string {
+  return `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+}
+
+/** Splits the limit+1 rows of a page query into items and the next cursor. */
+export function toPage<R extends { cursor_ts: string }, T>(rows: R[], limit: number, kind: CursorKind, idOf: (r: R) => string, map: (r: R) => T): Page<T> {
+  const more = rows.length > limit;
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items: items.map(map), next: more && last ? encodeCursor(kind, { ts: last.cursor_ts, id: idOf(last) }) : null };
+}

@@ -1,0 +1,42 @@
+import type { SqlRunner } from '../sqlRunner.js';
+import { BINDU_DB_LAYOUT, type Layout } from './layout.js';
+
+/** What every data-access function reads from: a SQL runner (pg pool, or knex on the embedded database) and the layout of its schema. */
+export interface Source {
+  sql: SqlRunner;
+  layout: Layout;
+}
+
+export function sourceOf(sql: SqlRunner, layout: Layout = BINDU_DB_LAYOUT): Source {
+  return { sql, layout };
+}
+
+/** A statement with `?` placeholders and its values, ready for knex.raw (or EXPLAIN in the tests). */
+export interface Statement {
+  sql: string;
+  bindings: unknown[];
+}
+
+/** Builds WHERE clauses with bound values only. */
+export class Where {
+  readonly parts: string[] = [];
+  readonly bindings: unknown[] = [];
+  add(sql: string, ...values: unknown[]): this {
+    this.parts.push(sql);
+    this.bindings.push(...values);
+    return this;
+  }
+  toString(): string {
+    return this.parts.length ? `where ${this.parts.join(' and ')}` : '';
+  }
+}
+
+export async function rowsOf<T>(source: Source, st: Statement): Promise<T[]> {
+  return source.sql.query<T>(st.sql, st.bindings);
+}
+
+/** Postgres returns count(*) as bigint text; our counts fit a JS number. */
+export const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+
+/** "?, ?, ?" for a list of values bound one by one (no array parameters: both drivers agree on scalars). */
+export const placeholders = (values: readonly unknown[]): string => values.map(() => '?').join(', ');

@@ -1,0 +1,222 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { type CliResult, runCli } from '../helpers/cli.js';
+import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
+
+// The commands as a user runs them: stdout carries only results, exit codes, --json shapes.
+
+const FAILED = ['c0ffee00-0000-4000-8000-000000000009', 'c0ffee00-0000-4000-8000-000000000005', 'c0ffee00-0000-4000-8000-000000000003'];
+const WEBHOOK_TASK = 'c0ffee00-0000-4000-8000-000000000006';
+const json = (r: CliResult) => {
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+  return JSON.parse(r.stdout);
+};
+
+describe('inspection commands on PostgreSQL', () => {
+  let db: { name: string; url: string };
+  const cli = (...args: string[]) => runCli(args, { env: { DATABASE_URL: db.url } });
+
+  beforeAll(async () => {
+    db = await createTestDatabase('inspectcli');
+    expect((await cli('migrate', 'up')).code).toBe(0);
+    const seeded = await cli('seed', 'run');
+    expect(seeded.code).toBe(0);
+  });
+  afterAll(async () => dropTestDatabase(db.name));
+
+  test('tasks list --status failed --json: items without large JSON, failure reasons, next null', async () => {
+    const doc = json(await cli('tasks', 'list', '--status', 'failed', '--json'));
+    expect(doc.next).toBeNull();
+    expect(doc.items.map((t: { task_id: string }) => t.task_id)).toEqual(FAILED);
+    expect(doc.items[0]).toEqual({
+      task_id: FAILED[0],
+      context_id: '7a1e4c2b-3f5d-4e8a-9b1c-2d3e4f5a6b03',
+      status: 'failed',
+      created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      updated_at: expect.stringMatching(/Z$/),
+      message_count: 2,
+      failure_reason: 'Task execution failed: TimeoutError: the upstream agent did not answer within 300 s',
+    });
+  });
+
+  test('pages follow "next" and return every task exactly once', async () => {
+    const seen: string[] = [];
+    let after: string | null = null;
+    do {
+      const doc: { items: Array<{ task_id: string }>; next: string | null } = json(await cli('tasks', 'list', '--limit', '4', '--json', ...(after ? ['--after', after] : [])));
+      seen.push(...doc.items.map((t) => t.task_id));
+      after = doc.next;
+    } while (after);
+    expect(seen).toHaveLength(9);
+    expect(new Set(seen).size).toBe(9);
+  });
+
+  test('table mode: coloured-status table on stdout, the next cursor on stderr', async () => {
+    const r = await cli('tasks', 'list', '--limit', '2');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^TASK\s+STATUS\s+CONTEXT\s+CREATED\s+UPDATED\s+MSGS\s+FAILURE REASON$/);
+    expect(lines).toHaveLength(3);
+    const cursor = /next page: --after (\S+)/.exec(r.stderr)?.[1];
+    expect(cursor).toBeDefined();
+    const next = json(await cli('tasks', 'list', '--limit', '2', '--after', cursor!, '--json'));
+    expect(next.items).toHaveLength(2);
+    expect(r.stdout).not.toContain(next.items[0].task_id);
+  });
+
+  test('--format jsonl and csv: one row per line, no envelope', async () => {
+    const jsonl = await cli('tasks', 'list', '--status', 'failed', '--format', 'jsonl');
+    expect(jsonl.code).toBe(0);
+    const rows = jsonl.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(rows.map((t) => t.task_id)).toEqual(FAILED);
+    const csv = await cli('feedback', 'list', '--format', 'csv');
+    expect(csv.code).toBe(0);
+    const lines = csv.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('feedback_id,task_id,rating,feedback,metadata,created_at');
+    expect(lines).toHaveLength(5);
+    expect(csv.stdout).toContain('"{""source"":""web-ui""}"');
+    expect((await cli('tasks', 'list', '--format', 'xml')).code).toBe(2);
+  });
+
+  test('tasks show: timeline, feedback, webhook token masked (text and --json)', async () => {
+    const text = await cli('tasks', 'show', WEBHOOK_TASK);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/History \(1 message\)/);
+    expect(text.stdout).toContain('Compare prices of the three restaurants.');
+    expect(text.stdout).toContain('"token": "***"');
+    const doc = json(await cli('tasks', 'show', WEBHOOK_TASK, '--json'));
+    expect(doc.webhook_config.config.token).toBe('***');
+    expect(doc.feedback).toEqual([]);
+    for (const r of [text, await cli('tasks', 'show', WEBHOOK_TASK, '--json')]) expect(r.stdout + r.stderr).not.toContain('whsec_');
+    const rated = json(await cli('tasks', 'show', 'c0ffee00-0000-4000-8000-000000000003', '--json'));
+    expect(rated.feedback.map((f: { rating: number }) => f.rating)).toEqual([1]);
+    expect(rated.history.at(-1).parts[0].text).toMatch(/^Task execution failed/);
+  });
+
+  test('contexts, feedback and stats --json shapes', async () => {
+    const contexts = json(await cli('contexts', 'list', '--json'));
+    expect(contexts.items).toHaveLength(3);
+    expect(Object.keys(contexts.items[0]).sort()).toEqual(['context_id', 'created_at', 'last_activity_at', 'message_count', 'metadata', 'task_count', 'updated_at']);
+    const shown = json(await cli('contexts', 'show', contexts.items[0].context_id, '--json'));
+    expect(shown.tasks).toHaveLength(3);
+    expect(Array.isArray(shown.messages)).toBe(true);
+    const fb = json(await cli('feedback', 'list', '--min-rating', '4', '--json'));
+    expect(fb.items.map((f: { rating: number }) => f.rating).sort()).toEqual([4, 5]);
+    const stats = json(await cli('stats', '--json'));
+    expect(stats.tasks_by_status).toEqual({ pending: 1, running: 1, completed: 3, failed: 3, input_required: 1 });
+    expect(stats.failure_rate).toBeCloseTo(3 / 9);
+    expect(stats.tasks_per_day).toHaveLength(14);
+    expect(stats.feedback).toEqual({ count: 4, by_rating: { 1: 1, 2: 0, 3: 1, 4: 1, 5: 1 }, average_rating: 3.25 });
+    const table = await cli('stats');
+    expect(table.stdout).toMatch(/Tasks per day/);
+    expect(table.stdout).toMatch(/failure rate 33\.33%/);
+  });
+
+  test('tasks export: JSON Lines with full history on stdout, the count on stderr', async () => {
+    const r = await cli('tasks', 'export', '--status', 'failed,completed');
+    expect(r.code).toBe(0);
+    const rows = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(6);
+    expect(rows.every((t) => Array.isArray(t.history) && t.history.length > 0)).toBe(true);
+    expect(r.stderr).toContain('exported 6 tasks');
+  });
+
+  test.each([
+    [['tasks', 'list', '--status', 'bogus'], /unknown status "bogus"[\s\S]*valid statuses: pending, running, completed, failed, input_required/],
+    [['tasks', 'list', '--context', '123'], /--context is not a UUID/],
+    [['tasks', 'list', '--limit', '0'], /--limit must be a whole number from 1/],
+    [['tasks', 'list', '--limit=-5'], /--limit must be a whole number from 1/],
+    [['tasks', 'list', '--limit', '-1'], /--limit must be a whole number from 1/],
+    [['tasks', 'list', '--since', 'yesterday'], /--since: cannot read "yesterday"[\s\S]*30m, 24h, 7d/],
+    [['tasks', 'list', '--after', 'garbage'], /invalid --after cursor/],
+    [['tasks', 'show', 'nope'], /task id is not a UUID/],
+    [['feedback', 'list', '--rating', '7'], /--rating must be a whole number from 1 to 5/],
+    [['tasks', 'list', '--status', "failed'; drop table tasks; --"], /unknown status/],
+    [['tasks', 'list', '--context', "x' or '1'='1"], /not a UUID/],
+  ])('%j is a usage error (exit 2), nothing on stdout', async (args, message) => {
+    const r = await cli(...args, '--json');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack
+  });
+
+  test('a missing task is exit 1 naming it; the tables survived every attempt above', async () => {
+    const r = await cli('tasks', 'show', 'c0ffee00-0000-0000-0000-0000000000ff');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('task c0ffee00-0000-0000-0000-0000000000ff not found');
+    const rows = await adminQuery('select count(*)::int as n from tasks', [], db.name);
+    expect(rows[0].n).toBe(9);
+  });
+
+  test('seed generate refuses a non-empty database without --yes, then generates inside it', async () => {
+    const refused = await cli('seed', 'generate', '--tasks', '500');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/add --yes/);
+    const made = json(await cli('seed', 'generate', '--tasks', '500', '--contexts', '20', '--yes', '--json'));
+    expect(made).toMatchObject({ tasks: 500, contexts: 20 });
+    const rows = await adminQuery<{ n: number; failed_last: number }>(
+      `select count(*)::int as n,
+              count(*) filter (where status = 'failed' and history -> -1 -> 'parts' -> 0 ->> 'text' like 'Task execution failed: %')::int as failed_last
+         from tasks`,
+      [],
+      db.name,
+    );
+    expect(rows[0].n).toBe(509);
+    const failed = await adminQuery<{ n: number }>(`select count(*)::int as n from tasks where status = 'failed'`, [], db.name);
+    expect(rows[0].failed_last).toBe(failed[0].n); // every failed task ends with the failure message
+  });
+
+  test('--schema: the read path (a plain pg pool) reads the chosen schema', async () => {
+    expect((await cli('migrate', 'up', '--schema', 'agent_one')).code).toBe(0);
+    expect((await cli('seed', 'run', '--schema', 'agent_one')).code).toBe(0);
+    await adminQuery(`delete from agent_one.tasks where status <> 'failed'`, [], db.name);
+    const doc = json(await cli('tasks', 'list', '--schema', 'agent_one', '--json'));
+    expect(doc.items.map((t: { task_id: string }) => t.task_id)).toEqual(FAILED);
+    const stats = json(await cli('stats', '--schema', 'agent_one', '--json'));
+    expect(stats.tasks_by_status).toEqual({ pending: 0, running: 0, completed: 0, failed: 3, input_required: 0 });
+  });
+
+  test('--help shows examples', async () => {
+    const r = await runCli(['tasks', 'list', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Examples:[\s\S]*bindu-db tasks list --status failed/);
+  });
+});
+
+describe('inspection commands on the embedded database', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bindu-db-inspect-cli-'));
+  const cli = (...args: string[]) => runCli(args, { cwd: dir, env: { BINDU_DB_DATA_DIR: path.join(dir, 'db') } });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('as a user: migrate up, seed run, tasks list --status failed', async () => {
+    expect((await cli('migrate', 'up')).code).toBe(0);
+    expect((await cli('seed', 'run')).code).toBe(0);
+    const r = await cli('tasks', 'list', '--status', 'failed');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/embedded database/);
+    for (const id of FAILED) expect(r.stdout).toContain(id);
+    expect(r.stdout).toMatch(/Task execution failed: TimeoutError/);
+  }, 60_000);
+
+  test('json shapes, paging, masking, export and stats', async () => {
+    const seen: string[] = [];
+    let after: string | null = null;
+    do {
+      const doc: { items: Array<{ task_id: string }>; next: string | null } = json(await cli('tasks', 'list', '--limit', '5', '--json', ...(after ? ['--after', after] : [])));
+      seen.push(...doc.items.map((t) => t.task_id));
+      after = doc.next;
+    } while (after);
+    expect(new Set(seen).size).toBe(9);
+    const shown = json(await cli('tasks', 'show', WEBHOOK_TASK, '--json'));
+    expect(shown.webhook_config.config.token).toBe('***');
+    const exported = await cli('tasks', 'export');
+    expect(exported.stdout.trimEnd().split('\n').map((l) => JSON.parse(l).task_id).sort()).toEqual([...seen].sort());
+    const stats = json(await cli('stats', '--json'));
+    expect(stats.tasks_by_status.failed).toBe(3);
+    const bad = await cli('tasks', 'list', '--status', 'nope');
+    expect(bad.code).toBe(2);
+  }, 60_000);
+});

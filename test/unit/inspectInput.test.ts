@@ -1,0 +1,157 @@
+import { describe, expect, test } from '@jest/globals';
+import { Chalk } from 'chalk';
+import { parseFormat, parseLimit, parseRating, parseStatuses, parseTime, parseUuid } from '../../src/core/inspectInput.js';
+import { maskSecrets } from '../../src/core/inspect.js';
+import { decodeCursor, encodeCursor } from '../../src/db/inspect/keyset.js';
+import { positional } from '../../src/db/sqlRunner.js';
+import { bar, describePart, formatTimeline, toCsv, toJsonLines } from '../../src/cli/ui/inspectFormat.js';
+import { UsageError } from '../../src/errors.js';
+
+const usage = (fn: () => unknown): UsageError => {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(UsageError);
+    return err as UsageError;
+  }
+  throw new Error('expected a UsageError');
+};
+
+describe('parseUuid', () => {
+  test.each([
+    ['3f2a1c9e-0b4d-4e8a-9b1c-2d3e4f5a6b01', '3f2a1c9e-0b4d-4e8a-9b1c-2d3e4f5a6b01'],
+    ['3F2A1C9E-0B4D-1E8A-9B1C-2D3E4F5A6B01', '3f2a1c9e-0b4d-1e8a-9b1c-2d3e4f5a6b01'], // version 1, upper case
+    ['01a216d9-0ce3-023d-fa64-03b9c6f24a26', '01a216d9-0ce3-023d-fa64-03b9c6f24a26'], // version digit 0, odd variant
+    ['c0ffee00-0000-f000-0000-000000000001', 'c0ffee00-0000-f000-0000-000000000001'],
+  ])('accepts %s whatever its version digit', (input, expected) => expect(parseUuid(input, 'id')).toBe(expected));
+
+  test.each(['', 'abc', '3f2a1c9e0b4d4e8a9b1c2d3e4f5a6b01', '3f2a1c9e-0b4d-4e8a-9b1c-2d3e4f5a6b0', '3f2a1c9e-0b4d-4e8a-9b1c-2d3e4f5a6b0g', "x' or '1'='1", "'; drop table tasks; --"])(
+    'rejects %j with a usage error showing the form',
+    (input) => expect(usage(() => parseUuid(input, '--context')).hint).toMatch(/8-4-4-4-12/),
+  );
+});
+
+describe('parseStatuses', () => {
+  test('one, several, spaces, duplicates, dashes', () => {
+    expect(parseStatuses('failed')).toEqual(['failed']);
+    expect(parseStatuses('failed, running,failed')).toEqual(['failed', 'running']);
+    expect(parseStatuses('input-required')).toEqual(['input_required']);
+  });
+  test.each(['done', 'failed,nope', ',', "failed'; drop table tasks; --"])('rejects %j naming the valid statuses', (input) => {
+    const err = usage(() => parseStatuses(input));
+    expect(`${err.message} ${err.hint}`).toMatch(/pending, running, completed, failed, input_required/);
+  });
+});
+
+describe('parseLimit', () => {
+  test('default and values', () => {
+    expect(parseLimit(undefined, 20)).toBe(20);
+    expect(parseLimit('1', 20)).toBe(1);
+    expect(parseLimit('10000', 20)).toBe(10000);
+  });
+  test.each(['0', '-1', '-5', '1.5', 'abc', '1e3', '', '10001', '99999999999999999999'])('rejects %j', (v) => {
+    expect(usage(() => parseLimit(v, 20)).message).toMatch(/--limit must be a whole number from 1/);
+  });
+});
+
+describe('parseRating', () => {
+  test('1 to 5 only', () => {
+    expect(parseRating('5', '--rating')).toBe(5);
+    for (const v of ['0', '6', '-1', '2.5', 'x']) usage(() => parseRating(v, '--rating'));
+  });
+});
+
+describe('parseTime', () => {
+  const now = new Date('2025-06-14T12:00:00Z');
+  test.each([
+    ['30m', '2025-06-14T11:30:00.000Z'],
+    ['24h', '2025-06-13T12:00:00.000Z'],
+    ['7d', '2025-06-07T12:00:00.000Z'],
+    ['2w', '2025-05-31T12:00:00.000Z'],
+    ['2025-06-01', '2025-06-01T00:00:00.000Z'],
+    ['2025-06-01T09:30:00Z', '2025-06-01T09:30:00.000Z'],
+    ['2025-06-01T09:30:00.250+02:00', '2025-06-01T07:30:00.250Z'],
+    ['2025-06-01 09:30Z', '2025-06-01T09:30:00.000Z'],
+  ])('%s', (input, iso) => expect(parseTime(input, '--since', now).toISOString()).toBe(iso));
+  test.each(['yesterday', '7 days', '-7d', '2025-13-45', '2025-02-30x', '', '1y', "2025-06-01'; drop table tasks; --"])('rejects %j', (input) => {
+    expect(usage(() => parseTime(input, '--since', now)).hint).toMatch(/30m, 24h, 7d/);
+  });
+});
+
+describe('parseFormat', () => {
+  test('table by default, json with --json, stream formats', () => {
+    expect(parseFormat(undefined, false)).toBe('table');
+    expect(parseFormat(undefined, true)).toBe('json');
+    expect(parseFormat('CSV', false)).toBe('csv');
+    expect(usage(() => parseFormat('xml', false)).hint).toMatch(/table, json, jsonl, csv/);
+    usage(() => parseFormat('csv', true));
+  });
+});
+
+describe('cursors', () => {
+  const key = { ts: '2025-06-14T09:30:00.123456Z', id: '3f2a1c9e-0b4d-4e8a-9b1c-2d3e4f5a6b01' };
+  test('round-trip with microseconds', () => expect(decodeCursor('tasks', encodeCursor('tasks', key))).toEqual(key));
+  test('a cursor of another list is refused, naming the right one', () => {
+    expect(usage(() => decodeCursor('feedback', encodeCursor('tasks', key))).message).toMatch(/"tasks list", not "feedback list"/);
+  });
+  test.each(['', 'garbage', 'eyJmb28iOjF9', `${encodeCursor('tasks', key)}x`, Buffer.from('{"k":"tasks","t":"x","i":"y"}').toString('base64url'), "'; drop table tasks; --"])(
+    'garbled %j is a usage error',
+    (c) => expect(usage(() => decodeCursor('tasks', c)).message).toMatch(/invalid --after cursor/),
+  );
+});
+
+describe('maskSecrets', () => {
+  test('masks secret-looking keys at any depth, keeps the rest', () => {
+    const config = {
+      url: 'https://hooks.example.com/x',
+      token: 'whsec_abc',
+      headers: { Authorization: 'Bearer xyz', 'X-Api-Key': 'k1', accept: 'json' },
+      authentication: { schemes: ['Bearer'], credentials: 'c2VjcmV0' },
+      nested: [{ client_secret: 's', password: 'p', api_key: 'a', name: 'n' }],
+      authorization: { user: 'u', pass: 'p' },
+    };
+    expect(maskSecrets(config)).toEqual({
+      url: 'https://hooks.example.com/x',
+      token: '***',
+      headers: { Authorization: '***', 'X-Api-Key': '***', accept: 'json' },
+      authentication: { schemes: ['Bearer'], credentials: '***' },
+      nested: [{ client_secret: '***', password: '***', api_key: '***', name: 'n' }],
+      authorization: { user: '***', pass: '***' },
+    });
+  });
+});
+
+describe('formatting', () => {
+  const c = new Chalk({ level: 0 });
+  test('CSV quotes commas, quotes, newlines and JSON', () => {
+    expect(toCsv([{ a: 'x,y', b: 'say "hi"', c: 'l1\nl2', d: { k: 1 }, e: null, f: new Date('2025-06-14T00:00:00Z') }])).toEqual([
+      'a,b,c,d,e,f',
+      '"x,y","say ""hi""","l1\nl2","{""k"":1}",,2025-06-14T00:00:00.000Z',
+    ]);
+  });
+  test('JSON Lines: one parseable document per line', () => {
+    const lines = toJsonLines([{ a: 'l1\nl2', at: new Date('2025-06-14T00:00:00Z') }, { a: 2 }]);
+    expect(lines).toHaveLength(2);
+    expect(JSON.parse(lines[0])).toEqual({ a: 'l1\nl2', at: '2025-06-14T00:00:00.000Z' });
+  });
+  test('timeline shows role, time and each part; file and data parts summarised', () => {
+    const lines = formatTimeline(
+      [
+        { role: 'user', metadata: { timestamp: '2025-06-14T09:30:00Z' }, parts: [{ kind: 'text', text: 'hello' }, { kind: 'file', file: { name: 'a.pdf', mime_type: 'application/pdf' } }] },
+        { role: 'agent', parts: [{ kind: 'data', data: { rows: 3, cols: 2 } }] },
+      ],
+      c,
+    );
+    expect(lines).toEqual(['  2025-06-14 09:30:00Z user', '      hello', '      [file a.pdf application/pdf]', '  agent', '      [data {rows, cols}]']);
+    expect(describePart({ kind: 'video' } as never)).toBe('[video]');
+  });
+  test('bars scale to the largest value', () => {
+    expect(bar(10, 10, 4)).toBe('████');
+    expect(bar(5, 10, 4)).toBe('██');
+    expect(bar(0, 10, 4)).toBe('');
+    expect(bar(1, 1000, 4)).toBe('▏');
+  });
+  test('positional placeholders keep escaped question marks', () => {
+    expect(positional('a = ? and b = ? and c \\? d')).toBe('a = $1 and b = $2 and c ? d');
+  });
+});
