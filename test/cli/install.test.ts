@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from '@jest/globals';
-import { repoRoot } from '../helpers/cli.js';
+import { repoRoot, shippedMigrations } from '../helpers/cli.js';
 
 // As a user gets it: `npm pack`, installed into an empty project (dependencies from the npm
 // cache the test run already filled), then `migrate make` and `migrate up` with no build step.
-test('from an installed package, `migrate make` writes a TypeScript migration that `migrate up` runs', () => {
+test('from an installed package, `migrate make` writes a TypeScript migration that `migrate up` runs', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'installed-'));
   const npm = (args: string[]) => execFileSync('npm', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', dir], { cwd: repoRoot, stdio: 'ignore' });
@@ -19,6 +19,6 @@ test('from an installed package, `migrate make` writes a TypeScript migration th
   const made = JSON.parse(cli('migrate', 'make', 'add_note', '--json'));
   expect(made.path.startsWith(path.join(dir, 'node_modules', 'bindu-db', 'migrations'))).toBe(true);
   const up = JSON.parse(cli('migrate', 'up', '--json'));
-  expect(up.applied).toEqual(['20251207_0001_initial_schema', '20250614_0001_add_webhook_configs_table', made.name]);
+  expect(up.applied).toEqual([...(await shippedMigrations()), made.name]);
   expect(JSON.parse(cli('migrate', 'history', '--json')).head).toBe(made.name);
 }, 120_000);

@@ -41,3 +41,9 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
     child.stdin.end(options.input ?? '');
   });
 }
+
+/** The names of the migrations the package ships, in the order they apply. */
+export async function shippedMigrations(): Promise<string[]> {
+  const { loadMigrations } = await import('../../src/core/migrationFiles.js');
+  return (await loadMigrations(path.join(repoRoot, 'migrations'))).map((m) => m.name);
+}
