@@ -1,0 +1,32 @@
+import { expect, test } from '@jest/globals';
+import { runCli } from '../helpers/cli.js';
+
+/** The subcommand names listed under "Commands:" in a help text. */
+function subcommands(help: string): string[] {
+  const section = help.split(/\nCommands:\n/)[1]?.split(/\n\n/)[0] ?? '';
+  return section
+    .split('\n')
+    .map((line) => /^\s{2}(\S+)/.exec(line)?.[1])
+    .filter((name): name is string => name !== undefined && name !== 'help');
+}
+
+test('every command has --help with a description and at least one example', async () => {
+  const leaves: string[][] = [];
+  const visit = async (path: string[]) => {
+    const r = await runCli([...path, '--help']);
+    expect(r.code).toBe(0);
+    const children = subcommands(r.stdout);
+    if (children.length === 0) {
+      leaves.push(path);
+      expect(r.stdout).toMatch(/^Usage: bindu-db /);
+      expect(r.stdout).toMatch(/Examples?:\n\s+\$ bindu-db /);
+    }
+    for (const child of children) await visit([...path, child]);
+  };
+  await visit([]);
+  // The commands of SPEC §4–§8 are all there.
+  const names = leaves.map((l) => l.join(' '));
+  for (const expected of ['migrate up', 'migrate down', 'migrate history', 'migrate status', 'migrate make', 'migrate unlock', 'seed run', 'backup', 'restore', 'tasks list', 'tasks show', 'tasks export', 'contexts list', 'contexts show', 'feedback list', 'stats', 'schemas list']) {
+    expect(names).toContain(expected);
+  }
+});
