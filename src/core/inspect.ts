@@ -5,21 +5,35 @@ import type { ContextRow, ContextSummaryRow, FeedbackRow, Page, StatsRow, TaskRo
 import { listAppliedMigrationNames } from '../db/migrationLog.js';
 import { OperationError, RefusedError, UsageError } from '../errors.js';
 import { listMigrationFiles } from './migrationFiles.js';
-import { parseLimit, parseRating, parseStatuses, parseTime, parseUuid } from './inspectInput.js';
+import { parseLimit, parseOwner, parsePaymentStatuses, parseRating, parseStatuses, parseTime, parseUuid } from './inspectInput.js';
+import { requireLayout } from './schemas.js';
 
 export { parseFormat, parseUuid } from './inspectInput.js';
 
 // Inspection use cases: flags in (as typed by the user), validated here, data out. Never prints.
 
-/** The data-access source of a database. One layout today; SPEC §8 adds detection per schema here. */
-export function sourceFor(db: Database): repo.Source {
-  return repo.sourceOf(db.sql, repo.BINDU_DB_LAYOUT);
+// One detection per opened database (one catalog query), however many use cases a command
+// runs on it: keyed by the Database object, so it lives exactly as long as the connection.
+const sources = new WeakMap<Database, Promise<repo.Source>>();
+
+/** The Layout a detected schema layout reads through. */
+export function layoutFor(found: { layout: 'bindu-db' | 'bindu-server'; ownerDid: boolean }): repo.Layout {
+  if (found.layout === 'bindu-db') return repo.BINDU_DB_LAYOUT;
+  return found.ownerDid ? repo.BINDU_SERVER_LAYOUT : repo.BINDU_SERVER_LAYOUT_NO_OWNER;
 }
 
-/** Fails with a hint when the schema has no tasks table (migrations never ran). */
-export async function assertInspectable(db: Database): Promise<void> {
-  const [row] = await db.sql.query<{ present: boolean }>('select to_regclass(?) is not null as present', [`"${db.schema}"."${repo.BINDU_DB_LAYOUT.tasks.table}"`]);
-  if (!row.present) throw new OperationError(`no Bindu tables in schema "${db.schema}" of ${db.label}`, 'run bindu-db migrate up first (or pick the schema with --schema)');
+/**
+ * The data-access source of the configured schema: its layout detected once (SPEC §8). A
+ * schema with no recognised tables is a usage error listing the schemas that have some.
+ */
+export function sourceFor(db: Database): Promise<repo.Source> {
+  let source = sources.get(db);
+  if (!source) {
+    source = requireLayout(db).then((found) => repo.sourceOf(db.sql, layoutFor(found)));
+    source.catch(() => sources.delete(db));
+    sources.set(db, source);
+  }
+  return source;
 }
 
 /**
@@ -34,6 +48,10 @@ export async function unappliedMigrations(db: Database, migrationsDir: string): 
 export interface TaskListInput {
   status?: string;
   context?: string;
+  /** Server layout with owner_did: only tasks of this owner DID. */
+  owner?: string;
+  /** Server layout: only tasks whose x402 payment status is one of these (comma-separated). */
+  paymentStatus?: string;
   since?: string;
   until?: string;
   limit?: string;
@@ -46,8 +64,31 @@ function taskFilter(input: TaskListInput): repo.TaskFilter {
     contextId: input.context !== undefined ? parseUuid(input.context, '--context') : undefined,
     since: input.since !== undefined ? parseTime(input.since, '--since') : undefined,
     until: input.until !== undefined ? parseTime(input.until, '--until') : undefined,
+    ownerDid: input.owner !== undefined ? parseOwner(input.owner) : undefined,
+    paymentStatuses: input.paymentStatus !== undefined ? parsePaymentStatuses(input.paymentStatus) : undefined,
   };
   if (filter.since && filter.until && filter.since >= filter.until) throw new UsageError('--since must be earlier than --until');
+  return filter;
+}
+
+/** What only some layouts can answer, checked once the schema's layout is known. */
+function checkTaskFilter(source: repo.Source, db: Database, filter: repo.TaskFilter): repo.TaskFilter {
+  const { layout } = source;
+  const where = `schema "${db.schema}" (${layout.name} layout)`;
+  for (const s of filter.statuses ?? []) {
+    if (!layout.statuses.includes(s)) {
+      throw new UsageError(`status "${s}" does not exist in ${where}`, `valid statuses there: ${layout.statuses.join(', ')}; canceled, rejected and auth_required exist only in Bindu server schemas`);
+    }
+  }
+  if (filter.ownerDid !== undefined && !layout.tasks.ownerDid) {
+    throw new UsageError(
+      `--owner: ${where} has no owner_did column`,
+      layout.name === 'bindu-server' ? 'Bindu server schemas made before April 2026 record no owner; list the others with: bindu-db schemas list' : 'owners are recorded only in Bindu server schemas (bindu-db schemas list)',
+    );
+  }
+  if (filter.paymentStatuses && !layout.tasks.metadata) {
+    throw new UsageError(`--payment-status: ${where} records no payment status`, 'x402 payment statuses are recorded only in Bindu server schemas (bindu-db schemas list)');
+  }
   return filter;
 }
 
@@ -64,7 +105,8 @@ export function parseTaskList(input: TaskListInput): { filter: repo.TaskFilter; 
 
 export async function listTasks(db: Database, input: TaskListInput): Promise<Page<TaskSummaryRow>> {
   const { filter, page } = parseTaskList(input);
-  return repo.listTasks(sourceFor(db), filter, page);
+  const source = await sourceFor(db);
+  return repo.listTasks(source, checkTaskFilter(source, db, filter), page);
 }
 
 export interface TaskDetail extends TaskRow {
@@ -75,7 +117,7 @@ export interface TaskDetail extends TaskRow {
 
 export async function showTask(db: Database, id: string): Promise<TaskDetail> {
   const taskId = parseUuid(id, 'task id');
-  const source = sourceFor(db);
+  const source = await sourceFor(db);
   const task = await repo.getTask(source, taskId);
   if (!task) throw new OperationError(`task ${taskId} not found`, 'list tasks with: bindu-db tasks list');
   const [feedback, webhook] = [await repo.feedbackOfTask(source, taskId), await repo.webhookConfigOfTask(source, taskId)];
@@ -88,7 +130,8 @@ export function parseTaskExport(input: Omit<TaskListInput, 'limit' | 'after'>): 
 }
 
 export async function exportTasks(db: Database, input: Omit<TaskListInput, 'limit' | 'after'>, onBatch: (lines: string[]) => Promise<void>): Promise<number> {
-  return repo.exportTasks(sourceFor(db), taskFilter(input), onBatch);
+  const source = await sourceFor(db);
+  return repo.exportTasks(source, checkTaskFilter(source, db, taskFilter(input)), onBatch);
 }
 
 export interface ContextListInput {
@@ -108,7 +151,7 @@ export function parseContextList(input: ContextListInput): { filter: repo.Contex
 
 export async function listContexts(db: Database, input: ContextListInput): Promise<Page<ContextSummaryRow>> {
   const { filter, page } = parseContextList(input);
-  return repo.listContexts(sourceFor(db), filter, page);
+  return repo.listContexts(await sourceFor(db), filter, page);
 }
 
 export interface ContextDetail extends ContextRow {
@@ -119,7 +162,7 @@ export interface ContextDetail extends ContextRow {
 
 export async function showContext(db: Database, id: string): Promise<ContextDetail> {
   const contextId = parseUuid(id, 'context id');
-  const source = sourceFor(db);
+  const source = await sourceFor(db);
   const context = await repo.getContext(source, contextId);
   if (!context) throw new OperationError(`context ${contextId} not found`, 'list contexts with: bindu-db contexts list');
   const tasks = await repo.listTasks(source, { contextId }, { limit: 100 });
@@ -153,16 +196,20 @@ export function parseFeedbackList(input: FeedbackListInput): { filter: repo.Feed
 
 export async function listFeedback(db: Database, input: FeedbackListInput): Promise<Page<FeedbackRow>> {
   const { filter, page } = parseFeedbackList(input);
-  return repo.listFeedback(sourceFor(db), filter, page);
+  return repo.listFeedback(await sourceFor(db), filter, page);
 }
 
 export async function stats(db: Database): Promise<StatsRow> {
-  return repo.collectStats(sourceFor(db));
+  return repo.collectStats(await sourceFor(db));
 }
 
 /** Bulk synthetic data (seed generate). Refuses on a database holding tasks unless `yes`. */
 export async function generateData(db: Database, opts: { tasks: number; contexts?: number; yes: boolean }): Promise<{ contexts: number; tasks: number; feedback: number; seconds: number }> {
-  const source = sourceFor(db);
+  // Synthetic rows are written in our layout only: never into a schema Bindu's server owns.
+  const source = await sourceFor(db);
+  if (source.layout.name !== 'bindu-db') {
+    throw new RefusedError(`schema "${db.schema}" holds Bindu server tables; seed generate writes only into bindu-db schemas`, 'choose one with --schema (bindu-db schemas list)');
+  }
   if (!opts.yes && (await repo.hasInspectionData(source))) {
     throw new RefusedError(`${db.label} already holds tasks or contexts; generated rows would mix with them`, 'add --yes to insert anyway');
   }

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { TASK_STATUSES, type TaskStatus } from '../db/types.js';
+import { ALL_TASK_STATUSES, type TaskStatus } from '../db/types.js';
 
 // Pure validation of inspection flags: every bad value is a usage error naming the valid ones,
 // and nothing unvalidated reaches the data-access module (which binds values anyway).
@@ -13,14 +13,48 @@ export function parseUuid(value: string, what: string): string {
   return v.toLowerCase();
 }
 
-/** "failed" or "failed,input_required". */
+/** The server's names (and a common spelling) for our normalized statuses (SPEC §8). */
+const STATUS_ALIASES: Readonly<Record<string, TaskStatus>> = {
+  submitted: 'pending',
+  working: 'running',
+  'input-required': 'input_required',
+  'auth-required': 'auth_required',
+  cancelled: 'canceled',
+};
+
+/** The hint of a bad --status: both vocabularies. */
+export const VALID_STATUSES_HINT = `valid statuses: ${ALL_TASK_STATUSES.join(', ')} (or the Bindu server's names: submitted, working, input-required, auth-required; several: --status failed,running)`;
+
+/**
+ * "failed" or "failed,input_required", in either vocabulary (ours or the Bindu server's:
+ * `working`, `input-required`...), as normalized statuses. Whether the schema's layout has them
+ * is checked once it is known (canceled, rejected and auth_required exist only on the server's).
+ */
 export function parseStatuses(value: string): TaskStatus[] {
-  const items = value.split(',').map((s) => s.trim().toLowerCase().replace(/-/g, '_')).filter(Boolean);
-  if (items.length === 0) throw new UsageError('--status is empty', `valid statuses: ${TASK_STATUSES.join(', ')}`);
-  for (const s of items) {
-    if (!(TASK_STATUSES as readonly string[]).includes(s)) throw new UsageError(`unknown status ${JSON.stringify(truncateValue(s))}`, `valid statuses: ${TASK_STATUSES.join(', ')} (several: --status failed,running)`);
-  }
-  return [...new Set(items)] as TaskStatus[];
+  const items = value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  if (items.length === 0) throw new UsageError('--status is empty', VALID_STATUSES_HINT);
+  const statuses = items.map((s) => {
+    const status = STATUS_ALIASES[s] ?? s.replace(/-/g, '_');
+    if (!(ALL_TASK_STATUSES as readonly string[]).includes(status)) throw new UsageError(`unknown status ${JSON.stringify(truncateValue(s))}`, VALID_STATUSES_HINT);
+    return status as TaskStatus;
+  });
+  return [...new Set(statuses)];
+}
+
+/** An owner DID as the server stores it (varchar(255)). */
+export function parseOwner(value: string): string {
+  const v = value.trim();
+  if (v === '' || v.length > 255) throw new UsageError(`--owner must be a DID of 1 to 255 characters, not ${JSON.stringify(truncateValue(value))}`, 'e.g. --owner did:bindu:acme@example.com:echo_agent:438b4');
+  return v;
+}
+
+/** x402 payment statuses, comma-separated, as the server writes them (payment-failed, payment-orphaned...). */
+export function parsePaymentStatuses(value: string): string[] {
+  const items = value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const hint = 'e.g. --payment-status payment-failed,payment-orphaned (values as the x402 extension writes them: payment-completed, payment-failed, payment-orphaned, ...)';
+  if (items.length === 0) throw new UsageError('--payment-status is empty', hint);
+  for (const s of items) if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(s)) throw new UsageError(`invalid payment status ${JSON.stringify(truncateValue(s))}`, hint);
+  return [...new Set(items)];
 }
 
 /** A whole number from 1 to max. */

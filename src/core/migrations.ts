@@ -15,6 +15,7 @@ import {
   withMigrationLock,
 } from '../db/migrationLog.js';
 import { alembicVersion, detectLayout, hasMigrationTable } from '../db/layouts.js';
+import { knexRunner } from '../db/sqlRunner.js';
 import { CancelledError, OperationError, RefusedError, UsageError, describePgError, isPgError } from '../errors.js';
 import type { Migration } from './migrationFiles.js';
 
@@ -83,8 +84,8 @@ export interface MigrationStatus {
 export async function status(db: Database, migrations: Migration[]): Promise<MigrationStatus> {
   const applied = new Set((await listAppliedMigrations(db.knex, db.schema)).map((r) => r.name));
   const holder = await findLockHolder(db);
-  const alembic = await alembicVersion(db.knex);
-  const server = (await detectLayout(db.knex, db.schema))?.layout === 'bindu-server';
+  const alembic = await alembicVersion(knexRunner(db.knex));
+  const server = (await detectLayout(knexRunner(db.knex), db.schema))?.layout === 'bindu-server';
   return {
     applied: applied.size,
     pending: server ? [] : migrations.filter((m) => !applied.has(m.name)).map((m) => m.name),
@@ -100,14 +101,14 @@ export async function status(db: Database, migrations: Migration[]): Promise<Mig
  * public schema of a database Alembic manages (the server keeps legacy tables there).
  */
 async function assertMigratable(db: Database): Promise<void> {
-  const found = await detectLayout(db.knex, db.schema);
+  const found = await detectLayout(knexRunner(db.knex), db.schema);
   if (found?.layout === 'bindu-server') {
     throw new RefusedError(
       `schema "${db.schema}" holds Bindu server tables (managed by its Alembic migrations); bindu-db migrations never touch them`,
       'inspect and back it up with bindu-db; migrate it with the server (alembic upgrade head)',
     );
   }
-  if (db.schema === 'public' && !found && !(await hasMigrationTable(db.knex, db.schema)) && (await alembicVersion(db.knex)) !== undefined) {
+  if (db.schema === 'public' && !found && !(await hasMigrationTable(knexRunner(db.knex), db.schema)) && (await alembicVersion(knexRunner(db.knex))) !== undefined) {
     throw new RefusedError(
       'this database is managed by Alembic (public.alembic_version exists); bindu-db will not create its tables in its public schema',
       'use a schema of your own: --schema bindu',

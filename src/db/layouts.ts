@@ -1,5 +1,5 @@
-import type { Knex } from 'knex';
 import { MIGRATION_TABLE } from './migrationLog.js';
+import type { SqlRunner } from './sqlRunner.js';
 
 /**
  * The table layouts bindu-db understands. `bindu-db`: the seed page's schema, made by our
@@ -7,6 +7,13 @@ import { MIGRATION_TABLE } from './migrationLog.js';
  * schema per agent, with columns id/state/context_data/message_history/feedback_data.
  */
 export type LayoutName = 'bindu-db' | 'bindu-server';
+
+/** What detection found in one schema. */
+export interface DetectedLayout {
+  layout: LayoutName;
+  /** Server layout: whether tasks carry owner_did (schemas made before April 2026 do not). Always false for ours. */
+  ownerDid: boolean;
+}
 
 export interface SchemaInfo {
   schema: string;
@@ -23,52 +30,60 @@ interface TaskColumnsRow {
   columns: string[];
 }
 
-/** Every schema with a `tasks` table, and that table's columns. */
-async function tasksTables(db: Knex, schema?: string): Promise<TaskColumnsRow[]> {
-  const { rows } = await db.raw(
-    `select table_schema as schema, array_agg(column_name::text order by column_name) as columns
-       from information_schema.columns
-      where table_name = 'tasks' and (?::text is null or table_schema = ?)
-        and table_schema not in ('pg_catalog', 'information_schema')
-      group by table_schema
-      order by table_schema`,
+/**
+ * Every schema with a `tasks` table (or only `schema`), and that table's columns: one catalog
+ * query, on pg_catalog rather than information_schema (its views cost several times more).
+ * Runs on the SqlRunner, so the inspection path detects without loading knex.
+ */
+async function tasksTables(sql: SqlRunner, schema?: string): Promise<TaskColumnsRow[]> {
+  return sql.query<TaskColumnsRow>(
+    `select n.nspname::text as schema, array_agg(a.attname::text order by a.attname) as columns
+       from pg_catalog.pg_class c
+       join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+       join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+      where c.relname = 'tasks' and c.relkind in ('r', 'p')
+        and (?::text is null or n.nspname = ?::text)
+        and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_%'
+      group by n.nspname
+      order by n.nspname`,
     [schema ?? null, schema ?? null],
   );
-  return rows;
 }
 
-function layoutOf(columns: string[]): LayoutName | undefined {
-  if (columns.includes('task_id') && columns.includes('status')) return 'bindu-db';
-  if (columns.includes('id') && columns.includes('state')) return 'bindu-server';
+function layoutOf(columns: string[]): DetectedLayout | undefined {
+  if (columns.includes('task_id') && columns.includes('status')) return { layout: 'bindu-db', ownerDid: false };
+  if (columns.includes('id') && columns.includes('state')) return { layout: 'bindu-server', ownerDid: columns.includes('owner_did') };
   return undefined;
 }
 
 /** The layout of one schema, or undefined when it holds no recognised tables. */
-export async function detectLayout(db: Knex, schema: string): Promise<{ layout: LayoutName; ownerDid: boolean } | undefined> {
-  const [row] = await tasksTables(db, schema);
-  const layout = row && layoutOf(row.columns);
-  return layout && { layout, ownerDid: row.columns.includes('owner_did') };
+export async function detectLayout(sql: SqlRunner, schema: string): Promise<DetectedLayout | undefined> {
+  const [row] = await tasksTables(sql, schema);
+  return row && layoutOf(row.columns);
 }
 
+const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
 /** Every schema holding a recognised layout, with its task count and last activity. */
-export async function listSchemas(db: Knex): Promise<SchemaInfo[]> {
-  const found = (await tasksTables(db)).flatMap((row) => {
-    const layout = layoutOf(row.columns);
-    return layout ? [{ schema: row.schema, layout, ownerDid: row.columns.includes('owner_did') }] : [];
+export async function listSchemas(sql: SqlRunner): Promise<SchemaInfo[]> {
+  const found = (await tasksTables(sql)).flatMap((row) => {
+    const detected = layoutOf(row.columns);
+    return detected ? [{ schema: row.schema, ...detected }] : [];
   });
   const result: SchemaInfo[] = [];
   for (const s of found) {
-    // Exact counts: these run per agent schema, and operators compare them.
-    const { rows } = await db.raw(
-      `select (select count(*) from ??.tasks)::bigint as tasks,
-              greatest((select max(updated_at) from ??.tasks), (select max(updated_at) from ??.contexts)) as last_activity`,
-      [s.schema, s.schema, s.schema],
+    // Exact counts: these run per agent schema, and operators compare them. The schema name
+    // comes from the catalog and is quoted.
+    const q = quote(s.schema);
+    const [row] = await sql.query<{ tasks: string; last_activity: Date | null }>(
+      `select (select count(*) from ${q}.tasks)::bigint as tasks,
+              greatest((select max(updated_at) from ${q}.tasks), (select max(updated_at) from ${q}.contexts)) as last_activity`,
     );
     result.push({
       schema: s.schema,
       layout: s.layout,
-      tasks: Number(rows[0].tasks),
-      last_activity: rows[0].last_activity,
+      tasks: Number(row.tasks),
+      last_activity: row.last_activity,
       ...(s.layout === 'bindu-server' ? { owner_did: s.ownerDid } : {}),
     });
   }
@@ -76,15 +91,15 @@ export async function listSchemas(db: Knex): Promise<SchemaInfo[]> {
 }
 
 /** The Alembic revision recorded in `public.alembic_version`, when Bindu's server manages the database. */
-export async function alembicVersion(db: Knex): Promise<string | null | undefined> {
-  const { rows } = await db.raw(`select to_regclass('public.alembic_version') is not null as present`);
-  if (!rows[0].present) return undefined;
-  const version = await db.raw('select version_num from public.alembic_version limit 1');
-  return version.rows[0]?.version_num ?? null;
+export async function alembicVersion(sql: SqlRunner): Promise<string | null | undefined> {
+  const [row] = await sql.query<{ present: boolean }>(`select to_regclass('public.alembic_version') is not null as present`);
+  if (!row.present) return undefined;
+  const [version] = await sql.query<{ version_num: string }>('select version_num from public.alembic_version limit 1');
+  return version?.version_num ?? null;
 }
 
 /** Whether our migrations have run in the schema (its migration table exists). */
-export async function hasMigrationTable(db: Knex, schema: string): Promise<boolean> {
-  const { rows } = await db.raw('select to_regclass(?) is not null as present', [`"${schema}".${MIGRATION_TABLE}`]);
-  return rows[0].present === true;
+export async function hasMigrationTable(sql: SqlRunner, schema: string): Promise<boolean> {
+  const [row] = await sql.query<{ present: boolean }>('select to_regclass(?) is not null as present', [`${quote(schema)}.${MIGRATION_TABLE}`]);
+  return row.present === true;
 }

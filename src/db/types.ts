@@ -1,15 +1,44 @@
 // Normalized rows the inspection commands work on, whatever the table layout underneath
 // (SPEC §8: a Bindu server schema maps onto the same types). Field names are SPEC §3's.
 
-/** Task statuses as bindu-db names them; another layout's states are mapped onto these. */
+/** Task statuses as bindu-db names them (our enum); another layout's states are mapped onto these. */
 export const TASK_STATUSES = ['pending', 'running', 'completed', 'failed', 'input_required'] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/**
+ * States only Bindu's server writes. Normalized spelling: snake_case like `input_required`
+ * (the server writes `auth-required`); input accepts both.
+ */
+export const SERVER_ONLY_STATUSES = ['auth_required', 'canceled', 'rejected'] as const;
+
+/** Every normalized status, ours first. */
+export const ALL_TASK_STATUSES = [...TASK_STATUSES, ...SERVER_ONLY_STATUSES] as const;
+export type TaskStatus = (typeof ALL_TASK_STATUSES)[number];
+
+/**
+ * A task's normalized status as read. The server's `state` is free text: a value outside its
+ * eight known states is passed through as written (and `state` carries it too).
+ */
+export type ReadStatus = TaskStatus | (string & Record<never, never>);
+
+/**
+ * What a task of the server layout carries beyond SPEC §3's columns: its own values where ours
+ * have no exact equivalent. Absent on the bindu-db layout.
+ */
+export interface ServerTaskFields {
+  /** The server's state as stored (`submitted`, `canceled`, ...); `status` is its normalized name. */
+  state?: string;
+  state_timestamp?: Date | null;
+  /** Null on schemas made before owner_did existed (April 2026). */
+  owner_did?: string | null;
+  /** `metadata->>'x402.payment.status'`, e.g. payment-failed; null when the task has none. */
+  payment_status?: string | null;
+}
 
 /** A task as a list shows it: no large JSON columns, plus derived fields. */
-export interface TaskSummaryRow {
+export interface TaskSummaryRow extends ServerTaskFields {
   task_id: string;
   context_id: string;
-  status: TaskStatus;
+  status: ReadStatus;
   created_at: Date;
   updated_at: Date;
   /** Number of messages in the task's history. */
@@ -19,18 +48,24 @@ export interface TaskSummaryRow {
 }
 
 /** Every column of a task. */
-export interface TaskRow {
+export interface TaskRow extends ServerTaskFields {
   task_id: string;
   context_id: string;
-  status: TaskStatus;
+  status: ReadStatus;
   history: unknown[];
-  artifacts: Record<string, unknown>;
+  /** An object on the bindu-db layout, an array on the server's. */
+  artifacts: Record<string, unknown> | unknown[];
+  /** Server layout only: the task's metadata object (x402 payment keys live here). */
+  kind?: string;
+  metadata?: Record<string, unknown>;
   created_at: Date;
   updated_at: Date;
 }
 
 export interface ContextSummaryRow {
   context_id: string;
+  /** Server layout only (null on schemas made before owner_did existed). */
+  owner_did?: string | null;
   metadata: Record<string, unknown>;
   created_at: Date;
   updated_at: Date;
@@ -42,6 +77,8 @@ export interface ContextSummaryRow {
 
 export interface ContextRow {
   context_id: string;
+  /** Server layout only (null on schemas made before owner_did existed). */
+  owner_did?: string | null;
   messages: unknown[];
   metadata: Record<string, unknown>;
   created_at: Date;
@@ -49,9 +86,11 @@ export interface ContextRow {
 }
 
 export interface FeedbackRow {
+  /** A UUID on the bindu-db layout; the server's serial id as text on its layout. */
   feedback_id: string;
   task_id: string;
   feedback: string | null;
+  /** 1-5 on ours; on the server's (not enforced there) whatever number feedback_data holds. */
   rating: number | null;
   metadata: Record<string, unknown>;
   created_at: Date;
@@ -76,7 +115,10 @@ export interface TableSize {
 }
 
 export interface StatsRow {
-  tasks_by_status: Record<TaskStatus, number>;
+  /** Normalized statuses of the layout, each present (0 when none), plus any unknown server state as written. */
+  tasks_by_status: Record<string, number>;
+  /** Server layout only: counts by the server's own state values. */
+  tasks_by_state?: Record<string, number>;
   /** The last 14 days (UTC), oldest first, today included. */
   tasks_per_day: Array<{ date: string; count: number }>;
   /** failed / all tasks; null when there are no tasks. */

@@ -239,7 +239,7 @@ describe.each(targets)('inspection on $name', (target) => {
       await expectUsage(inspect.showTask(db, s), /not a UUID/);
       await expectUsage(inspect.listFeedback(db, { task: s }), /not a UUID/);
       // Below the validation, the data-access module binds them: Postgres rejects them as values.
-      const source = inspect.sourceFor(db);
+      const source = await inspect.sourceFor(db);
       await expect(repo.listTasks(source, { contextId: s }, { limit: 5 })).rejects.toMatchObject({ code: '22P02', message: expect.stringMatching(/^invalid input/) });
       await expect(repo.listTasks(source, { statuses: [s as never] }, { limit: 5 })).rejects.toMatchObject({ code: '22P02' });
       await expect(repo.getTask(source, s)).rejects.toMatchObject({ code: '22P02' });
@@ -250,7 +250,7 @@ describe.each(targets)('inspection on $name', (target) => {
 
   if (target.name === 'postgres') {
     test('EXPLAIN: every inspection query is an index scan on the expected index', async () => {
-      const s = inspect.sourceFor(db);
+      const s = await inspect.sourceFor(db);
       const knex = db.knex;
       const after = { ts: new Date(Date.now() - 5 * 86400e3).toISOString().replace('Z', '000Z'), id: 'ffffffff-ffff-ffff-ffff-ffffffffffff' };
       const [{ context_id: ctx }] = await sql<{ context_id: string }>('select context_id from tasks limit 1');

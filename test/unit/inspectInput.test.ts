@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { Chalk } from 'chalk';
-import { parseFormat, parseLimit, parseRating, parseStatuses, parseTime, parseUuid } from '../../src/core/inspectInput.js';
+import { parseFormat, parseLimit, parseOwner, parsePaymentStatuses, parseRating, parseStatuses, parseTime, parseUuid } from '../../src/core/inspectInput.js';
+import { BINDU_DB_LAYOUT, BINDU_SERVER_LAYOUT } from '../../src/db/inspect/layout.js';
 import { maskSecrets } from '../../src/core/inspect.js';
 import { decodeCursor, encodeCursor } from '../../src/db/inspect/keyset.js';
 import { positional } from '../../src/db/sqlRunner.js';
@@ -37,10 +38,36 @@ describe('parseStatuses', () => {
     expect(parseStatuses('failed, running,failed')).toEqual(['failed', 'running']);
     expect(parseStatuses('input-required')).toEqual(['input_required']);
   });
+  test.each([
+    ['submitted', ['pending']],
+    ['working,running', ['running']],
+    ['input-required', ['input_required']],
+    ['auth-required,auth_required', ['auth_required']],
+    ['Canceled,cancelled', ['canceled']],
+    ['rejected,completed,failed', ['rejected', 'completed', 'failed']],
+  ])('the Bindu server vocabulary maps onto ours: %s', (input, expected) => expect(parseStatuses(input)).toEqual(expected));
+  test('the layouts map statuses both ways', () => {
+    const pairs: Array<[string, string]> = [['pending', 'submitted'], ['running', 'working'], ['input_required', 'input-required'], ['auth_required', 'auth-required'], ['completed', 'completed'], ['failed', 'failed'], ['canceled', 'canceled'], ['rejected', 'rejected']];
+    for (const [ours, theirs] of pairs) {
+      expect(BINDU_SERVER_LAYOUT.storedStatuses(ours as never)).toEqual([theirs]);
+      expect(BINDU_SERVER_LAYOUT.normalizeStatus(theirs)).toBe(ours);
+    }
+    expect(BINDU_SERVER_LAYOUT.normalizeStatus('paused')).toBe('paused'); // free text passes through
+    expect(BINDU_DB_LAYOUT.statuses).toEqual(['pending', 'running', 'completed', 'failed', 'input_required']);
+    expect(BINDU_DB_LAYOUT.storedStatuses('failed')).toEqual(['failed']);
+  });
   test.each(['done', 'failed,nope', ',', "failed'; drop table tasks; --"])('rejects %j naming the valid statuses', (input) => {
     const err = usage(() => parseStatuses(input));
     expect(`${err.message} ${err.hint}`).toMatch(/pending, running, completed, failed, input_required/);
   });
+});
+
+describe('parseOwner and parsePaymentStatuses', () => {
+  test('an owner DID is kept as written, trimmed', () => expect(parseOwner(' did:bindu:a@b.c:agent:1 ')).toBe('did:bindu:a@b.c:agent:1'));
+  test.each(['', '   ', 'x'.repeat(256)])('rejects owner %j', (input) => void usage(() => parseOwner(input)));
+  test('payment statuses: several, lower-cased, deduplicated', () =>
+    expect(parsePaymentStatuses('payment-failed, PAYMENT-ORPHANED,payment-failed')).toEqual(['payment-failed', 'payment-orphaned']));
+  test.each([',', "x' or '1'='1", 'a b'])('rejects payment status %j with examples', (input) => expect(usage(() => parsePaymentStatuses(input)).hint).toMatch(/payment-failed/));
 });
 
 describe('parseLimit', () => {

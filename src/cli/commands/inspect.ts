@@ -20,20 +20,27 @@ interface ListFlags {
   format?: string;
 }
 
-/** Opens the database for reading: the embedded one is migrated first; PostgreSQL only gets a warning. */
+/**
+ * Opens the database for reading and detects the schema's layout (once; core keeps it for the
+ * command). The embedded database is migrated first; a PostgreSQL schema of our layout only
+ * gets a warning about pending migrations (a server schema is migrated by the server).
+ */
 async function openForInspection(ctx: RunContext): Promise<Database> {
   const db = await ctx.db({ autoMigrate: true });
-  if (db.kind === 'postgres') {
-    const pending = await (await core()).unappliedMigrations(db, ctx.config.migrationsDir);
+  const inspect = await core();
+  const source = await inspect.sourceFor(db);
+  if (db.kind === 'postgres' && source.layout.name === 'bindu-db') {
+    const pending = await inspect.unappliedMigrations(db, ctx.config.migrationsDir);
     if (pending.length) ctx.out.warn(`${plural(pending.length, 'migration')} pending (${pending.join(', ')}): run bindu-db migrate up`);
   }
-  await (await core()).assertInspectable(db);
   return db;
 }
 
 /** Prints a page as a table, one JSON document, JSON Lines or CSV; the next cursor goes to stderr except in JSON. */
-async function printPage<T extends object>(ctx: RunContext, flags: ListFlags, page: Page<T>, table: (items: T[]) => string[], columns: string[]): Promise<void> {
+async function printPage<T extends object>(ctx: RunContext, flags: ListFlags, page: Page<T>, table: (items: T[]) => string[], base: string[]): Promise<void> {
   const f = await fmt();
+  // The server layout's own fields (state, owner_did, ...) follow SPEC §3's columns in CSV.
+  const columns = [...base, ...Object.keys(page.items[0] ?? {}).filter((k) => !base.includes(k))];
   const format = (await import('../../core/inspectInput.js')).parseFormat(flags.format, ctx.out.json);
   if (format === 'json') return ctx.out.document({ items: page.items.map(f.plain), next: page.next });
   if (format === 'jsonl') ctx.out.print(...f.toJsonLines(page.items));
@@ -51,23 +58,32 @@ const listOptions = (cmd: Command, what: string) =>
     .option('--format <format>', 'table (default), json, jsonl or csv');
 
 const TASK_COLUMNS = ['task_id', 'context_id', 'status', 'created_at', 'updated_at', 'message_count', 'failure_reason'];
+const STATUS_HELP = 'only these statuses, comma-separated: pending, running, completed, failed, input_required; on Bindu server schemas also auth_required, canceled, rejected (the server\'s names submitted, working, input-required, auth-required work too)';
+const taskFilterOptions = (cmd: Command) =>
+  cmd
+    .option('--status <status>', STATUS_HELP)
+    .option('--context <context_id>', 'only the tasks of this context')
+    .option('--owner <did>', 'only the tasks of this owner DID (Bindu server schemas with owner_did)')
+    .option('--payment-status <status>', "only tasks with this x402 payment status, comma-separated, e.g. payment-failed,payment-orphaned (Bindu server schemas: metadata->>'x402.payment.status')");
+type TaskFilterFlags = { status?: string; context?: string; owner?: string; paymentStatus?: string };
 const CONTEXT_COLUMNS = ['context_id', 'task_count', 'message_count', 'created_at', 'updated_at', 'last_activity_at', 'metadata'];
 const FEEDBACK_COLUMNS = ['feedback_id', 'task_id', 'rating', 'feedback', 'metadata', 'created_at'];
 
 export function registerInspect(program: Command): void {
   const tasks = program.command('tasks').description('look into tasks: list, show, export').addHelpText('after', examples('bindu-db tasks list --status failed', 'bindu-db tasks show <task_id>'));
 
-  listOptions(
-    tasks
-      .command('list')
-      .description('tasks, newest first, with status, message count and failure reason')
-      .option('--status <status>', 'only these statuses, comma-separated: pending, running, completed, failed, input_required')
-      .option('--context <context_id>', 'only the tasks of this context'),
-    'tasks',
-  )
-    .addHelpText('after', examples('bindu-db tasks list --status failed --since 24h', 'bindu-db tasks list --status failed,input_required --limit 50 --json', 'bindu-db tasks list --after <cursor>'))
+  listOptions(taskFilterOptions(tasks.command('list').description('tasks, newest first, with status, message count and failure reason')), 'tasks')
+    .addHelpText(
+      'after',
+      examples(
+        'bindu-db tasks list --status failed --since 24h',
+        'bindu-db tasks list --status failed,input_required --limit 50 --json',
+        'bindu-db tasks list --after <cursor>',
+        'bindu-db --schema <agent_schema> tasks list --payment-status payment-failed,payment-orphaned --until 5m',
+      ),
+    )
     .action(
-      run<ListFlags & { status?: string; context?: string }>(async (ctx, opts) => {
+      run<ListFlags & TaskFilterFlags>(async (ctx, opts) => {
         const inspect = await core();
         inspect.parseTaskList(opts); // bad flags fail before connecting
         inspect.parseFormat(opts.format, ctx.out.json);
@@ -92,16 +108,12 @@ export function registerInspect(program: Command): void {
       }),
     );
 
-  tasks
-    .command('export')
-    .description('every matching task with its full history, as JSON Lines on stdout (any number of rows, constant memory)')
-    .option('--status <status>', 'only these statuses, comma-separated')
-    .option('--context <context_id>', 'only the tasks of this context')
+  taskFilterOptions(tasks.command('export').description('every matching task with its full history, as JSON Lines on stdout (any number of rows, constant memory)'))
     .option('--since <time>', 'only tasks created at or after this')
     .option('--until <time>', 'only tasks created before this')
     .addHelpText('after', examples('bindu-db tasks export > tasks.jsonl', 'bindu-db tasks export --status failed --since 7d | jq -r .task_id'))
     .action(
-      run<{ status?: string; context?: string; since?: string; until?: string }>(async (ctx, opts) => {
+      run<TaskFilterFlags & { since?: string; until?: string }>(async (ctx, opts) => {
         (await core()).parseTaskExport(opts);
         const db = await openForInspection(ctx);
         // The reader may leave early (`| head`): stop fetching instead of crashing on EPIPE.

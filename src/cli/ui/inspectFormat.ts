@@ -5,25 +5,46 @@ import { formatTable, formatTime, plural, truncate } from './format.js';
 
 // Pure formatting of the inspection results: data in, lines out.
 
-export function colorStatus(c: ChalkInstance, status: TaskStatus | string): string {
-  const paint: Record<string, (s: string) => string> = { completed: c.green, failed: c.red, running: c.cyan, pending: c.yellow, input_required: c.magenta };
-  return (paint[status] ?? ((s: string) => s))(status);
+/** A status coloured by its meaning; `shown` is the text to print (the server's own state word, when it differs). */
+export function colorStatus(c: ChalkInstance, status: TaskStatus | string, shown = status): string {
+  const paint: Record<string, (s: string) => string> = {
+    completed: c.green, failed: c.red, rejected: c.red, running: c.cyan, pending: c.yellow,
+    input_required: c.magenta, auth_required: c.magenta, canceled: c.dim,
+  };
+  return (paint[status] ?? ((s: string) => s))(shown);
+}
+
+/** Our status, with the server's own state beside it where the words differ: `running (working)`. */
+function statusText(c: ChalkInstance, t: { status: string; state?: string }): string {
+  return colorStatus(c, t.status, t.state !== undefined && t.state !== t.status ? `${t.status} (${t.state})` : t.status);
+}
+
+/** Stars for a rating; the server does not enforce 1-5, so anything else is shown as the number. */
+function stars(rating: number | null): string {
+  if (rating === null) return '-';
+  return Number.isInteger(rating) && rating >= 1 && rating <= 5 ? `${'★'.repeat(rating)}${'☆'.repeat(5 - rating)}` : String(rating);
 }
 
 const short = (id: string) => `${id.slice(0, 8)}…`;
 
 export function formatTaskList(items: TaskSummaryRow[], c: ChalkInstance): string[] {
   if (items.length === 0) return ['No tasks match.'];
+  // Owner and payment columns only when a row of the page has one (server layout).
+  const owner = items.some((t) => t.owner_did);
+  const payment = items.some((t) => t.payment_status);
   const rows = items.map((t) => [
     t.task_id,
-    colorStatus(c, t.status),
+    statusText(c, t),
     short(t.context_id),
+    ...(owner ? [truncate(t.owner_did ?? '', 40)] : []),
     formatTime(t.created_at),
     formatTime(t.updated_at),
     String(t.message_count),
+    ...(payment ? [t.payment_status ?? ''] : []),
     t.failure_reason ? c.red(truncate(t.failure_reason, 60)) : '',
   ]);
-  return formatTable(['TASK', 'STATUS', 'CONTEXT', 'CREATED', 'UPDATED', 'MSGS', 'FAILURE REASON'], rows, c.bold);
+  const head = ['TASK', 'STATUS', 'CONTEXT', ...(owner ? ['OWNER'] : []), 'CREATED', 'UPDATED', 'MSGS', ...(payment ? ['PAYMENT'] : []), 'FAILURE REASON'];
+  return formatTable(head, rows, c.bold);
 }
 
 interface Part {
@@ -75,8 +96,9 @@ function json(value: unknown): string[] {
 export function formatTaskDetail(t: TaskDetail, c: ChalkInstance): string[] {
   const lines = [
     `${c.bold('Task')}      ${t.task_id}`,
-    `${c.bold('Status')}    ${colorStatus(c, t.status)}`,
+    `${c.bold('Status')}    ${statusText(c, t)}${t.state_timestamp ? c.dim(` since ${formatTime(t.state_timestamp)}`) : ''}`,
     `${c.bold('Context')}   ${t.context_id}`,
+    ...(t.owner_did !== undefined ? [`${c.bold('Owner')}     ${t.owner_did ?? c.dim('(not recorded)')}`] : []),
     `${c.bold('Created')}   ${formatTime(t.created_at)}`,
     `${c.bold('Updated')}   ${formatTime(t.updated_at)}`,
     '',
@@ -85,10 +107,11 @@ export function formatTaskDetail(t: TaskDetail, c: ChalkInstance): string[] {
     '',
     c.bold('Artifacts'),
     ...(t.artifacts && Object.keys(t.artifacts).length ? json(t.artifacts) : ['  (none)']),
+    ...(t.metadata !== undefined ? ['', c.bold('Metadata'), ...(Object.keys(t.metadata ?? {}).length ? json(t.metadata) : ['  (none)'])] : []),
     '',
     c.bold(`Feedback (${t.feedback.length})`),
     ...(t.feedback.length
-      ? t.feedback.map((f) => `  ${formatTime(f.created_at)}  ${f.rating === null ? '-' : `${'★'.repeat(f.rating)}${'☆'.repeat(5 - f.rating)}`}  ${truncate(f.feedback ?? '', 80)}`)
+      ? t.feedback.map((f) => `  ${formatTime(f.created_at)}  ${stars(f.rating)}  ${truncate(f.feedback ?? '', 80)}`)
       : ['  (none)']),
     '',
     c.bold('Webhook'),
@@ -113,6 +136,7 @@ export function formatContextList(items: ContextSummaryRow[], c: ChalkInstance):
 export function formatContextDetail(x: ContextDetail, c: ChalkInstance): string[] {
   return [
     `${c.bold('Context')}   ${x.context_id}`,
+    ...(x.owner_did !== undefined ? [`${c.bold('Owner')}     ${x.owner_did ?? c.dim('(not recorded)')}`] : []),
     `${c.bold('Created')}   ${formatTime(x.created_at)}`,
     `${c.bold('Updated')}   ${formatTime(x.updated_at)}`,
     '',
@@ -157,14 +181,16 @@ export function formatStats(s: StatsRow, c: ChalkInstance): string[] {
   const width = Math.max(...Object.keys(s.tasks_by_status).map((k) => k.length));
   return [
     c.bold(`Tasks by status (${total} in all)`),
-    ...Object.entries(s.tasks_by_status).map(([k, n]) => `  ${colorStatus(c, k)}${' '.repeat(width - k.length)}  ${String(n).padStart(9)}`),
+    ...Object.entries(s.tasks_by_status).map(([k, n]) => `  ${colorStatus(c, k)}${' '.repeat(Math.max(0, width - k.length))}  ${String(n).padStart(9)}`),
     `  failure rate ${s.failure_rate === null ? '-' : `${(s.failure_rate * 100).toFixed(2)}%`}`,
+    // The server's own words, for operators who know its states.
+    ...(s.tasks_by_state ? [`  server states: ${Object.entries(s.tasks_by_state).map(([k, n]) => `${k} ${n}`).join(', ')}`] : []),
     '',
     c.bold('Tasks per day (UTC, last 14 days)'),
     ...s.tasks_per_day.map((d) => `  ${d.date}  ${String(d.count).padStart(9)}  ${c.cyan(bar(d.count, maxDay))}`),
     '',
     c.bold(`Feedback (${s.feedback.count}${s.feedback.average_rating === null ? '' : `, average rating ${s.feedback.average_rating}`})`),
-    ...Object.entries(s.feedback.by_rating).map(([r, n]) => `  ${'★'.repeat(Number(r)).padEnd(5)}  ${String(n).padStart(9)}  ${c.yellow(bar(n, Math.max(...Object.values(s.feedback.by_rating)), 30))}`),
+    ...Object.entries(s.feedback.by_rating).map(([r, n]) => `  ${(Number.isInteger(Number(r)) && Number(r) >= 1 && Number(r) <= 5 ? '★'.repeat(Number(r)) : r).padEnd(5)}  ${String(n).padStart(9)}  ${c.yellow(bar(n, Math.max(...Object.values(s.feedback.by_rating)), 30))}`),
     '',
     c.bold('Tables'),
     ...formatTable(['TABLE', 'ROWS', 'SIZE'], Object.entries(s.table_sizes).map(([t, z]) => [t, String(z.rows), bytes(z.bytes)])).map((l) => `  ${l}`),

@@ -1,6 +1,6 @@
 import type { ContextRow, ContextSummaryRow, Page } from '../types.js';
 import { type Keyset, cursorTsSql, toPage } from './keyset.js';
-import { col, ident } from './layout.js';
+import { col, extraColumns, ident } from './layout.js';
 import { type Source, type Statement, Where, num, rowsOf } from './source.js';
 
 export interface ContextFilter {
@@ -16,12 +16,13 @@ export function contextPageStatement(source: Source, filter: ContextFilter, page
   if (filter.since) w.add(`${col('c', C.createdAt)} >= ?`, filter.since);
   if (filter.until) w.add(`${col('c', C.createdAt)} < ?`, filter.until);
   if (page.after) w.add(`(${col('c', C.createdAt)}, ${col('c', C.id)}) < (?::timestamptz, ?::uuid)`, page.after.ts, page.after.id);
-  const sql = `select page.context_id, page.metadata, page.created_at, page.updated_at,
+  const extras = C.extras.map(([name]) => `, page.${ident(name)}`).join('');
+  const sql = `select page.context_id, page.metadata, page.created_at, page.updated_at${extras},
       ${cursorTsSql('page.created_at')} as cursor_ts,
       case when jsonb_typeof(page.messages) = 'array' then jsonb_array_length(page.messages) else 0 end as message_count,
       tc.task_count, greatest(page.updated_at, tc.last_task_at) as last_activity_at
     from (select ${col('c', C.id)} as context_id, ${col('c', C.messages)} as messages, ${col('c', C.metadata)} as metadata,
-                 ${col('c', C.createdAt)} as created_at, ${col('c', C.updatedAt)} as updated_at
+                 ${col('c', C.createdAt)} as created_at, ${col('c', C.updatedAt)} as updated_at${extraColumns('c', C.extras)}
             from ${ident(C.table)} c ${w}
            order by ${col('c', C.createdAt)} desc, ${col('c', C.id)} desc limit ?) page
     left join lateral (select count(*) as task_count, max(${col('t', T.updatedAt)}) as last_task_at
@@ -45,7 +46,7 @@ export async function getContext(source: Source, contextId: string): Promise<Con
   const C = source.layout.contexts;
   const [row] = await rowsOf<ContextRow>(source, {
     sql: `select ${col('c', C.id)} as context_id, ${col('c', C.messages)} as messages, ${col('c', C.metadata)} as metadata,
-            ${col('c', C.createdAt)} as created_at, ${col('c', C.updatedAt)} as updated_at
+            ${col('c', C.createdAt)} as created_at, ${col('c', C.updatedAt)} as updated_at${extraColumns('c', C.extras)}
           from ${ident(C.table)} c where ${col('c', C.id)} = ?`,
     bindings: [contextId],
   });

@@ -1,5 +1,5 @@
 import type { FeedbackRow, Page } from '../types.js';
-import { type Keyset, cursorTsSql, toPage } from './keyset.js';
+import { type Keyset, cursorTsSql, keysetId, toPage } from './keyset.js';
 import { col, ident } from './layout.js';
 import { type Source, type Statement, Where, rowsOf } from './source.js';
 
@@ -14,13 +14,14 @@ export function feedbackPageStatement(source: Source, filter: FeedbackFilter, pa
   const F = source.layout.feedback;
   const take = page.limit + 1;
   const bindings: unknown[] = [];
+  const afterId = page.after && keysetId(page.after, F.idType, 'feedback');
   const ratings: Array<number | undefined> = filter.ratings?.length ? filter.ratings : [undefined];
   const branches = ratings.map((rating) => {
     const w = new Where();
     if (filter.taskId) w.add(`${col('f', F.taskId)} = ?`, filter.taskId);
     if (rating !== undefined) w.add(`${col('f', F.rating)} = ?`, rating);
     if (filter.since) w.add(`${col('f', F.createdAt)} >= ?`, filter.since);
-    if (page.after) w.add(`(${col('f', F.createdAt)}, ${col('f', F.id)}) < (?::timestamptz, ?::uuid)`, page.after.ts, page.after.id);
+    if (page.after) w.add(`(${col('f', F.createdAt)}, ${col('f', F.id)}) < (?::timestamptz, ?::${F.idType})`, page.after.ts, afterId);
     bindings.push(...w.bindings, take);
     return `(select ${col('f', F.id)} as feedback_id, ${col('f', F.taskId)} as task_id, ${col('f', F.text)} as feedback,
               ${col('f', F.rating)} as rating, ${col('f', F.metadata)} as metadata, ${col('f', F.createdAt)} as created_at
@@ -34,5 +35,6 @@ export function feedbackPageStatement(source: Source, filter: FeedbackFilter, pa
 
 export async function listFeedback(source: Source, filter: FeedbackFilter, page: { limit: number; after?: Keyset }): Promise<Page<FeedbackRow>> {
   const rows = await rowsOf<FeedbackRow & { cursor_ts: string }>(source, feedbackPageStatement(source, filter, page));
-  return toPage(rows, page.limit, 'feedback', (r) => r.feedback_id, ({ cursor_ts: _, ...r }) => r);
+  // The server's ids are serial integers: text here, so feedback_id has one type on both layouts.
+  return toPage(rows, page.limit, 'feedback', (r) => String(r.feedback_id), ({ cursor_ts: _, ...r }) => ({ ...r, feedback_id: String(r.feedback_id) }));
 }

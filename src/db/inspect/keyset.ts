@@ -10,11 +10,13 @@ export type CursorKind = 'tasks' | 'contexts' | 'feedback';
 export interface Keyset {
   /** created_at as UTC ISO 8601 with microseconds, straight from SQL. */
   ts: string;
+  /** A UUID, or the server layout's serial feedback id as digits. */
   id: string;
 }
 
 const TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const SERIAL = /^\d{1,10}$/;
 
 export function encodeCursor(kind: CursorKind, key: Keyset): string {
   return Buffer.from(JSON.stringify({ k: kind, t: key.ts, i: key.id })).toString('base64url');
@@ -32,11 +34,20 @@ export function decodeCursor(kind: CursorKind, cursor: string): Keyset {
     throw bad('not a bindu-db cursor');
   }
   const c = parsed as { k?: unknown; t?: unknown; i?: unknown } | null;
-  if (typeof c !== 'object' || c === null || typeof c.t !== 'string' || typeof c.i !== 'string' || !TS.test(c.t) || !UUID.test(c.i)) throw bad('not a bindu-db cursor');
+  if (typeof c !== 'object' || c === null || typeof c.t !== 'string' || typeof c.i !== 'string' || !TS.test(c.t) || !(UUID.test(c.i) || (kind === 'feedback' && SERIAL.test(c.i)))) throw bad('not a bindu-db cursor');
   if (c.k !== kind) throw bad(`it belongs to "${String(c.k)} list", not "${kind} list"`);
   // Only the exact text we print: a truncated or padded copy must not decode to a neighbour.
   if (Number.isNaN(Date.parse(c.t)) || encodeCursor(kind, { ts: c.t, id: c.i }) !== cursor) throw bad('not a bindu-db cursor (was it cut or changed?)');
   return { ts: c.t, id: c.i };
+}
+
+/**
+ * The id of a keyset for a table whose ids are of `type`: a cursor from a schema of the other
+ * layout (a serial id where UUIDs are, or the reverse) is a usage error, not a cast failure.
+ */
+export function keysetId(key: Keyset, type: 'uuid' | 'integer', kind: CursorKind): string {
+  if (type === 'uuid' ? UUID.test(key.id) : SERIAL.test(key.id)) return key.id;
+  throw new UsageError('invalid --after cursor: it comes from a schema of another layout', `pass the cursor printed after a page of "${kind} list" on this schema`);
 }
 
 /** SQL giving a timestamptz column as the cursor's UTC text with microseconds. */

@@ -1,6 +1,7 @@
 import type { TaskRow, TaskStatus, TaskSummaryRow, Page, FeedbackRow, WebhookConfigRow } from '../types.js';
 import { type Keyset, cursorTsSql, toPage } from './keyset.js';
-import { col, ident } from './layout.js';
+import { UsageError } from '../../errors.js';
+import { PAYMENT_STATUS_KEY, col, extraColumns, ident } from './layout.js';
 import { type Source, type Statement, Where, num, placeholders, rowsOf } from './source.js';
 
 export interface TaskFilter {
@@ -11,6 +12,10 @@ export interface TaskFilter {
   since?: Date;
   /** created_at < until */
   until?: Date;
+  /** Server layout with owner_did only. */
+  ownerDid?: string;
+  /** Any of these x402 payment statuses (server layout: metadata->>'x402.payment.status'). */
+  paymentStatuses?: string[];
 }
 
 export interface PageOptions {
@@ -26,6 +31,17 @@ function taskWhere(source: Source, filter: TaskFilter, stored: string | undefine
   if (filter.contextId) w.add(`${col('t', T.contextId)} = ?`, filter.contextId);
   if (filter.since) w.add(`${col('t', T.createdAt)} >= ?`, filter.since);
   if (filter.until) w.add(`${col('t', T.createdAt)} < ?`, filter.until);
+  if (filter.ownerDid !== undefined) {
+    if (!T.ownerDid) throw new UsageError(`--owner: the ${source.layout.name} tasks table of this schema has no owner_did column`);
+    w.add(`${col('t', T.ownerDid)} = ?`, filter.ownerDid);
+  }
+  if (filter.paymentStatuses?.length) {
+    if (!T.metadata) throw new UsageError(`--payment-status: the ${source.layout.name} tasks table has no metadata column`);
+    // Containment (@>) means the same as metadata->>'x402.payment.status' = ? for a string value,
+    // and the server's GIN index on metadata can serve it.
+    const one = `${col('t', T.metadata)} @> ?::jsonb`;
+    w.add(`(${filter.paymentStatuses.map(() => one).join(' or ')})`, ...filter.paymentStatuses.map((p) => JSON.stringify({ [PAYMENT_STATUS_KEY]: p })));
+  }
   if (after) w.add(`(${col('t', T.createdAt)}, ${col('t', T.id)}) < (?::timestamptz, ?::uuid)`, after.ts, after.id);
   return w;
 }
@@ -61,14 +77,15 @@ export function taskPageStatement(source: Source, filter: TaskFilter, page: Page
     const w = taskWhere(source, filter, stored, page.after);
     bindings.push(...w.bindings, take);
     return `(select ${col('t', T.id)} as task_id, ${col('t', T.contextId)} as context_id, ${col('t', T.status)}::text as status,
-              ${col('t', T.history)} as history, ${col('t', T.createdAt)} as created_at, ${col('t', T.updatedAt)} as updated_at
+              ${col('t', T.history)} as history, ${col('t', T.createdAt)} as created_at, ${col('t', T.updatedAt)} as updated_at${extraColumns('t', T.summaryExtras)}
          from ${ident(T.table)} t ${w}
         order by ${col('t', T.createdAt)} desc, ${col('t', T.id)} desc limit ?)`;
   });
   const inner = branches.length === 1 ? branches[0] : `select * from (${branches.join(' union all ')}) b order by created_at desc, task_id desc limit ?`;
   if (branches.length > 1) bindings.push(take);
   const failed = source.layout.storedStatuses('failed');
-  const sql = `select page.task_id, page.context_id, page.status, page.created_at, page.updated_at,
+  const extras = T.summaryExtras.map(([name]) => `, page.${ident(name)}`).join('');
+  const sql = `select page.task_id, page.context_id, page.status, page.created_at, page.updated_at${extras},
       ${cursorTsSql('page.created_at')} as cursor_ts,
       case when jsonb_typeof(page.history) = 'array' then jsonb_array_length(page.history) else 0 end as message_count,
       case when page.status in (${placeholders(failed)}) then ${lastAgentTextSql('page.history')} end as failure_reason
@@ -89,27 +106,29 @@ export async function listTasks(source: Source, filter: TaskFilter, page: PageOp
   }));
 }
 
+/** Every field of a task, status normalized in SQL (export builds its JSON on the server). */
 function taskColumns(source: Source, alias = 't'): string {
   const T = source.layout.tasks;
-  return `${col(alias, T.id)} as task_id, ${col(alias, T.contextId)} as context_id, ${col(alias, T.status)}::text as status,
+  return `${col(alias, T.id)} as task_id, ${col(alias, T.contextId)} as context_id, ${source.layout.normalizeStatusSql(col(alias, T.status))} as status,
     ${col(alias, T.history)} as history, ${col(alias, T.artifacts)} as artifacts,
-    ${col(alias, T.createdAt)} as created_at, ${col(alias, T.updatedAt)} as updated_at`;
+    ${col(alias, T.createdAt)} as created_at, ${col(alias, T.updatedAt)} as updated_at${extraColumns(alias, T.detailExtras)}`;
 }
 
 export async function getTask(source: Source, taskId: string): Promise<TaskRow | undefined> {
   const T = source.layout.tasks;
   const [row] = await rowsOf<TaskRow>(source, { sql: `select ${taskColumns(source)} from ${ident(T.table)} t where ${col('t', T.id)} = ?`, bindings: [taskId] });
-  return row && { ...row, status: source.layout.normalizeStatus(row.status) };
+  return row;
 }
 
 export async function feedbackOfTask(source: Source, taskId: string): Promise<FeedbackRow[]> {
   const F = source.layout.feedback;
-  return rowsOf<FeedbackRow>(source, {
+  const rows = await rowsOf<FeedbackRow>(source, {
     sql: `select ${col('f', F.id)} as feedback_id, ${col('f', F.taskId)} as task_id, ${col('f', F.text)} as feedback, ${col('f', F.rating)} as rating,
             ${col('f', F.metadata)} as metadata, ${col('f', F.createdAt)} as created_at
           from ${ident(F.table)} f where ${col('f', F.taskId)} = ? order by ${col('f', F.createdAt)} desc, ${col('f', F.id)} desc`,
     bindings: [taskId],
   });
+  return rows.map((r) => ({ ...r, feedback_id: String(r.feedback_id) })); // the server's ids are serial integers
 }
 
 export async function webhookConfigOfTask(source: Source, taskId: string): Promise<WebhookConfigRow | undefined> {
