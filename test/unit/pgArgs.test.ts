@@ -1,7 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import { parseDatabaseUrl } from '../../src/config.js';
 import { dumpArgs, libpqEnv, parseToolVersion, planPgRestoreToScript, planPsqlRestore, serverMajor } from '../../src/lib/pgArgs.js';
-import { resolveBackupFormat, sniffFormat } from '../../src/core/backup.js';
+import { resolveBackupFormat } from '../../src/core/backup.js';
+import { sniffFormat } from '../../src/core/restore.js';
 import { prepareScript, rewriteHeadLine, splitScript } from '../../src/lib/sqlScript.js';
 
 const PASSWORD = 's3cr3t p@ss:/?#';

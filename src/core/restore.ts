@@ -1,0 +1,353 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
+import type { Config } from '../config.js';
+import type { Database } from '../db/connect.js';
+import { countTasks, currentDatabase, serverVersionNum } from '../db/catalog.js';
+import { type SchemaHolding, cleanStatements, createSchemaStatements, schemaHolding } from '../db/clean.js';
+import { restoreEmbedded } from '../db/embedded.js';
+import { OperationError, RefusedError, UsageError } from '../errors.js';
+import { type DumpEntry, dumpedSchemas, isSchemaEntry, parseTocLine, readScriptHead, startsData } from '../lib/dumpContents.js';
+import { planPgRestoreToScript, planPsqlRestore, planPsqlSteps, planTocList, serverMajor } from '../lib/pgArgs.js';
+import { type Interrupts, type RunningTool, abortError, runTool, startTool, trapInterrupts } from '../lib/process.js';
+import { createRedactor } from '../lib/redact.js';
+import { COMPLETE_MARK, incompleteError, prepareScript, rewriteHeadLine, splitScript } from '../lib/sqlScript.js';
+import type { BackupFormat } from './backup.js';
+import { MISSING_HINT, connectionOf, toolEnv, toolVersion } from './pgTools.js';
+
+export interface RestoreOptions {
+  /** Replace the Bindu tables the dump's schemas hold, in the same transaction. */
+  clean?: boolean;
+  /** Script bytes fed so far. */
+  onProgress?: (bytes: number) => void;
+}
+
+export interface RestorePlan {
+  file: string;
+  format: BackupFormat;
+  /** Masked URL or data directory. */
+  target: string;
+  database: string;
+  /** The schemas the dump brings (read from the dump, not from --schema). */
+  schemas: string[];
+  /** What each of those schemas holds now. */
+  holdings: SchemaHolding[];
+  /** Those that already hold Bindu tables (restore refuses them without --clean). */
+  occupied: SchemaHolding[];
+  /** Tasks those schemas hold now (null: no tasks table in any). */
+  tasks: number | null;
+  /** What the dump creates, from its headers or table of contents. */
+  entries: DumpEntry[];
+  /** Custom archives: `pg_restore -l` output, and pg_restore's major version. */
+  toc?: string;
+  pgRestoreMajor?: number;
+}
+
+export interface RestoreResult {
+  file: string;
+  format: BackupFormat;
+  seconds: number;
+  /** Tasks in the restored schemas afterwards. */
+  tasks: number | null;
+}
+
+/** The format of a backup file from its first bytes. */
+export function sniffFormat(head: Buffer): BackupFormat {
+  if (head.subarray(0, 5).toString('latin1') === 'PGDMP') return 'custom';
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  return 'plain';
+}
+
+function readFirstBytes(file: string, fileArg: string): Buffer {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(8);
+      return head.subarray(0, fs.readSync(fd, head, 0, 8, 0));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    throw new UsageError(`cannot read ${fileArg}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** What the dump creates: a plain script's head, or an archive's table of contents. */
+async function readEntries(config: Config, file: string, format: BackupFormat): Promise<{ entries: DumpEntry[]; toc?: string; pgRestoreMajor?: number }> {
+  if (format === 'custom') {
+    const redact = createRedactor(config.secrets);
+    const [toc, version] = await Promise.all([
+      runTool({ name: 'pg_restore', command: config.tools.pgRestore, ...planTocList(file), env: toolEnv(config) }, { redact, missingHint: MISSING_HINT }),
+      toolVersion(config, 'pg_restore', config.tools.pgRestore),
+    ]);
+    return { entries: toc.split('\n').flatMap((l) => parseTocLine(l) ?? []), toc, pgRestoreMajor: version.major };
+  }
+  const read = fs.createReadStream(file, { highWaterMark: 64 * 1024 });
+  const gunzip = format === 'gzip' ? zlib.createGunzip() : undefined;
+  try {
+    // A corrupt gzip head simply yields no entries: the restore itself then fails, changing nothing.
+    return { entries: await readScriptHead(gunzip ? read.pipe(gunzip) : read).catch(() => []) };
+  } finally {
+    read.destroy();
+    gunzip?.destroy();
+  }
+}
+
+/** Everything restore checks before changing anything: the file, the tools, the target's contents. */
+export async function planRestore(db: Database, config: Config, fileArg: string, opts: RestoreOptions): Promise<RestorePlan> {
+  const file = path.resolve(fileArg);
+  const head = readFirstBytes(file, fileArg);
+  if (head.length === 0) throw new OperationError(`${fileArg} is empty`, 'nothing was restored; use an intact backup file');
+  const format = sniffFormat(head);
+  const [contents] = await Promise.all([readEntries(config, file, format), db.kind === 'postgres' ? toolVersion(config, 'psql', config.tools.psql) : undefined]);
+  // A dump that declares no schema (not a pg_dump script at all) is checked against --schema.
+  const found = dumpedSchemas(contents.entries);
+  const schemas = found.length ? found : [config.schema];
+  const holdings = await Promise.all(schemas.map((s) => schemaHolding(db.knex, s)));
+  const occupied = holdings.filter((h) => h.tables.length > 0 || h.layout);
+  if (occupied.length > 0 && !opts.clean) {
+    const what = occupied.map((h) => `"${h.schema}" (${h.tables.join(', ')}${h.layout ? `; ${h.layout} layout` : ''})`).join(', ');
+    throw new RefusedError(
+      `${db.label} already holds Bindu tables in schema${occupied.length > 1 ? 's' : ''} ${what}`,
+      'restore into a database without them, or pass --clean to replace them (in the same transaction)',
+    );
+  }
+  return { file, format, target: db.label, database: await currentDatabase(db.knex), schemas, holdings, occupied, tasks: await sumTasks(db, schemas), ...contents };
+}
+
+async function sumTasks(db: Database, schemas: string[]): Promise<number | null> {
+  const counts = await Promise.all(schemas.map((s) => countTasks(db.knex, s)));
+  return counts.some((n) => n !== null) ? counts.reduce<number>((a, n) => a + (n ?? 0), 0) : null;
+}
+
+/**
+ * Restores in one transaction that stops at the first error, and commits only once the whole
+ * input is known good: a truncated or corrupt file can never be half-committed. With --clean the
+ * dump's schemas are cleared first, in that same transaction; other schemas are never touched.
+ */
+export async function restore(db: Database, config: Config, plan: RestorePlan, opts: RestoreOptions): Promise<RestoreResult> {
+  const started = process.hrtime.bigint();
+  const interrupts = trapInterrupts();
+  const redact = createRedactor(config.secrets);
+  try {
+    const preamble = opts.clean ? cleanStatements(plan.entries, plan.holdings) : '';
+    const targetMajor = serverMajor(await serverVersionNum(db.knex));
+    const ctx: RunCtx = { config, plan, preamble, targetMajor, interrupts, redact, onProgress: opts.onProgress };
+    if (db.kind === 'embedded') {
+      await restoreEmbedded(db.pglite!, db.schema, preamble, splitScript(streamScript(ctx)));
+    } else if (plan.format === 'plain') {
+      await restorePlainFile(ctx);
+    } else if (plan.format === 'custom' && process.platform !== 'win32' && !((plan.pgRestoreMajor ?? 0) >= 17 && targetMajor < 17)) {
+      await restoreArchive(ctx);
+    } else {
+      // gzip; or a pg_restore 17+ script (SET transaction_timeout) bound for an older server.
+      await restoreStream(ctx, Readable.from(streamScript(ctx)));
+    }
+    return { file: plan.file, format: plan.format, seconds: Number(process.hrtime.bigint() - started) / 1e9, tasks: await sumTasks(db, plan.schemas) };
+  } catch (err) {
+    if (interrupts.signal.aborted) throw abortError(interrupts.signal);
+    throw err;
+  } finally {
+    interrupts.dispose();
+  }
+}
+
+interface RunCtx {
+  config: Config;
+  plan: RestorePlan;
+  preamble: string;
+  targetMajor: number;
+  interrupts: Interrupts;
+  redact: (t: string) => string;
+  onProgress?: (bytes: number) => void;
+}
+
+/** A private directory for the small files psql and pg_restore are pointed at; removed after. */
+async function withWorkDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bindu-restore-'));
+  try {
+    return await fn(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function psqlTool(ctx: RunCtx, plan: { args: string[]; env: Record<string, string> }) {
+  return { name: 'psql', command: ctx.config.tools.psql, args: plan.args, env: { ...ctx.config.toolEnv, ...plan.env } };
+}
+
+/**
+ * A plain, uncompressed script: psql reads the file itself (through node, the same bytes took
+ * ~20% longer; bench/backup.bench.ts). Completeness is checked first, from the file's tail. Only
+ * the head (schemas and settings, before the first rows) is rewritten: psql runs BEGIN, the
+ * preamble and that head from a small file, then the rest of the dump from a descriptor already
+ * positioned past the head, then COMMIT; ON_ERROR_STOP ends it at the first error, uncommitted.
+ */
+async function restorePlainFile(ctx: RunCtx): Promise<void> {
+  const fd = fs.openSync(ctx.plan.file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const tail = Buffer.alloc(Math.min(1024, size));
+    fs.readSync(fd, tail, 0, tail.length, size - tail.length);
+    if (!tail.toString('utf8').includes(COMPLETE_MARK)) throw incompleteError();
+    const { text, length } = readHead(fd, size, ctx.targetMajor);
+    // Move the descriptor's own offset past the head (reads without a position advance it).
+    const skip = Buffer.alloc(Math.min(length, 1 << 20));
+    for (let done = 0, n = 1; done < length && n > 0; done += n) n = fs.readSync(fd, skip, 0, Math.min(skip.length, length - done), null);
+    await withWorkDir(async (dir) => {
+      const headFile = path.join(dir, 'head.sql');
+      fs.writeFileSync(headFile, `BEGIN;\n${ctx.preamble}${text}`, { mode: 0o600 });
+      const plan = planPsqlSteps(connectionOf(ctx.config), ctx.config.connectTimeoutSeconds, [{ file: headFile }, { file: '-' }, { command: 'COMMIT' }]);
+      const psql = startTool(psqlTool(ctx, plan), { stdin: fd, redact: ctx.redact, signal: ctx.interrupts.signal, missingHint: MISSING_HINT });
+      const timer = ctx.onProgress && progressOf(psql, length, ctx.onProgress);
+      try {
+        await psql.done;
+      } finally {
+        clearInterval(timer);
+      }
+    });
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Reports how far psql has read its stdin (Linux: /proc/<pid>/fdinfo/0). */
+function progressOf(tool: RunningTool, offset: number, onProgress: (bytes: number) => void): NodeJS.Timeout {
+  return setInterval(() => {
+    fs.readFile(`/proc/${tool.pid}/fdinfo/0`, 'utf8', (err, info) => {
+      const pos = !err && /^pos:\s+(\d+)/m.exec(info);
+      if (pos) onProgress(Number(pos[1]) - offset);
+    });
+  }, 250);
+}
+
+/** The head of a plain script (up to its first rows) rewritten, and its length in the file. */
+function readHead(fd: number, size: number, targetMajor: number): { text: string; length: number } {
+  const lines: string[] = [];
+  const chunk = Buffer.alloc(1 << 16);
+  let pending = Buffer.alloc(0);
+  let pos = 0;
+  let consumed = 0;
+  while (pos < size) {
+    const n = fs.readSync(fd, chunk, 0, chunk.length, pos);
+    if (n === 0) break;
+    pos += n;
+    let buf = Buffer.concat([pending, chunk.subarray(0, n)]);
+    let start = 0;
+    for (let nl = buf.indexOf(0x0a); nl !== -1; nl = buf.indexOf(0x0a, start)) {
+      const line = buf.toString('utf8', start, nl);
+      if (startsData(line)) return { text: lines.join(''), length: consumed };
+      const rewritten = rewriteHeadLine(line, { targetMajor });
+      if (rewritten !== null) lines.push(`${rewritten}\n`);
+      consumed += nl + 1 - start;
+      start = nl + 1;
+    }
+    buf = buf.subarray(start);
+    pending = Buffer.from(buf);
+  }
+  // No rows at all (a --schema-only dump): the whole file is head.
+  if (pending.length) {
+    const rewritten = rewriteHeadLine(pending.toString('utf8'), { targetMajor });
+    if (rewritten !== null) lines.push(rewritten);
+    consumed += pending.length;
+  }
+  return { text: lines.join(''), length: consumed };
+}
+
+/**
+ * A custom archive: pg_restore writes the script into a FIFO that psql includes (\i), with no
+ * copy through node. psql's stdin carries our control script: BEGIN, the schemas (the archive's
+ * own CREATE SCHEMA entries are left out: public always exists), the preamble, the \i, and
+ * COMMIT only after pg_restore has exited 0. If we die, psql reads end of input without COMMIT
+ * and the transaction rolls back.
+ */
+async function restoreArchive(ctx: RunCtx): Promise<void> {
+  const { config, plan } = ctx;
+  await withWorkDir(async (dir) => {
+    const fifo = path.join(dir, 'script.sql');
+    const list = path.join(dir, 'list');
+    await runTool({ name: 'mkfifo', command: 'mkfifo', args: ['-m', '600', fifo], env: config.toolEnv }, { redact: ctx.redact });
+    fs.writeFileSync(list, (plan.toc ?? '').split('\n').filter((l) => !(parseTocLine(l) && isSchemaEntry(parseTocLine(l)!))).join('\n'), { mode: 0o600 });
+    const psqlPlan = planPsqlRestore(connectionOf(config), config.connectTimeoutSeconds);
+    const psql = startTool(psqlTool(ctx, psqlPlan), { stdin: 'pipe', redact: ctx.redact, signal: ctx.interrupts.signal, missingHint: MISSING_HINT });
+    const pgRestore = startTool(
+      { name: 'pg_restore', command: config.tools.pgRestore, ...planPgRestoreToScript(plan.file, { list, output: fifo }), env: toolEnv(config) },
+      { redact: ctx.redact, signal: ctx.interrupts.signal, missingHint: MISSING_HINT },
+    );
+    // psql gone early (an error) leaves pg_restore blocked on the FIFO, or writing into nothing.
+    let psqlEnded = false;
+    void psql.done.finally(() => ((psqlEnded = true), pgRestore.kill())).catch(() => undefined);
+    const quoted = `'${fifo.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+    psql.stdin!.write(`BEGIN;\n${createSchemaStatements(plan.entries.filter((e) => e.type === 'SCHEMA').map((e) => e.name))}${ctx.preamble}\\i ${quoted}\n`);
+    try {
+      await pgRestore.done;
+    } catch (err) {
+      // psql failing first makes pg_restore fail writing; psql's error is the one that explains.
+      await Promise.race([psql.done.catch(() => undefined), new Promise((r) => setTimeout(r, 300))]);
+      if (psqlEnded) await psql.done;
+      psql.kill();
+      await psql.done.catch(() => undefined);
+      throw err;
+    }
+    psql.stdin!.end('COMMIT;\n');
+    await psql.done;
+  });
+}
+
+/** The plain script, from a file (gunzipped) or from pg_restore reading the archive, head rewritten and checked complete. */
+async function* streamScript(ctx: RunCtx): AsyncGenerator<Buffer> {
+  const { config, plan } = ctx;
+  let source: AsyncIterable<Buffer>;
+  let producer: RunningTool | undefined;
+  if (plan.format === 'custom') {
+    producer = startTool({ name: 'pg_restore', command: config.tools.pgRestore, ...planPgRestoreToScript(plan.file), env: toolEnv(config) }, { stdout: 'pipe', redact: ctx.redact, signal: ctx.interrupts.signal, missingHint: MISSING_HINT });
+    source = producer.stdout!;
+  } else {
+    const read = fs.createReadStream(plan.file, { highWaterMark: 1 << 20 });
+    source = plan.format === 'gzip' ? read.pipe(zlib.createGunzip()).on('error', () => undefined) : read;
+    if (plan.format === 'gzip') read.on('error', (e) => (source as Readable).destroy(e));
+  }
+  let fed = 0;
+  try {
+    for await (const chunk of prepareScript(source, { targetMajor: ctx.targetMajor })) {
+      fed += chunk.length;
+      ctx.onProgress?.(fed);
+      yield chunk;
+    }
+  } catch (err) {
+    // pg_restore failing ends its output early; its own error says why.
+    const failed = producer && (await Promise.race([producer.done.then(() => undefined, (e: unknown) => e), new Promise((r) => setTimeout(r, 300, undefined))]));
+    producer?.kill();
+    throw failed ?? err;
+  }
+  await producer?.done;
+  if (ctx.interrupts.signal.aborted) throw abortError(ctx.interrupts.signal);
+}
+
+/** psql fed through node: BEGIN, the preamble, the script, and COMMIT only once it all went through. */
+async function restoreStream(ctx: RunCtx, script: Readable): Promise<void> {
+  const plan = planPsqlRestore(connectionOf(ctx.config), ctx.config.connectTimeoutSeconds);
+  const psql = startTool(psqlTool(ctx, plan), { stdin: 'pipe', redact: ctx.redact, signal: ctx.interrupts.signal, missingHint: MISSING_HINT });
+  const full = async function* (): AsyncGenerator<Buffer> {
+    yield Buffer.from(`BEGIN;\n${ctx.preamble}`);
+    yield* script;
+    // Only reached when the whole input was read, complete, and its producer succeeded.
+    yield Buffer.from('\nCOMMIT;\n');
+  };
+  try {
+    await pipeline(Readable.from(full()), psql.stdin!);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_STREAM_DESTROYED') {
+      await psql.done; // psql stopped reading: its exit status and stderr say why
+    }
+    // Our input failed: psql never saw COMMIT. Kill it so its transaction rolls back now.
+    psql.kill();
+    await psql.done.catch(() => undefined);
+    throw err;
+  }
+  await psql.done;
+}
