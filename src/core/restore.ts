@@ -4,11 +4,12 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
-import type { Config } from '../config.js';
+import { type Config, describeConnection } from '../config.js';
+import type { PGlite } from '@electric-sql/pglite';
 import type { Database } from '../db/connect.js';
-import { countTasks, currentDatabase, serverVersionNum } from '../db/catalog.js';
-import { type SchemaHolding, cleanStatements, createSchemaStatements, schemaHolding } from '../db/clean.js';
-import { restoreEmbedded } from '../db/embedded.js';
+import { type SchemaHolding, cleanStatements, createSchemaStatements, databaseName, schemaHoldings } from '../db/clean.js';
+import { pgliteQuery, restoreEmbedded } from '../db/embedded.js';
+import { type Query, serverVersionNumOf, withPgQuery } from '../db/pgClient.js';
 import { OperationError, RefusedError, UsageError } from '../errors.js';
 import { type DumpEntry, dumpedSchemas, isSchemaEntry, parseTocLine, readScriptHead, startsData } from '../lib/dumpContents.js';
 import { planPgRestoreToScript, planPsqlRestore, planPsqlSteps, planTocList, serverMajor } from '../lib/pgArgs.js';
@@ -17,6 +18,31 @@ import { createRedactor } from '../lib/redact.js';
 import { COMPLETE_MARK, incompleteError, prepareScript, rewriteHeadLine, splitScript } from '../lib/sqlScript.js';
 import type { BackupFormat } from './backup.js';
 import { MISSING_HINT, connectionOf, toolEnv, toolVersion } from './pgTools.js';
+
+/**
+ * Where a restore goes: how to ask it questions, and the embedded instance when it is one.
+ * PostgreSQL is asked over one bare pg connection, not knex: loading and opening knex cost
+ * more than the restore's whole margin over bare psql (bench/backup.bench.ts).
+ */
+export interface RestoreTarget {
+  readonly kind: 'postgres' | 'embedded';
+  /** Masked URL or data directory. */
+  readonly label: string;
+  /** --schema: the embedded session's search_path is set back to it afterwards. */
+  readonly schema: string;
+  readonly query: Query;
+  readonly pglite?: PGlite;
+}
+
+/** Runs fn with the configured target: a bare pg connection, or the embedded database (opened by openEmbedded). */
+export async function withRestoreTarget<T>(config: Config, openEmbedded: () => Promise<Database>, fn: (target: RestoreTarget) => Promise<T>): Promise<T> {
+  const t = config.target;
+  if (t.kind === 'postgres') {
+    return withPgQuery(t.connection, config.connectTimeoutSeconds, (query) => fn({ kind: 'postgres', label: describeConnection(t.connection), schema: config.schema, query }));
+  }
+  const db = await openEmbedded();
+  return fn({ kind: 'embedded', label: db.label, schema: db.schema, query: pgliteQuery(db.pglite!), pglite: db.pglite });
+}
 
 export interface RestoreOptions {
   /** Replace the Bindu tables the dump's schemas hold, in the same transaction. */
@@ -97,7 +123,7 @@ async function readEntries(config: Config, file: string, format: BackupFormat): 
 }
 
 /** Everything restore checks before changing anything: the file, the tools, the target's contents. */
-export async function planRestore(db: Database, config: Config, fileArg: string, opts: RestoreOptions): Promise<RestorePlan> {
+export async function planRestore(db: RestoreTarget, config: Config, fileArg: string, opts: RestoreOptions): Promise<RestorePlan> {
   const file = path.resolve(fileArg);
   const head = readFirstBytes(file, fileArg);
   if (head.length === 0) throw new OperationError(`${fileArg} is empty`, 'nothing was restored; use an intact backup file');
@@ -106,7 +132,7 @@ export async function planRestore(db: Database, config: Config, fileArg: string,
   // A dump that declares no schema (not a pg_dump script at all) is checked against --schema.
   const found = dumpedSchemas(contents.entries);
   const schemas = found.length ? found : [config.schema];
-  const holdings = await Promise.all(schemas.map((s) => schemaHolding(db.knex, s)));
+  const holdings = await schemaHoldings(db.query, schemas);
   const occupied = holdings.filter((h) => h.tables.length > 0 || h.layout);
   if (occupied.length > 0 && !opts.clean) {
     const what = occupied.map((h) => `"${h.schema}" (${h.tables.join(', ')}${h.layout ? `; ${h.layout} layout` : ''})`).join(', ');
@@ -115,11 +141,11 @@ export async function planRestore(db: Database, config: Config, fileArg: string,
       'restore into a database without them, or pass --clean to replace them (in the same transaction)',
     );
   }
-  return { file, format, target: db.label, database: await currentDatabase(db.knex), schemas, holdings, occupied, tasks: await sumTasks(db, schemas), ...contents };
+  return { file, format, target: db.label, database: await databaseName(db.query), schemas, holdings, occupied, tasks: sumTasks(holdings), ...contents };
 }
 
-async function sumTasks(db: Database, schemas: string[]): Promise<number | null> {
-  const counts = await Promise.all(schemas.map((s) => countTasks(db.knex, s)));
+function sumTasks(holdings: SchemaHolding[]): number | null {
+  const counts = holdings.map((h) => h.tasks ?? null);
   return counts.some((n) => n !== null) ? counts.reduce<number>((a, n) => a + (n ?? 0), 0) : null;
 }
 
@@ -128,13 +154,13 @@ async function sumTasks(db: Database, schemas: string[]): Promise<number | null>
  * input is known good: a truncated or corrupt file can never be half-committed. With --clean the
  * dump's schemas are cleared first, in that same transaction; other schemas are never touched.
  */
-export async function restore(db: Database, config: Config, plan: RestorePlan, opts: RestoreOptions): Promise<RestoreResult> {
+export async function restore(db: RestoreTarget, config: Config, plan: RestorePlan, opts: RestoreOptions): Promise<RestoreResult> {
   const started = process.hrtime.bigint();
   const interrupts = trapInterrupts();
   const redact = createRedactor(config.secrets);
   try {
     const preamble = opts.clean ? cleanStatements(plan.entries, plan.holdings) : '';
-    const targetMajor = serverMajor(await serverVersionNum(db.knex));
+    const targetMajor = serverMajor(await serverVersionNumOf(db.query));
     const ctx: RunCtx = { config, plan, preamble, targetMajor, interrupts, redact, onProgress: opts.onProgress };
     if (db.kind === 'embedded') {
       await restoreEmbedded(db.pglite!, db.schema, preamble, splitScript(streamScript(ctx)));
@@ -146,7 +172,7 @@ export async function restore(db: Database, config: Config, plan: RestorePlan, o
       // gzip; or a pg_restore 17+ script (SET transaction_timeout) bound for an older server.
       await restoreStream(ctx, Readable.from(streamScript(ctx)));
     }
-    return { file: plan.file, format: plan.format, seconds: Number(process.hrtime.bigint() - started) / 1e9, tasks: await sumTasks(db, plan.schemas) };
+    return { file: plan.file, format: plan.format, seconds: Number(process.hrtime.bigint() - started) / 1e9, tasks: sumTasks(await schemaHoldings(db.query, plan.schemas)) };
   } catch (err) {
     if (interrupts.signal.aborted) throw abortError(interrupts.signal);
     throw err;

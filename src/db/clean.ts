@@ -1,24 +1,58 @@
-import type { Knex } from 'knex';
 import type { DumpEntry } from '../lib/dumpContents.js';
-import { binduTablesIn } from './catalog.js';
+import { BINDU_TABLES } from './catalog.js';
 import { quoteIdent } from './embedded.js';
-import { type LayoutName, detectLayout } from './layouts.js';
+import { type LayoutName, layoutOf } from './layouts.js';
 import { MIGRATION_TABLE } from './migrationLog.js';
+import type { Query } from './pgClient.js';
 
 // restore --clean: what a schema the dump brings holds now, and the statements that clear the way
 // for the dump inside the restore's own transaction. Only the dump's schemas are touched, and a
 // schema itself is never dropped (public belongs to the database, and may hold other things).
 
-/** The Bindu tables a schema holds now, and their layout. */
+/** The Bindu tables a schema holds now, their layout, and its task count (null: no tasks table). */
 export interface SchemaHolding {
   schema: string;
   tables: string[];
   layout?: LayoutName;
+  tasks?: number | null;
 }
 
-export async function schemaHolding(db: Knex, schema: string): Promise<SchemaHolding> {
-  const [tables, found] = await Promise.all([binduTablesIn(db, schema), detectLayout(db, schema)]);
-  return { schema, tables, ...(found ? { layout: found.layout } : {}) };
+/**
+ * What each schema holds, in one query plus a count per tasks table. It runs on a bare pg
+ * client (or PGlite), not knex: restore's planning is on its benchmark's path. The layout follows
+ * detectLayout's rule (layoutOf) on the tasks table's columns.
+ */
+export async function schemaHoldings(query: Query, schemas: string[]): Promise<SchemaHolding[]> {
+  const rows = await query<{ schema: string; tables: string[]; columns: string[] }>(
+    `select s.name as schema,
+            coalesce((select array_agg(c.relname::text order by c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                       where n.nspname = s.name and c.relkind in ('r', 'p') and c.relname = any($2::text[])), '{}') as tables,
+            coalesce((select array_agg(a.attname::text order by a.attname) from pg_attribute a
+                       where a.attrelid = (select c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                                            where n.nspname = s.name and c.relname = 'tasks' and c.relkind in ('r', 'p'))
+                         and a.attnum > 0 and not a.attisdropped), '{}') as columns
+       from unnest($1::text[]) with ordinality as s(name, i)
+      order by s.i`,
+    [schemas, [...BINDU_TABLES]],
+  );
+  const holdings: SchemaHolding[] = [];
+  for (const r of rows) {
+    const layout = layoutOf(r.columns);
+    holdings.push({ schema: r.schema, tables: r.tables, ...(layout ? { layout } : {}), tasks: await countTasksIn(query, r.schema, r.tables) });
+  }
+  return holdings;
+}
+
+async function countTasksIn(query: Query, schema: string, tables: string[]): Promise<number | null> {
+  if (!tables.includes('tasks')) return null;
+  const [row] = await query<{ n: string }>(`select count(*)::text as n from ${quoteIdent(schema)}.tasks`);
+  return Number(row.n);
+}
+
+/** The database name (for confirmations). */
+export async function databaseName(query: Query): Promise<string> {
+  const [row] = await query<{ name: string }>('select current_database() as name');
+  return row.name;
 }
 
 const q = (schema: string, name: string) => `${quoteIdent(schema)}.${quoteIdent(name)}`;

@@ -37,7 +37,8 @@ async function tasksTables(db: Knex, schema?: string): Promise<TaskColumnsRow[]>
   return rows;
 }
 
-function layoutOf(columns: string[]): LayoutName | undefined {
+/** The layout a `tasks` table's columns show (the rule detectLayout applies). */
+export function layoutOf(columns: string[]): LayoutName | undefined {
   if (columns.includes('task_id') && columns.includes('status')) return 'bindu-db';
   if (columns.includes('id') && columns.includes('state')) return 'bindu-server';
   return undefined;

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { QueryResultRow } from 'pg';
 import type { PgConnection } from '../config.js';
 import { describeConnection } from '../config.js';
 import { OperationError, isPgError } from '../errors.js';
@@ -55,11 +56,14 @@ export function connectError(err: unknown, label: string, timeout: number): Oper
   return new OperationError(`${base}: ${e.message ?? String(err)}`, undefined, err);
 }
 
-/** server_version_num (e.g. 150018), over a bare pg connection opened and closed for it. */
-export async function queryServerVersionNum(c: PgConnection, connectTimeoutSeconds: number): Promise<number> {
+/** A query with $1-style parameters, returning rows: a bare pg client, or the embedded PGlite. */
+export type Query = <T extends object>(sql: string, params?: unknown[]) => Promise<T[]>;
+
+/** Opens one bare pg connection, runs fn with it, and always closes it. */
+export async function withPgQuery<T>(c: PgConnection, connectTimeoutSeconds: number, fn: (query: Query) => Promise<T>): Promise<T> {
   const { default: pg } = await import('pg');
   const client = new pg.Client(pgConnectionSettings(c, connectTimeoutSeconds));
-  client.on('error', () => undefined); // a dropped connection surfaces through the query
+  client.on('error', () => undefined); // a dropped connection surfaces through the next query
   try {
     await client.connect();
   } catch (err) {
@@ -67,9 +71,19 @@ export async function queryServerVersionNum(c: PgConnection, connectTimeoutSecon
     throw connectError(err, describeConnection(c), connectTimeoutSeconds);
   }
   try {
-    const { rows } = await client.query<{ v: string }>("select current_setting('server_version_num') as v");
-    return Number(rows[0].v);
+    return await fn(async <R extends object>(sql: string, params?: unknown[]) => (await client.query<R & QueryResultRow>(sql, params)).rows);
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** server_version_num, e.g. 150018. */
+export async function serverVersionNumOf(query: Query): Promise<number> {
+  const [row] = await query<{ v: string }>("select current_setting('server_version_num') as v");
+  return Number(row.v);
+}
+
+/** server_version_num over a connection opened and closed for it (backup asks nothing else). */
+export async function queryServerVersionNum(c: PgConnection, connectTimeoutSeconds: number): Promise<number> {
+  return withPgQuery(c, connectTimeoutSeconds, serverVersionNumOf);
 }

@@ -60,21 +60,23 @@ export function registerBackup(program: Command): void {
     .addHelpText('after', examples('bindu-db restore ./backup.sql --yes', 'bindu-db restore ./nightly.sql.gz --clean', 'DATABASE_URL=postgresql://user:pass@host/db bindu-db restore ./bindu.dump --clean --yes'))
     .action(
       run<RestoreFlags, [string]>(async (ctx, opts, file) => {
-        const db = await ctx.db();
-        const { planRestore, restore } = await restoreCore();
-        const plan = await planRestore(db, ctx.config, file, { clean: opts.clean });
-        const holding = plan.tasks === null ? 'no Bindu tables' : plural(plan.tasks, 'task');
-        await confirmDestructive({
-          action: `restore ${file} into ${plan.target} (database ${plan.database}, schema${plan.schemas.length > 1 ? 's' : ''} ${plan.schemas.join(', ')}, now holding ${holding})`,
-          warning: opts.clean && plan.occupied.length ? `The Bindu tables in schema${plan.occupied.length > 1 ? 's' : ''} ${plan.occupied.map((h) => h.schema).join(', ')} are dropped and replaced; other schemas are not touched.` : undefined,
-          yes: opts.yes === true,
-          interactive: ctx.interactive,
-          command: `bindu-db restore ${file}${opts.clean ? ' --clean' : ''}`,
+        const { planRestore, restore, withRestoreTarget } = await restoreCore();
+        if (ctx.config.target.kind === 'postgres') ctx.announce();
+        await withRestoreTarget(ctx.config, () => ctx.db(), async (db) => {
+          const plan = await planRestore(db, ctx.config, file, { clean: opts.clean });
+          const holding = plan.tasks === null ? 'no Bindu tables' : plural(plan.tasks, 'task');
+          await confirmDestructive({
+            action: `restore ${file} into ${plan.target} (database ${plan.database}, schema${plan.schemas.length > 1 ? 's' : ''} ${plan.schemas.join(', ')}, now holding ${holding})`,
+            warning: opts.clean && plan.occupied.length ? `The Bindu tables in schema${plan.occupied.length > 1 ? 's' : ''} ${plan.occupied.map((h) => h.schema).join(', ')} are dropped and replaced; other schemas are not touched.` : undefined,
+            yes: opts.yes === true,
+            interactive: ctx.interactive,
+            command: `bindu-db restore ${file}${opts.clean ? ' --clean' : ''}`,
+          });
+          const result = await withSpinner(`restoring ${file}`, !ctx.out.json, (update) => restore(db, ctx.config, plan, { clean: opts.clean, onProgress: (n) => update(formatBytes(n)) }));
+          const doc = { file: result.file, format: result.format, seconds: Number(result.seconds.toFixed(3)), tasks: result.tasks ?? 0 };
+          if (ctx.out.json) return ctx.out.document(doc);
+          ctx.out.print(`Restored ${result.file} (${result.format}) into ${plan.target} in ${result.seconds.toFixed(2)} s: ${plural(result.tasks ?? 0, 'task')}.`);
         });
-        const result = await withSpinner(`restoring ${file}`, !ctx.out.json, (update) => restore(db, ctx.config, plan, { clean: opts.clean, onProgress: (n) => update(formatBytes(n)) }));
-        const doc = { file: result.file, format: result.format, seconds: Number(result.seconds.toFixed(3)), tasks: result.tasks ?? 0 };
-        if (ctx.out.json) return ctx.out.document(doc);
-        ctx.out.print(`Restored ${result.file} (${result.format}) into ${plan.target} in ${result.seconds.toFixed(2)} s: ${plural(result.tasks ?? 0, 'task')}.`);
       }),
     );
 }
