@@ -122,15 +122,32 @@ async function readEntries(config: Config, file: string, format: BackupFormat): 
   }
 }
 
-/** Everything restore checks before changing anything: the file, the tools, the target's contents. */
-export async function planRestore(db: RestoreTarget, config: Config, fileArg: string, opts: RestoreOptions): Promise<RestorePlan> {
+/** What a backup file is and holds, and that the tools to restore it are there: no database needed. */
+export interface InspectedBackup {
+  file: string;
+  format: BackupFormat;
+  entries: DumpEntry[];
+  toc?: string;
+  pgRestoreMajor?: number;
+}
+
+/**
+ * Reads the file's format and contents and checks the tools. Needs no connection, so the CLI
+ * runs it while the connection opens.
+ */
+export async function inspectBackup(config: Config, fileArg: string): Promise<InspectedBackup> {
   const file = path.resolve(fileArg);
   const head = readFirstBytes(file, fileArg);
   if (head.length === 0) throw new OperationError(`${fileArg} is empty`, 'nothing was restored; use an intact backup file');
   const format = sniffFormat(head);
-  const [contents] = await Promise.all([readEntries(config, file, format), db.kind === 'postgres' ? toolVersion(config, 'psql', config.tools.psql) : undefined]);
+  const [contents] = await Promise.all([readEntries(config, file, format), config.target.kind === 'postgres' ? toolVersion(config, 'psql', config.tools.psql) : undefined]);
+  return { file, format, ...contents };
+}
+
+/** Everything restore checks before changing anything: the file, the tools, the target's contents. */
+export async function planRestore(db: RestoreTarget, config: Config, backup: InspectedBackup, opts: RestoreOptions): Promise<RestorePlan> {
   // A dump that declares no schema (not a pg_dump script at all) is checked against --schema.
-  const found = dumpedSchemas(contents.entries);
+  const found = dumpedSchemas(backup.entries);
   const schemas = found.length ? found : [config.schema];
   const holdings = await schemaHoldings(db.query, schemas);
   const occupied = holdings.filter((h) => h.tables.length > 0 || h.layout);
@@ -141,7 +158,7 @@ export async function planRestore(db: RestoreTarget, config: Config, fileArg: st
       'restore into a database without them, or pass --clean to replace them (in the same transaction)',
     );
   }
-  return { file, format, target: db.label, database: await databaseName(db.query), schemas, holdings, occupied, tasks: sumTasks(holdings), ...contents };
+  return { ...backup, target: db.label, database: await databaseName(db.query), schemas, holdings, occupied, tasks: sumTasks(holdings) };
 }
 
 function sumTasks(holdings: SchemaHolding[]): number | null {

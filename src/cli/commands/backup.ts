@@ -60,10 +60,13 @@ export function registerBackup(program: Command): void {
     .addHelpText('after', examples('bindu-db restore ./backup.sql --yes', 'bindu-db restore ./nightly.sql.gz --clean', 'DATABASE_URL=postgresql://user:pass@host/db bindu-db restore ./bindu.dump --clean --yes'))
     .action(
       run<RestoreFlags, [string]>(async (ctx, opts, file) => {
-        const { planRestore, restore, withRestoreTarget } = await restoreCore();
+        const { inspectBackup, planRestore, restore, withRestoreTarget } = await restoreCore();
         if (ctx.config.target.kind === 'postgres') ctx.announce();
+        // Reading the file and checking the tools overlaps with connecting.
+        const inspected = inspectBackup(ctx.config, file);
+        inspected.catch(() => undefined); // awaited below; a failed connection must not leave it unhandled
         await withRestoreTarget(ctx.config, () => ctx.db(), async (db) => {
-          const plan = await planRestore(db, ctx.config, file, { clean: opts.clean });
+          const plan = await planRestore(db, ctx.config, await inspected, { clean: opts.clean });
           const holding = plan.tasks === null ? 'no Bindu tables' : plural(plan.tasks, 'task');
           await confirmDestructive({
             action: `restore ${file} into ${plan.target} (database ${plan.database}, schema${plan.schemas.length > 1 ? 's' : ''} ${plan.schemas.join(', ')}, now holding ${holding})`,
