@@ -7,7 +7,7 @@ import zlib from 'node:zlib';
 import { type Config, describeConnection } from '../config.js';
 import type { PGlite } from '@electric-sql/pglite';
 import type { Database } from '../db/connect.js';
-import { type SchemaHolding, cleanStatements, createSchemaStatements, databaseName, schemaHoldings } from '../db/clean.js';
+import { type SchemaHolding, cleanStatements, countTasksStatement, createSchemaStatements, databaseName, parseTasksCount, schemaHoldings } from '../db/clean.js';
 import { pgliteQuery, restoreEmbedded } from '../db/embedded.js';
 import { type Query, serverVersionNumOf, withPgQuery } from '../db/pgClient.js';
 import { OperationError, RefusedError, UsageError } from '../errors.js';
@@ -178,18 +178,21 @@ export async function restore(db: RestoreTarget, config: Config, plan: RestorePl
   try {
     const preamble = opts.clean ? cleanStatements(plan.entries, plan.holdings) : '';
     const targetMajor = serverMajor(await serverVersionNumOf(db.query));
-    const ctx: RunCtx = { config, plan, preamble, targetMajor, interrupts, redact, onProgress: opts.onProgress };
+    // Counted by psql inside the transaction where it can be (the schemas whose tasks table the dump makes).
+    const count = countTasksStatement(plan.schemas.filter((s) => plan.entries.some((e) => e.type === 'TABLE' && e.schema === s && e.name === 'tasks')));
+    const ctx: RunCtx = { config, plan, preamble, targetMajor, interrupts, redact, onProgress: opts.onProgress, count };
+    let tasks: number | undefined;
     if (db.kind === 'embedded') {
       await restoreEmbedded(db.pglite!, db.schema, preamble, splitScript(streamScript(ctx)));
     } else if (plan.format === 'plain') {
-      await restorePlainFile(ctx);
+      tasks = await restorePlainFile(ctx);
     } else if (plan.format === 'custom' && process.platform !== 'win32' && !((plan.pgRestoreMajor ?? 0) >= 17 && targetMajor < 17)) {
-      await restoreArchive(ctx);
+      tasks = await restoreArchive(ctx);
     } else {
       // gzip; or a pg_restore 17+ script (SET transaction_timeout) bound for an older server.
       await restoreStream(ctx, Readable.from(streamScript(ctx)));
     }
-    return { file: plan.file, format: plan.format, seconds: Number(process.hrtime.bigint() - started) / 1e9, tasks: sumTasks(await schemaHoldings(db.query, plan.schemas)) };
+    return { file: plan.file, format: plan.format, seconds: Number(process.hrtime.bigint() - started) / 1e9, tasks: tasks ?? sumTasks(await schemaHoldings(db.query, plan.schemas)) };
   } catch (err) {
     if (interrupts.signal.aborted) throw abortError(interrupts.signal);
     throw err;
@@ -206,6 +209,16 @@ interface RunCtx {
   interrupts: Interrupts;
   redact: (t: string) => string;
   onProgress?: (bytes: number) => void;
+  /** The statement printing the tasks restored, run just before COMMIT. */
+  count?: string;
+}
+
+/** Collects a child's stdout (psql's, for the task count). */
+function collect(tool: RunningTool): () => string {
+  let out = '';
+  tool.stdout?.setEncoding('utf8');
+  tool.stdout?.on('data', (d: string) => (out = (out + d).slice(-8192))); // the count is printed last
+  return () => out;
 }
 
 /** A private directory for the small files psql and pg_restore are pointed at; removed after. */
@@ -229,7 +242,7 @@ function psqlTool(ctx: RunCtx, plan: { args: string[]; env: Record<string, strin
  * preamble and that head from a small file, then the rest of the dump from a descriptor already
  * positioned past the head, then COMMIT; ON_ERROR_STOP ends it at the first error, uncommitted.
  */
-async function restorePlainFile(ctx: RunCtx): Promise<void> {
+async function restorePlainFile(ctx: RunCtx): Promise<number | undefined> {
   const fd = fs.openSync(ctx.plan.file, 'r');
   try {
     const size = fs.fstatSync(fd).size;
@@ -240,17 +253,19 @@ async function restorePlainFile(ctx: RunCtx): Promise<void> {
     // Move the descriptor's own offset past the head (reads without a position advance it).
     const skip = Buffer.alloc(Math.min(length, 1 << 20));
     for (let done = 0, n = 1; done < length && n > 0; done += n) n = fs.readSync(fd, skip, 0, Math.min(skip.length, length - done), null);
-    await withWorkDir(async (dir) => {
+    return await withWorkDir(async (dir) => {
       const headFile = path.join(dir, 'head.sql');
       fs.writeFileSync(headFile, `BEGIN;\n${ctx.preamble}${text}`, { mode: 0o600 });
-      const plan = planPsqlSteps(connectionOf(ctx.config), ctx.config.connectTimeoutSeconds, [{ file: headFile }, { file: '-' }, { command: 'COMMIT' }]);
-      const psql = startTool(psqlTool(ctx, plan), { stdin: fd, redact: ctx.redact, signal: ctx.interrupts.signal, missingHint: MISSING_HINT });
+      const plan = planPsqlSteps(connectionOf(ctx.config), ctx.config.connectTimeoutSeconds, [{ file: headFile }, { file: '-' }, ...(ctx.count ? [{ command: ctx.count }] : []), { command: 'COMMIT' }]);
+      const psql = startTool(psqlTool(ctx, plan), { stdin: fd, stdout: 'pipe', redact: ctx.redact, signal: ctx.interrupts.signal, missingHint: MISSING_HINT });
+      const output = collect(psql);
       const timer = ctx.onProgress && progressOf(psql, length, ctx.onProgress);
       try {
         await psql.done;
       } finally {
         clearInterval(timer);
       }
+      return parseTasksCount(output());
     });
   } finally {
     fs.closeSync(fd);
@@ -307,15 +322,16 @@ function readHead(fd: number, size: number, targetMajor: number): { text: string
  * COMMIT only after pg_restore has exited 0. If we die, psql reads end of input without COMMIT
  * and the transaction rolls back.
  */
-async function restoreArchive(ctx: RunCtx): Promise<void> {
+async function restoreArchive(ctx: RunCtx): Promise<number | undefined> {
   const { config, plan } = ctx;
-  await withWorkDir(async (dir) => {
+  return withWorkDir(async (dir) => {
     const fifo = path.join(dir, 'script.sql');
     const list = path.join(dir, 'list');
     await runTool({ name: 'mkfifo', command: 'mkfifo', args: ['-m', '600', fifo], env: config.toolEnv }, { redact: ctx.redact });
     fs.writeFileSync(list, (plan.toc ?? '').split('\n').filter((l) => !(parseTocLine(l) && isSchemaEntry(parseTocLine(l)!))).join('\n'), { mode: 0o600 });
     const psqlPlan = planPsqlRestore(connectionOf(config), config.connectTimeoutSeconds);
-    const psql = startTool(psqlTool(ctx, psqlPlan), { stdin: 'pipe', redact: ctx.redact, signal: ctx.interrupts.signal, missingHint: MISSING_HINT });
+    const psql = startTool(psqlTool(ctx, psqlPlan), { stdin: 'pipe', stdout: 'pipe', redact: ctx.redact, signal: ctx.interrupts.signal, missingHint: MISSING_HINT });
+    const output = collect(psql);
     const pgRestore = startTool(
       { name: 'pg_restore', command: config.tools.pgRestore, ...planPgRestoreToScript(plan.file, { list, output: fifo }), env: toolEnv(config) },
       { redact: ctx.redact, signal: ctx.interrupts.signal, missingHint: MISSING_HINT },
@@ -335,8 +351,9 @@ async function restoreArchive(ctx: RunCtx): Promise<void> {
       await psql.done.catch(() => undefined);
       throw err;
     }
-    psql.stdin!.end('COMMIT;\n');
+    psql.stdin!.end(`${ctx.count ? `${ctx.count};\n` : ''}COMMIT;\n`);
     await psql.done;
+    return parseTasksCount(output());
   });
 }
 

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, test } from '@jest/globals';
-import { cleanStatements, createSchemaStatements } from '../../src/db/clean.js';
+import { cleanStatements, countTasksStatement, createSchemaStatements, parseTasksCount } from '../../src/db/clean.js';
 import { dumpedSchemas, isSchemaEntry, parseHeaderLine, parseTocLine, readScriptHead } from '../../src/lib/dumpContents.js';
 
 describe('what a dump holds', () => {
@@ -66,5 +66,12 @@ describe('restore --clean statements', () => {
 
   test('schemas are made only if missing', () => {
     expect(createSchemaStatements(['public', 'a"b'])).toBe('CREATE SCHEMA IF NOT EXISTS "public";\nCREATE SCHEMA IF NOT EXISTS "a""b";\n');
+  });
+
+  test('the task count psql prints before COMMIT, found among the dump\'s own output', () => {
+    expect(countTasksStatement(['a', 'b'])).toBe(`select 'bindu-db-tasks:' || ((select count(*) from "a".tasks) + (select count(*) from "b".tasks))`);
+    expect(countTasksStatement([])).toBeUndefined();
+    expect(parseTasksCount('\n1\nbindu-db-tasks:12\n')).toBe(12);
+    expect(parseTasksCount('12\n')).toBeUndefined();
   });
 });
