@@ -12,6 +12,8 @@ import type { Query } from './pgClient.js';
 /** The Bindu tables a schema holds now, their layout, and its task count (null: no tasks table). */
 export interface SchemaHolding {
   schema: string;
+  /** The schema exists at all. */
+  exists?: boolean;
   tables: string[];
   layout?: LayoutName;
   tasks?: number | null;
@@ -23,8 +25,8 @@ export interface SchemaHolding {
  * detectLayout's rule (layoutOf) on the tasks table's columns.
  */
 export async function schemaHoldings(query: Query, schemas: string[]): Promise<SchemaHolding[]> {
-  const rows = await query<{ schema: string; tables: string[]; columns: string[] }>(
-    `select s.name as schema,
+  const rows = await query<{ schema: string; exists: boolean; tables: string[]; columns: string[] }>(
+    `select s.name as schema, exists (select 1 from pg_namespace n where n.nspname = s.name) as exists,
             coalesce((select array_agg(c.relname::text order by c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace
                        where n.nspname = s.name and c.relkind in ('r', 'p') and c.relname = any($2::text[])), '{}') as tables,
             coalesce((select array_agg(a.attname::text order by a.attname) from pg_attribute a
@@ -38,7 +40,7 @@ export async function schemaHoldings(query: Query, schemas: string[]): Promise<S
   const holdings: SchemaHolding[] = [];
   for (const r of rows) {
     const layout = layoutOf(r.columns);
-    holdings.push({ schema: r.schema, tables: r.tables, ...(layout ? { layout } : {}), tasks: await countTasksIn(query, r.schema, r.tables) });
+    holdings.push({ schema: r.schema, exists: r.exists, tables: r.tables, ...(layout ? { layout } : {}), tasks: await countTasksIn(query, r.schema, r.tables) });
   }
   return holdings;
 }

@@ -91,6 +91,16 @@ export function planPgRestoreToScript(file: string, opts: { list?: string; outpu
   return { args, env: {} };
 }
 
+/**
+ * pg_restore restoring straight into the database in its own single transaction (libpq's env
+ * carries the connection and password; the database name alone goes in argv, as a conninfo
+ * string so that no name can be read as one). --single-transaction implies --exit-on-error.
+ */
+export function planPgRestoreDirect(c: PgConnection, connectTimeoutSeconds: number, file: string, list: string): ToolPlan {
+  const dbname = `dbname='${c.database.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  return { args: ['--no-owner', '--no-privileges', '--single-transaction', `--use-list=${list}`, `--dbname=${dbname}`, file], env: libpqEnv(c, connectTimeoutSeconds) };
+}
+
 /** pg_restore printing an archive's table of contents. */
 export function planTocList(file: string): ToolPlan {
   return { args: ['--list', file], env: {} };

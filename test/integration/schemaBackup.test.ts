@@ -144,6 +144,18 @@ describe.each(FORMATS)('one agent schema, %s', (_format, name) => {
     expect(await snapshot(target.name, echo)).toEqual(before.echo);
     expect(await snapshot(target.name, research)).toEqual(before.research);
   });
+
+  test('a truncated backup restored into an empty database leaves it empty (exit 1)', async () => {
+    const target = await newDb();
+    const bad = path.join(dir, `cut-${name}`);
+    const bytes = fs.readFileSync(path.join(dir, name));
+    fs.writeFileSync(bad, bytes.subarray(0, Math.floor(bytes.length * 0.8)));
+    const r = await runCli(['restore', bad, '--yes'], pg(target));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: .+/m);
+    expect(await schemasOf(target.name)).toEqual(['public']);
+    expect((await adminQuery<{ n: string }>("select count(*)::text as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public'", [], target.name))[0].n).toBe('0');
+  });
 });
 
 describe('the legacy public schema of the server layout', () => {
