@@ -67,6 +67,9 @@ export function registerBackup(program: Command): void {
         inspected.catch(() => undefined); // awaited below; a failed connection must not leave it unhandled
         await withRestoreTarget(ctx.config, () => ctx.db(), async (db) => {
           const plan = await planRestore(db, ctx.config, await inspected, { clean: opts.clean });
+          if (opts.schema !== undefined && !plan.schemas.includes(ctx.config.schema)) {
+            ctx.out.warn(`${file} holds schema ${plan.schemas.join(', ')}; it is restored there, not into ${ctx.config.schema} (--schema does not rename)`);
+          }
           const holding = plan.tasks === null ? 'no Bindu tables' : plural(plan.tasks, 'task');
           await confirmDestructive({
             action: `restore ${file} into ${plan.target} (database ${plan.database}, schema${plan.schemas.length > 1 ? 's' : ''} ${plan.schemas.join(', ')}, now holding ${holding})`,
