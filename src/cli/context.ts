@@ -34,6 +34,8 @@ export interface RunContext {
   readonly opts: GlobalOptions;
   /** Aborted on Ctrl-C or SIGTERM; long operations stop, clean up and throw CancelledError. */
   readonly signal: AbortSignal;
+  /** Says once, on stderr, which database this run uses (db() does it too). */
+  announce(): void;
   /** Opens the database once. `autoMigrate`: bring the embedded database up to date first. */
   db(options?: { autoMigrate?: boolean }): Promise<Database>;
   migrations(): Promise<Migration[]>;
@@ -61,17 +63,23 @@ export function createContext(opts: GlobalOptions, signal: AbortSignal, env: Env
   });
   let opened: Promise<Database> | undefined;
   let migrations: Promise<Migration[]> | undefined;
+  let announced = false;
   const ctx: RunContext = {
     config,
     out,
     opts,
     signal,
     interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY),
+    announce: () => {
+      if (announced) return;
+      announced = true;
+      out.notice(config.target.kind === 'embedded' ? `using the embedded database at ${path.relative(process.cwd(), config.target.dataDir) || '.'} (set DATABASE_URL to use PostgreSQL)` : `using ${describeConnection(config.target.connection)}`);
+    },
     migrations: () => (migrations ??= import('../core/migrationFiles.js').then((m) => m.loadMigrations(config.migrationsDir))),
     db: (options = {}) =>
       (opened ??= (async () => {
         const { openDatabase } = await import('../db/connect.js');
-        out.notice(config.target.kind === 'embedded' ? `using the embedded database at ${path.relative(process.cwd(), config.target.dataDir) || '.'} (set DATABASE_URL to use PostgreSQL)` : `using ${describeConnection(config.target.connection)}`);
+        ctx.announce();
         const db = await openDatabase(config);
         if (db.kind === 'embedded' && options.autoMigrate && config.runMigrationsOnStartup) {
           const core = await import('../core/migrations.js');

@@ -5,8 +5,9 @@ import type { PGlite } from '@electric-sql/pglite';
 import type { Knex } from 'knex';
 import type { Config, PgConnection } from '../config.js';
 import { describeConnection } from '../config.js';
-import { OperationError, isPgError } from '../errors.js';
+import { OperationError } from '../errors.js';
 import { LockHeldError, acquireFileLock } from '../lib/fileLock.js';
+import { connectError, pgConnectionSettings } from './pgClient.js';
 import { type SqlRunner, knexRunner, pgRunner } from './sqlRunner.js';
 
 // knex is CommonJS: required on first use, so commands that only read (through `sql`) never
@@ -52,36 +53,6 @@ export async function withDatabase<T>(config: Config, fn: (db: Database) => Prom
   }
 }
 
-function sslOptions(c: PgConnection): false | Record<string, unknown> {
-  const read = (file?: string) => (file ? fs.readFileSync(file) : undefined);
-  switch (c.sslMode) {
-    case 'disable':
-    case 'allow':
-    case 'prefer': // node-pg cannot fall back from TLS to plain text, so prefer means plain here
-      return false;
-    case 'require': // libpq: encrypt, do not verify
-      return { rejectUnauthorized: false };
-    case 'verify-ca':
-      return { rejectUnauthorized: true, ca: read(c.sslRootCert), cert: read(c.sslCert), key: read(c.sslKey), checkServerIdentity: () => undefined };
-    case 'verify-full':
-      return { rejectUnauthorized: true, ca: read(c.sslRootCert), cert: read(c.sslCert), key: read(c.sslKey) };
-  }
-}
-
-/** The node-pg connection settings for a parsed URL (exported for the tests). */
-export function pgConnectionSettings(c: PgConnection, connectTimeoutSeconds: number) {
-  return {
-    host: c.host,
-    port: c.port,
-    user: c.user,
-    password: c.password,
-    database: c.database,
-    ssl: sslOptions(c),
-    application_name: c.applicationName ?? 'bindu-db',
-    connectionTimeoutMillis: Math.round(connectTimeoutSeconds * 1000),
-  };
-}
-
 async function openPostgres(config: Config, c: PgConnection): Promise<Database> {
   const settings = pgConnectionSettings(c, config.connectTimeoutSeconds);
   const { default: pg } = await import('pg');
@@ -120,25 +91,6 @@ async function openPostgres(config: Config, c: PgConnection): Promise<Database> 
 /** A schema name as a libpq `options` value: double-quoted, with spaces and backslashes escaped. */
 function quoteSearchPath(schema: string): string {
   return `"${schema.replace(/"/g, '""')}"`.replace(/\\/g, '\\\\').replace(/ /g, '\\ ');
-}
-
-/** One line for the ways connecting fails in practice. */
-function connectError(err: unknown, label: string, timeout: number): OperationError {
-  const e = err as NodeJS.ErrnoException & { code?: string };
-  const base = `cannot connect to ${label}`;
-  if (isPgError(err)) {
-    const hints: Record<string, string> = {
-      '28P01': 'check the user name and password in DATABASE_URL',
-      '28000': 'the server refused this user or host (pg_hba.conf)',
-      '3D000': 'create the database first, or fix its name in DATABASE_URL',
-    };
-    return new OperationError(`${base}: ${err.message}`, hints[err.code!], err);
-  }
-  if (e.code === 'ECONNREFUSED') return new OperationError(`${base}: connection refused`, 'is the server running and listening on that host and port?', err);
-  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return new OperationError(`${base}: unknown host`, undefined, err);
-  if (/timeout/i.test(e.message ?? '')) return new OperationError(`${base}: timed out after ${timeout}s`, 'raise --connect-timeout, or check the host and firewall', err);
-  if (/does not support SSL/i.test(e.message ?? '')) return new OperationError(`${base}: the server does not support SSL`, 'use ?sslmode=disable or ?ssl=disable', err);
-  return new OperationError(`${base}: ${e.message ?? String(err)}`, undefined, err);
 }
 
 async function openEmbedded(config: Config, dataDir: string): Promise<Database> {

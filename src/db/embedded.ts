@@ -1,5 +1,6 @@
 import type { PGlite } from '@electric-sql/pglite';
 import type { ScriptPart } from '../lib/sqlScript.js';
+import type { Query } from './pgClient.js';
 
 // Backup and restore for the embedded database, in process: PGlite has no server to point
 // pg_dump or psql at. PGlite is one session, so nothing else runs between BEGIN and COMMIT.
@@ -35,4 +36,9 @@ export async function restoreEmbedded(pglite: PGlite, schema: string, preamble: 
 
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** PGlite as a Query (same $1 parameters as pg). */
+export function pgliteQuery(pglite: PGlite): Query {
+  return async <T extends object>(sql: string, params?: unknown[]) => (await pglite.query<T>(sql, params)).rows;
 }

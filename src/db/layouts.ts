@@ -50,7 +50,8 @@ async function tasksTables(sql: SqlRunner, schema?: string): Promise<TaskColumns
   );
 }
 
-function layoutOf(columns: string[]): DetectedLayout | undefined {
+/** The layout a `tasks` table's columns show (the one rule detection and restore's planning apply). */
+export function layoutOf(columns: string[]): DetectedLayout | undefined {
   if (columns.includes('task_id') && columns.includes('status')) return { layout: 'bindu-db', ownerDid: false };
   if (columns.includes('id') && columns.includes('state')) return { layout: 'bindu-server', ownerDid: columns.includes('owner_did') };
   return undefined;

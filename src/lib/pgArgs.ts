@@ -55,26 +55,55 @@ export function planDump(c: PgConnection, connectTimeoutSeconds: number, opts: D
   return { args: dumpArgs(opts), env: libpqEnv(c, connectTimeoutSeconds) };
 }
 
+const PSQL_BASE = ['--no-psqlrc', '--quiet', '--no-align', '--tuples-only', '-v', 'ON_ERROR_STOP=1'];
+
 /**
- * psql reading a script on stdin. The script carries its own BEGIN and COMMIT (see core/backup.ts):
+ * psql reading a script on stdin. The script carries its own BEGIN and COMMIT (see core/restore.ts):
  * COMMIT is written only once the whole input is known good, so a truncated input can never commit.
  * ON_ERROR_STOP makes the first failed statement end psql, the open transaction rolling back.
  */
 export function planPsqlRestore(c: PgConnection, connectTimeoutSeconds: number): ToolPlan {
-  return {
-    args: ['--no-psqlrc', '--quiet', '--no-align', '--tuples-only', '-v', 'ON_ERROR_STOP=1', '--file=-'],
-    env: libpqEnv(c, connectTimeoutSeconds),
-  };
+  return { args: [...PSQL_BASE, '--file=-'], env: libpqEnv(c, connectTimeoutSeconds) };
+}
+
+/** One step of a psql run: a script file ('-' is stdin) or one command. */
+export type PsqlStep = { file: string } | { command: string };
+
+/**
+ * psql running files and commands in order, in one session (psql 9.6+ keeps the order of -f and
+ * -c). With ON_ERROR_STOP the first error ends psql before any later step, so a COMMIT given as
+ * the last step runs only when everything before it succeeded.
+ */
+export function planPsqlSteps(c: PgConnection, connectTimeoutSeconds: number, steps: PsqlStep[]): ToolPlan {
+  const args = steps.map((s) => ('file' in s ? `--file=${s.file}` : `--command=${s.command}`));
+  return { args: [...PSQL_BASE, ...args], env: libpqEnv(c, connectTimeoutSeconds) };
 }
 
 /**
- * pg_restore turning a custom archive into a plain script on stdout (no connection). The script
- * is then fed to psql like a plain dump, in one transaction that we control: pg_restore's own
- * --single-transaction cannot be made to replace a schema the archive creates (CREATE SCHEMA
- * public fails on every fresh database, and --clean cannot drop a schema holding other objects).
+ * pg_restore turning a custom archive into a plain script (no connection), on stdout or into
+ * `output`, restricted to the entries of `list` when given. The script goes to psql in one
+ * transaction that we control: pg_restore's own --single-transaction cannot be made to replace a
+ * schema the archive creates (CREATE SCHEMA public fails on every fresh database, and --clean
+ * cannot drop a schema holding other objects).
  */
-export function planPgRestoreToScript(file: string): ToolPlan {
-  return { args: ['--no-owner', '--no-privileges', '--file=-', file], env: {} };
+export function planPgRestoreToScript(file: string, opts: { list?: string; output?: string } = {}): ToolPlan {
+  const args = ['--no-owner', '--no-privileges', ...(opts.list ? [`--use-list=${opts.list}`] : []), `--file=${opts.output ?? '-'}`, file];
+  return { args, env: {} };
+}
+
+/**
+ * pg_restore restoring straight into the database in its own single transaction (libpq's env
+ * carries the connection and password; the database name alone goes in argv, as a conninfo
+ * string so that no name can be read as one). --single-transaction implies --exit-on-error.
+ */
+export function planPgRestoreDirect(c: PgConnection, connectTimeoutSeconds: number, file: string, list: string): ToolPlan {
+  const dbname = `dbname='${c.database.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  return { args: ['--no-owner', '--no-privileges', '--single-transaction', `--use-list=${list}`, `--dbname=${dbname}`, file], env: libpqEnv(c, connectTimeoutSeconds) };
+}
+
+/** pg_restore printing an archive's table of contents. */
+export function planTocList(file: string): ToolPlan {
+  return { args: ['--list', file], env: {} };
 }
 
 /** `pg_dump --version` and friends. */

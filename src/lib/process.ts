@@ -16,8 +16,8 @@ export interface ToolCommand {
 }
 
 export interface StartOptions {
-  /** 'pipe' to feed the child's stdin. */
-  stdin?: 'pipe' | 'ignore';
+  /** 'pipe' to feed the child's stdin; a file descriptor to let it read a file itself. */
+  stdin?: 'pipe' | 'ignore' | number;
   /** 'pipe' to read the child's stdout. */
   stdout?: 'pipe' | 'ignore';
   /** Scrubs secrets from the stderr we report. */
@@ -29,6 +29,8 @@ export interface StartOptions {
 }
 
 export interface RunningTool {
+  /** The child's process id (undefined when it could not be spawned). */
+  readonly pid: number | undefined;
   readonly stdin: Writable | null;
   readonly stdout: Readable | null;
   /** Settles when the child exits: resolves on exit 0, rejects with a one-line error otherwise. */
@@ -85,7 +87,7 @@ export function startTool(tool: ToolCommand, options: StartOptions): RunningTool
   });
   // Callers may race done against other work; never let it be an unhandled rejection meanwhile.
   done.catch(() => undefined);
-  return { stdin: child.stdin, stdout: child.stdout, done, kill };
+  return { pid: child.pid, stdin: child.stdin, stdout: child.stdout, done, kill };
 }
 
 /** Runs a short-lived tool (e.g. `--version`) and returns its stdout. */

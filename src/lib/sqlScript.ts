@@ -1,11 +1,13 @@
 import { OperationError } from '../errors.js';
+import { startsData } from './dumpContents.js';
 
 // Reading pg_dump's plain SQL scripts as streams: small fixes to the head of a script so it
 // restores portably, a completeness check, and a splitter for the embedded database, which has
 // no psql to run meta-commands or feed COPY data.
 
 const NL = 0x0a;
-const COMPLETE_MARK = '-- PostgreSQL database dump complete';
+/** pg_dump's last line: a script without it was cut short. */
+export const COMPLETE_MARK = '-- PostgreSQL database dump complete';
 
 export interface PrepareOptions {
   /** PostgreSQL major of the server the script goes to. */
@@ -24,11 +26,6 @@ export function rewriteHeadLine(line: string, opts: PrepareOptions): string | nu
   if (schema) return `CREATE SCHEMA IF NOT EXISTS ${schema[1]};`;
   if (/^COMMENT ON SCHEMA public IS /.test(line)) return null;
   return line;
-}
-
-/** The head ends where table data begins; past it bytes pass through untouched (and fast). */
-function startsData(line: string): boolean {
-  return line.startsWith('COPY ') || line.startsWith('INSERT INTO ');
 }
 
 /**
@@ -75,8 +72,12 @@ export async function* prepareScript(source: AsyncIterable<Buffer>, opts: Prepar
   }
   if (!any) throw new OperationError('the backup file is empty');
   if (!tail.toString('utf8').includes(COMPLETE_MARK)) {
-    throw new OperationError('the backup is incomplete (no "dump complete" trailer): the file is truncated or not a pg_dump script', 'nothing was restored; use an intact backup file');
+    throw incompleteError();
   }
+}
+
+export function incompleteError(): OperationError {
+  return new OperationError('the backup is incomplete (no "dump complete" trailer): the file is truncated or not a pg_dump script', 'nothing was restored; use an intact backup file');
 }
 
 /** A piece of a script: SQL to run as is, or one COPY … FROM stdin with its data. */

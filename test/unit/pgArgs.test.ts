@@ -1,7 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import { parseDatabaseUrl } from '../../src/config.js';
-import { dumpArgs, libpqEnv, parseToolVersion, planPgRestoreToScript, planPsqlRestore, serverMajor } from '../../src/lib/pgArgs.js';
-import { resolveBackupFormat, sniffFormat } from '../../src/core/backup.js';
+import { dumpArgs, libpqEnv, parseToolVersion, planPgRestoreToScript, planPsqlRestore, planPsqlSteps, planTocList, serverMajor } from '../../src/lib/pgArgs.js';
+import { resolveBackupFormat } from '../../src/core/backup.js';
+import { sniffFormat } from '../../src/core/restore.js';
 import { prepareScript, rewriteHeadLine, splitScript } from '../../src/lib/sqlScript.js';
 
 const PASSWORD = 's3cr3t p@ss:/?#';
@@ -48,7 +49,12 @@ describe('argv plans never hold a connection', () => {
     expect(psql.args).toEqual(['--no-psqlrc', '--quiet', '--no-align', '--tuples-only', '-v', 'ON_ERROR_STOP=1', '--file=-']);
     expect(psql.env.PGPASSWORD).toBe(PASSWORD);
     expect(planPgRestoreToScript('/b/x.dump')).toEqual({ args: ['--no-owner', '--no-privileges', '--file=-', '/b/x.dump'], env: {} });
-    for (const arg of [...psql.args, ...dumpArgs({ format: 'plain' })]) expect(arg).not.toContain('p@ss');
+    expect(planPgRestoreToScript('/b/x.dump', { list: '/t/list', output: '/t/fifo' }).args).toEqual(['--no-owner', '--no-privileges', '--use-list=/t/list', '--file=/t/fifo', '/b/x.dump']);
+    expect(planTocList('/b/x.dump').args).toEqual(['--list', '/b/x.dump']);
+    const steps = planPsqlSteps(parseDatabaseUrl(url), 10, [{ file: '/t/head.sql' }, { file: '-' }, { command: 'COMMIT' }]);
+    expect(steps.args.slice(-3)).toEqual(['--file=/t/head.sql', '--file=-', '--command=COMMIT']);
+    expect(steps.args).toContain('ON_ERROR_STOP=1');
+    for (const arg of [...psql.args, ...steps.args, ...dumpArgs({ format: 'plain' })]) expect(arg).not.toContain('p@ss');
   });
 });
 

@@ -5,6 +5,7 @@ import { examples } from '../options.js';
 import { confirmDestructive } from '../ui/prompt.js';
 import { withSpinner } from '../ui/spinner.js';
 import { formatBytes, plural } from '../ui/format.js';
+import { describeConnection } from '../../config.js';
 
 interface BackupFlags {
   format?: 'plain' | 'custom';
@@ -18,58 +19,70 @@ interface RestoreFlags {
   yes?: boolean;
 }
 
-const core = () => import('../../core/backup.js');
+const backupCore = () => import('../../core/backup.js');
+const restoreCore = () => import('../../core/restore.js');
 const pgBinOption = () => new Option('--pg-bin <dir>', 'directory of pg_dump, psql and pg_restore (default: $PG_DUMP, $PSQL, $PG_RESTORE, else PATH)');
 
 export function registerBackup(program: Command): void {
   program
     .command('backup')
     .argument('<file>', 'where to write: .sql (plain), .sql.gz (plain, gzip), .dump (custom)')
-    .description('dump the database with pg_dump (in process on the embedded database), atomically')
+    .description('dump one schema (--schema, default public) with pg_dump (in process on the embedded database), atomically')
     .addOption(new Option('--format <format>', 'plain or custom (default: from the extension)').choices(['plain', 'custom']))
     .addOption(new Option('--schema-only', 'tables and functions, no rows').conflicts('dataOnly'))
     .option('--data-only', 'rows only, no schema')
     .option('--force', 'replace the file if it exists')
     .addOption(pgBinOption())
-    .addHelpText('after', examples('bindu-db backup ./backup.sql', 'bindu-db backup ./nightly.sql.gz --json', 'bindu-db backup ./bindu.dump --pg-bin /usr/lib/postgresql/16/bin'))
+    .addHelpText('after', examples('bindu-db backup ./backup.sql', 'bindu-db backup ./nightly.sql.gz --json', 'bindu-db backup ./echo-agent.dump --schema did:bindu:acme@example.com:echo_agent:438b4', 'bindu-db backup ./bindu.dump --pg-bin /usr/lib/postgresql/16/bin'))
     .action(
       run<BackupFlags, [string]>(async (ctx, opts, file) => {
-        const db = await ctx.db();
-        const { backup } = await core();
+        // PostgreSQL is dumped without opening knex: pg_dump connects itself (see core/backup.ts).
+        const target = ctx.config.target;
+        const db = target.kind === 'embedded' ? await ctx.db() : (ctx.announce(), undefined);
+        const label = target.kind === 'embedded' ? target.dataDir : describeConnection(target.connection);
+        const { backup } = await backupCore();
         const result = await withSpinner(`backing up to ${file}`, !ctx.out.json, (update) =>
-          backup(db, ctx.config, { file, format: opts.format, schemaOnly: opts.schemaOnly, dataOnly: opts.dataOnly, force: opts.force, onProgress: (n) => update(formatBytes(n)) }),
+          backup(ctx.config, { file, format: opts.format, schemaOnly: opts.schemaOnly, dataOnly: opts.dataOnly, force: opts.force, onProgress: (n) => update(formatBytes(n)) }, db),
         );
         const doc = { file: result.file, format: result.format, bytes: result.bytes, sha256: result.sha256, seconds: Number(result.seconds.toFixed(3)) };
         if (ctx.out.json) return ctx.out.document(doc);
-        ctx.out.print(`Backed up ${db.label} to ${result.file}`, `  format  ${result.format}`, `  size    ${formatBytes(result.bytes)} (${result.bytes} bytes)`, `  time    ${result.seconds.toFixed(2)} s`, `  sha256  ${result.sha256}`);
+        ctx.out.print(`Backed up ${label}${ctx.config.schema === 'public' ? '' : ` (schema ${ctx.config.schema})`} to ${result.file}`, `  format  ${result.format}`, `  size    ${formatBytes(result.bytes)} (${result.bytes} bytes)`, `  time    ${result.seconds.toFixed(2)} s`, `  sha256  ${result.sha256}`);
       }),
     );
 
   program
     .command('restore')
     .argument('<file>', 'a backup: plain .sql, .sql.gz or a custom .dump (told apart by content)')
-    .description('restore a backup in one transaction (destructive: asks first)')
-    .option('--clean', 'replace the Bindu tables the database already holds, in the same transaction')
+    .description('restore a backup into the schemas it holds, in one transaction (destructive: asks first)')
+    .option('--clean', 'replace the Bindu tables in the schemas the backup holds, in the same transaction (other schemas are left alone)')
     .option('-y, --yes', 'do not ask for confirmation')
     .addOption(pgBinOption())
     .addHelpText('after', examples('bindu-db restore ./backup.sql --yes', 'bindu-db restore ./nightly.sql.gz --clean', 'DATABASE_URL=postgresql://user:pass@host/db bindu-db restore ./bindu.dump --clean --yes'))
     .action(
       run<RestoreFlags, [string]>(async (ctx, opts, file) => {
-        const db = await ctx.db();
-        const { planRestore, restore } = await core();
-        const plan = await planRestore(db, ctx.config, file, { clean: opts.clean });
-        const holding = plan.tasks === null ? 'no Bindu tables' : plural(plan.tasks, 'task');
-        await confirmDestructive({
-          action: `restore ${file} into ${plan.target} (database ${plan.database}, schema ${plan.schema}, now holding ${holding})`,
-          warning: opts.clean && plan.existingTables.length ? `Everything in schema ${plan.schema} is dropped and replaced.` : undefined,
-          yes: opts.yes === true,
-          interactive: ctx.interactive,
-          command: `bindu-db restore ${file}${opts.clean ? ' --clean' : ''}`,
+        const { inspectBackup, planRestore, restore, withRestoreTarget } = await restoreCore();
+        if (ctx.config.target.kind === 'postgres') ctx.announce();
+        // Reading the file and checking the tools overlaps with connecting.
+        const inspected = inspectBackup(ctx.config, file);
+        inspected.catch(() => undefined); // awaited below; a failed connection must not leave it unhandled
+        await withRestoreTarget(ctx.config, () => ctx.db(), async (db) => {
+          const plan = await planRestore(db, ctx.config, await inspected, { clean: opts.clean });
+          if (opts.schema !== undefined && !plan.schemas.includes(ctx.config.schema)) {
+            ctx.out.warn(`${file} holds schema ${plan.schemas.join(', ')}; it is restored there, not into ${ctx.config.schema} (--schema does not rename)`);
+          }
+          const holding = plan.tasks === null ? 'no Bindu tables' : plural(plan.tasks, 'task');
+          await confirmDestructive({
+            action: `restore ${file} into ${plan.target} (database ${plan.database}, schema${plan.schemas.length > 1 ? 's' : ''} ${plan.schemas.join(', ')}, now holding ${holding})`,
+            warning: opts.clean && plan.occupied.length ? `The Bindu tables in schema${plan.occupied.length > 1 ? 's' : ''} ${plan.occupied.map((h) => h.schema).join(', ')} are dropped and replaced; other schemas are not touched.` : undefined,
+            yes: opts.yes === true,
+            interactive: ctx.interactive,
+            command: `bindu-db restore ${file}${opts.clean ? ' --clean' : ''}`,
+          });
+          const result = await withSpinner(`restoring ${file}`, !ctx.out.json, (update) => restore(db, ctx.config, plan, { clean: opts.clean, onProgress: (n) => update(formatBytes(n)) }));
+          const doc = { file: result.file, format: result.format, seconds: Number(result.seconds.toFixed(3)), tasks: result.tasks ?? 0 };
+          if (ctx.out.json) return ctx.out.document(doc);
+          ctx.out.print(`Restored ${result.file} (${result.format}) into ${plan.target} in ${result.seconds.toFixed(2)} s: ${plural(result.tasks ?? 0, 'task')}.`);
         });
-        const result = await withSpinner(`restoring ${file}`, !ctx.out.json, (update) => restore(db, ctx.config, plan, { clean: opts.clean, onProgress: (n) => update(formatBytes(n)) }));
-        const doc = { file: result.file, format: result.format, seconds: Number(result.seconds.toFixed(3)), tasks: result.tasks ?? 0 };
-        if (ctx.out.json) return ctx.out.document(doc);
-        ctx.out.print(`Restored ${result.file} (${result.format}) into ${plan.target} in ${result.seconds.toFixed(2)} s: ${plural(result.tasks ?? 0, 'task')}.`);
       }),
     );
 }

@@ -1,0 +1,145 @@
+import type { DumpEntry } from '../lib/dumpContents.js';
+import { BINDU_TABLES } from './catalog.js';
+import { quoteIdent } from './embedded.js';
+import { type LayoutName, layoutOf } from './layouts.js';
+import { MIGRATION_TABLE } from './migrationLog.js';
+import type { Query } from './pgClient.js';
+
+// restore --clean: what a schema the dump brings holds now, and the statements that clear the way
+// for the dump inside the restore's own transaction. Only the dump's schemas are touched, and a
+// schema itself is never dropped (public belongs to the database, and may hold other things).
+
+/** The Bindu tables a schema holds now, their layout, and its task count (null: no tasks table). */
+export interface SchemaHolding {
+  schema: string;
+  /** The schema exists at all. */
+  exists?: boolean;
+  tables: string[];
+  layout?: LayoutName;
+  tasks?: number | null;
+}
+
+/**
+ * What each schema holds, in one query plus a count per tasks table. It runs on a bare pg
+ * client (or PGlite), not knex: restore's planning is on its benchmark's path. The layout follows
+ * detectLayout's rule (layoutOf) on the tasks table's columns.
+ */
+export async function schemaHoldings(query: Query, schemas: string[]): Promise<SchemaHolding[]> {
+  const rows = await query<{ schema: string; exists: boolean; tables: string[]; columns: string[] }>(
+    `select s.name as schema, exists (select 1 from pg_namespace n where n.nspname = s.name) as exists,
+            coalesce((select array_agg(c.relname::text order by c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                       where n.nspname = s.name and c.relkind in ('r', 'p') and c.relname = any($2::text[])), '{}') as tables,
+            coalesce((select array_agg(a.attname::text order by a.attname) from pg_attribute a
+                       where a.attrelid = (select c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                                            where n.nspname = s.name and c.relname = 'tasks' and c.relkind in ('r', 'p'))
+                         and a.attnum > 0 and not a.attisdropped), '{}') as columns
+       from unnest($1::text[]) with ordinality as s(name, i)
+      order by s.i`,
+    [schemas, [...BINDU_TABLES]],
+  );
+  const holdings: SchemaHolding[] = [];
+  for (const r of rows) {
+    const layout = layoutOf(r.columns)?.layout;
+    holdings.push({ schema: r.schema, exists: r.exists, tables: r.tables, ...(layout ? { layout } : {}), tasks: await countTasksIn(query, r.schema, r.tables) });
+  }
+  return holdings;
+}
+
+async function countTasksIn(query: Query, schema: string, tables: string[]): Promise<number | null> {
+  if (!tables.includes('tasks')) return null;
+  const [row] = await query<{ n: string }>(`select count(*)::text as n from ${quoteIdent(schema)}.tasks`);
+  return Number(row.n);
+}
+
+/** The database name (for confirmations). */
+export async function databaseName(query: Query): Promise<string> {
+  const [row] = await query<{ name: string }>('select current_database() as name');
+  return row.name;
+}
+
+const q = (schema: string, name: string) => `${quoteIdent(schema)}.${quoteIdent(name)}`;
+
+/** f(integer, text) → "schema"."f"(integer, text): pg_dump's tag already spells the argument types as SQL. */
+function routine(schema: string, tag: string): string {
+  const open = tag.indexOf('(');
+  return open < 0 ? `${q(schema, tag)}()` : `${q(schema, tag.slice(0, open))}${tag.slice(open)}`;
+}
+
+/**
+ * DROP … IF EXISTS … CASCADE for everything the dump creates in its schemas, plus the Bindu
+ * tables they hold now (and, in a schema of our layout, our migration log, enum and trigger
+ * function, which a dump of the server's layout would otherwise leave behind).
+ * CASCADE takes indexes, constraints, triggers and owned sequences with the tables.
+ */
+export function cleanStatements(entries: DumpEntry[], holdings: SchemaHolding[]): string {
+  const tables = new Map<string, string>();
+  const other: string[] = [];
+  const add = (kind: string, target: string) => {
+    const sql = `DROP ${kind} IF EXISTS ${target} CASCADE;`;
+    if (!other.includes(sql)) other.push(sql);
+  };
+  for (const h of holdings) {
+    for (const t of h.tables) tables.set(q(h.schema, t), q(h.schema, t));
+    if (h.layout === 'bindu-db') {
+      tables.set(q(h.schema, MIGRATION_TABLE), q(h.schema, MIGRATION_TABLE));
+      add('FUNCTION', routine(h.schema, 'set_updated_at()'));
+      add('TYPE', q(h.schema, 'task_status'));
+    }
+  }
+  const schemas = new Set(holdings.map((h) => h.schema));
+  for (const e of entries) {
+    if (!e.schema || !schemas.has(e.schema)) continue;
+    switch (e.type) {
+      case 'TABLE':
+      case 'FOREIGN TABLE':
+        tables.set(q(e.schema, e.name), q(e.schema, e.name));
+        break;
+      case 'VIEW':
+        add('VIEW', q(e.schema, e.name));
+        break;
+      case 'MATERIALIZED VIEW':
+        add('MATERIALIZED VIEW', q(e.schema, e.name));
+        break;
+      case 'SEQUENCE':
+        add('SEQUENCE', q(e.schema, e.name));
+        break;
+      case 'FUNCTION':
+      case 'PROCEDURE':
+        add(e.type, routine(e.schema, e.name));
+        break;
+      case 'TYPE':
+      case 'DOMAIN':
+        add(e.type, q(e.schema, e.name));
+        break;
+    }
+  }
+  // Views first (they depend on tables), then tables, then what tables depended on.
+  const views = other.filter((s) => s.startsWith('DROP VIEW') || s.startsWith('DROP MATERIALIZED'));
+  const rest = other.filter((s) => !views.includes(s));
+  const dropTables = tables.size ? [`DROP TABLE IF EXISTS ${[...tables.values()].join(', ')} CASCADE;`] : [];
+  return [...views, ...dropTables, ...rest].map((s) => `${s}\n`).join('');
+}
+
+/** The schemas a dump creates, made if missing (public, or an agent's schema, may well exist). */
+export function createSchemaStatements(schemas: string[]): string {
+  return schemas.map((s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s)};\n`).join('');
+}
+
+const TASKS_MARK = 'bindu-db-tasks:';
+
+/**
+ * A statement that prints the tasks the schemas hold, for psql to run just before COMMIT: rows the
+ * transaction itself wrote are counted without the hint-bit writes a first read after COMMIT
+ * makes (~50 ms for 100,000 tasks). Undefined when there is nothing to count.
+ */
+export function countTasksStatement(schemas: string[]): string | undefined {
+  if (schemas.length === 0) return undefined;
+  const sum = schemas.map((s) => `(select count(*) from ${quoteIdent(s)}.tasks)`).join(' + ');
+  return `select '${TASKS_MARK}' || (${sum})`;
+}
+
+/** The count countTasksStatement printed, from psql's output (the dump's own SELECTs print too). */
+export function parseTasksCount(output: string): number | undefined {
+  const m = [...output.matchAll(new RegExp(`^${TASKS_MARK}(\\d+)$`, 'gm'))].at(-1);
+  return m ? Number(m[1]) : undefined;
+}

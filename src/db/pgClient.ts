@@ -1,0 +1,89 @@
+import fs from 'node:fs';
+import type { QueryResultRow } from 'pg';
+import type { PgConnection } from '../config.js';
+import { describeConnection } from '../config.js';
+import { OperationError, isPgError } from '../errors.js';
+
+// node-pg settings for a parsed URL, and a bare client for the few questions asked without knex
+// (backup needs one number from the server; loading knex for it cost more than the question).
+
+function sslOptions(c: PgConnection): false | Record<string, unknown> {
+  const read = (file?: string) => (file ? fs.readFileSync(file) : undefined);
+  switch (c.sslMode) {
+    case 'disable':
+    case 'allow':
+    case 'prefer': // node-pg cannot fall back from TLS to plain text, so prefer means plain here
+      return false;
+    case 'require': // libpq: encrypt, do not verify
+      return { rejectUnauthorized: false };
+    case 'verify-ca':
+      return { rejectUnauthorized: true, ca: read(c.sslRootCert), cert: read(c.sslCert), key: read(c.sslKey), checkServerIdentity: () => undefined };
+    case 'verify-full':
+      return { rejectUnauthorized: true, ca: read(c.sslRootCert), cert: read(c.sslCert), key: read(c.sslKey) };
+  }
+}
+
+/** The node-pg connection settings for a parsed URL (exported for the tests). */
+export function pgConnectionSettings(c: PgConnection, connectTimeoutSeconds: number) {
+  return {
+    host: c.host,
+    port: c.port,
+    user: c.user,
+    password: c.password,
+    database: c.database,
+    ssl: sslOptions(c),
+    application_name: c.applicationName ?? 'bindu-db',
+    connectionTimeoutMillis: Math.round(connectTimeoutSeconds * 1000),
+  };
+}
+
+/** One line for the ways connecting fails in practice. */
+export function connectError(err: unknown, label: string, timeout: number): OperationError {
+  const e = err as NodeJS.ErrnoException & { code?: string };
+  const base = `cannot connect to ${label}`;
+  if (isPgError(err)) {
+    const hints: Record<string, string> = {
+      '28P01': 'check the user name and password in DATABASE_URL',
+      '28000': 'the server refused this user or host (pg_hba.conf)',
+      '3D000': 'create the database first, or fix its name in DATABASE_URL',
+    };
+    return new OperationError(`${base}: ${err.message}`, hints[err.code!], err);
+  }
+  if (e.code === 'ECONNREFUSED') return new OperationError(`${base}: connection refused`, 'is the server running and listening on that host and port?', err);
+  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return new OperationError(`${base}: unknown host`, undefined, err);
+  if (/timeout/i.test(e.message ?? '')) return new OperationError(`${base}: timed out after ${timeout}s`, 'raise --connect-timeout, or check the host and firewall', err);
+  if (/does not support SSL/i.test(e.message ?? '')) return new OperationError(`${base}: the server does not support SSL`, 'use ?sslmode=disable or ?ssl=disable', err);
+  return new OperationError(`${base}: ${e.message ?? String(err)}`, undefined, err);
+}
+
+/** A query with $1-style parameters, returning rows: a bare pg client, or the embedded PGlite. */
+export type Query = <T extends object>(sql: string, params?: unknown[]) => Promise<T[]>;
+
+/** Opens one bare pg connection, runs fn with it, and always closes it. */
+export async function withPgQuery<T>(c: PgConnection, connectTimeoutSeconds: number, fn: (query: Query) => Promise<T>): Promise<T> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client(pgConnectionSettings(c, connectTimeoutSeconds));
+  client.on('error', () => undefined); // a dropped connection surfaces through the next query
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw connectError(err, describeConnection(c), connectTimeoutSeconds);
+  }
+  try {
+    return await fn(async <R extends object>(sql: string, params?: unknown[]) => (await client.query<R & QueryResultRow>(sql, params)).rows);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** server_version_num, e.g. 150018. */
+export async function serverVersionNumOf(query: Query): Promise<number> {
+  const [row] = await query<{ v: string }>("select current_setting('server_version_num') as v");
+  return Number(row.v);
+}
+
+/** server_version_num over a connection opened and closed for it (backup asks nothing else). */
+export async function queryServerVersionNum(c: PgConnection, connectTimeoutSeconds: number): Promise<number> {
+  return withPgQuery(c, connectTimeoutSeconds, serverVersionNumOf);
+}

@@ -1,0 +1,77 @@
+import { Readable } from 'node:stream';
+import { describe, expect, test } from '@jest/globals';
+import { cleanStatements, countTasksStatement, createSchemaStatements, parseTasksCount } from '../../src/db/clean.js';
+import { dumpedSchemas, isSchemaEntry, parseHeaderLine, parseTocLine, readScriptHead } from '../../src/lib/dumpContents.js';
+
+describe('what a dump holds', () => {
+  test.each([
+    ['-- Name: tasks; Type: TABLE; Schema: public; Owner: -', { type: 'TABLE', schema: 'public', name: 'tasks' }],
+    ['-- Name: set_updated_at(); Type: FUNCTION; Schema: did_x; Owner: -', { type: 'FUNCTION', schema: 'did_x', name: 'set_updated_at()' }],
+    ['-- Name: did_x; Type: SCHEMA; Schema: -; Owner: -', { type: 'SCHEMA', schema: null, name: 'did_x' }],
+    ['-- Data for Name: tasks; Type: TABLE DATA; Schema: public; Owner: -', { type: 'TABLE DATA', schema: 'public', name: 'tasks' }],
+    ['-- Name: tasks tasks_pkey; Type: CONSTRAINT; Schema: public; Owner: -', { type: 'CONSTRAINT', schema: 'public', name: 'tasks tasks_pkey' }],
+    ['SET statement_timeout = 0;', undefined],
+  ])('plain header %s', (line, entry) => expect(parseHeaderLine(line)).toEqual(entry));
+
+  test.each([
+    ['4; 2615 2200 SCHEMA - public pg_database_owner', { type: 'SCHEMA', schema: null, name: 'public' }],
+    ['3420; 0 0 COMMENT - SCHEMA public pg_database_owner', { type: 'COMMENT', schema: null, name: 'SCHEMA public' }],
+    ['220; 1255 16409 FUNCTION public set_updated_at() postgres', { type: 'FUNCTION', schema: 'public', name: 'set_updated_at()' }],
+    ['221; 1255 16410 FUNCTION s f(integer, text) bob', { type: 'FUNCTION', schema: 's', name: 'f(integer, text)' }],
+    ['3421; 0 0 SEQUENCE OWNED BY public bindu_db_migrations_id_seq postgres', { type: 'SEQUENCE OWNED BY', schema: 'public', name: 'bindu_db_migrations_id_seq' }],
+    ['3410; 0 16410 TABLE DATA public contexts postgres', { type: 'TABLE DATA', schema: 'public', name: 'contexts' }],
+    ['216; 1259 16410 TABLE did_a contexts ', { type: 'TABLE', schema: 'did_a', name: 'contexts' }],
+    [';     Format: CUSTOM', undefined],
+  ])('pg_restore -l line %s', (line, entry) => expect(parseTocLine(line)).toEqual(entry));
+
+  test('schemas: those created and those objects live in, without system schemas; schema entries', () => {
+    const entries = ['4; 2615 2200 SCHEMA - did_a x', '5; 1259 1 TABLE did_a tasks x', '6; 1259 2 TABLE public t x', '7; 0 0 COMMENT - EXTENSION plpgsql x', '8; 0 0 COMMENT - SCHEMA did_a x'].map((l) => parseTocLine(l)!);
+    expect(dumpedSchemas(entries)).toEqual(['did_a', 'public']);
+    expect(entries.map(isSchemaEntry)).toEqual([true, false, false, false, true]);
+  });
+
+  test('the head of a script ends at its first rows', async () => {
+    const script = ['-- Name: s; Type: SCHEMA; Schema: -; Owner: -', 'CREATE SCHEMA s;', '-- Name: t; Type: TABLE; Schema: s; Owner: -', 'COPY s.t (a) FROM stdin;', '-- Name: late; Type: TABLE; Schema: other; Owner: -', ''].join('\n');
+    const chunks = [Buffer.from(script.slice(0, 30)), Buffer.from(script.slice(30))];
+    expect(await readScriptHead(Readable.from(chunks))).toEqual([{ type: 'SCHEMA', schema: null, name: 's' }, { type: 'TABLE', schema: 's', name: 't' }]);
+  });
+});
+
+describe('restore --clean statements', () => {
+  test('drop what the dump creates in its schemas and the Bindu tables they hold, never a schema', () => {
+    const entries = [
+      { type: 'SCHEMA', schema: null, name: 'did_a' },
+      { type: 'TABLE', schema: 'did_a', name: 'tasks' },
+      { type: 'SEQUENCE', schema: 'did_a', name: 'task_feedback_id_seq' },
+      { type: 'FUNCTION', schema: 'did_a', name: 'f(integer)' },
+      { type: 'TYPE', schema: 'did_a', name: 'mood' },
+      { type: 'TABLE', schema: 'elsewhere', name: 'not_ours' },
+    ];
+    const sql = cleanStatements(entries, [{ schema: 'did_a', tables: ['contexts', 'tasks'], layout: 'bindu-server' }]);
+    expect(sql.split('\n').filter(Boolean)).toEqual([
+      'DROP TABLE IF EXISTS "did_a"."contexts", "did_a"."tasks" CASCADE;',
+      'DROP SEQUENCE IF EXISTS "did_a"."task_feedback_id_seq" CASCADE;',
+      'DROP FUNCTION IF EXISTS "did_a"."f"(integer) CASCADE;',
+      'DROP TYPE IF EXISTS "did_a"."mood" CASCADE;',
+    ]);
+    expect(sql).not.toMatch(/DROP SCHEMA|elsewhere/);
+  });
+
+  test('a schema of our layout loses our migration log, enum and trigger function too', () => {
+    const sql = cleanStatements([], [{ schema: 'public', tables: ['tasks'], layout: 'bindu-db' }]);
+    expect(sql).toContain('DROP TABLE IF EXISTS "public"."tasks", "public"."bindu_db_migrations" CASCADE;');
+    expect(sql).toContain('DROP FUNCTION IF EXISTS "public"."set_updated_at"() CASCADE;');
+    expect(sql).toContain('DROP TYPE IF EXISTS "public"."task_status" CASCADE;');
+  });
+
+  test('schemas are made only if missing', () => {
+    expect(createSchemaStatements(['public', 'a"b'])).toBe('CREATE SCHEMA IF NOT EXISTS "public";\nCREATE SCHEMA IF NOT EXISTS "a""b";\n');
+  });
+
+  test('the task count psql prints before COMMIT, found among the dump\'s own output', () => {
+    expect(countTasksStatement(['a', 'b'])).toBe(`select 'bindu-db-tasks:' || ((select count(*) from "a".tasks) + (select count(*) from "b".tasks))`);
+    expect(countTasksStatement([])).toBeUndefined();
+    expect(parseTasksCount('\n1\nbindu-db-tasks:12\n')).toBe(12);
+    expect(parseTasksCount('12\n')).toBeUndefined();
+  });
+});
