@@ -36,6 +36,8 @@ export interface RunContext {
   readonly signal: AbortSignal;
   /** Says once, on stderr, which database this run uses (db() does it too). */
   announce(): void;
+  /** The database as people read it: the masked URL, or the embedded data directory. */
+  readonly targetLabel: string;
   /** Opens the database once. `autoMigrate`: bring the embedded database up to date first. */
   db(options?: { autoMigrate?: boolean }): Promise<Database>;
   migrations(): Promise<Migration[]>;
@@ -64,7 +66,9 @@ export function createContext(opts: GlobalOptions, signal: AbortSignal, env: Env
   let opened: Promise<Database> | undefined;
   let migrations: Promise<Migration[]> | undefined;
   let announced = false;
+  const target = config.target;
   const ctx: RunContext = {
+    targetLabel: target.kind === 'embedded' ? target.dataDir : describeConnection(target.connection),
     config,
     out,
     opts,
@@ -73,7 +77,7 @@ export function createContext(opts: GlobalOptions, signal: AbortSignal, env: Env
     announce: () => {
       if (announced) return;
       announced = true;
-      out.notice(config.target.kind === 'embedded' ? `using the embedded database at ${path.relative(process.cwd(), config.target.dataDir) || '.'} (set DATABASE_URL to use PostgreSQL)` : `using ${describeConnection(config.target.connection)}`);
+      out.notice(target.kind === 'embedded' ? `using the embedded database at ${path.relative(process.cwd(), target.dataDir) || '.'} (set DATABASE_URL to use PostgreSQL)` : `using ${ctx.targetLabel}`);
     },
     migrations: () => (migrations ??= import('../core/migrationFiles.js').then((m) => m.loadMigrations(config.migrationsDir))),
     db: (options = {}) =>

@@ -5,7 +5,6 @@ import { examples } from '../options.js';
 import { confirmDestructive } from '../ui/prompt.js';
 import { withSpinner } from '../ui/spinner.js';
 import { formatBytes, plural } from '../ui/format.js';
-import { describeConnection } from '../../config.js';
 
 interface BackupFlags {
   format?: 'plain' | 'custom';
@@ -39,7 +38,7 @@ export function registerBackup(program: Command): void {
         // PostgreSQL is dumped without opening knex: pg_dump connects itself (see core/backup.ts).
         const target = ctx.config.target;
         const db = target.kind === 'embedded' ? await ctx.db() : (ctx.announce(), undefined);
-        const label = target.kind === 'embedded' ? target.dataDir : describeConnection(target.connection);
+        const label = ctx.targetLabel;
         const { backup } = await backupCore();
         const result = await withSpinner(`backing up to ${file}`, !ctx.out.json, (update) =>
           backup(ctx.config, { file, format: opts.format, schemaOnly: opts.schemaOnly, dataOnly: opts.dataOnly, force: opts.force, onProgress: (n) => update(formatBytes(n)) }, db),
