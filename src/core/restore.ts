@@ -204,7 +204,7 @@ async function planDataOnly(db: RestoreTarget, backup: InspectedBackup, opts: Re
     const schema = missing[0].schema;
     const migrate = `bindu-db migrate up${schema === 'public' ? '' : ` --schema ${schema}`}`;
     // One line: what is missing, and what to run.
-    throw new OperationError(`${path.basename(backup.file)} is a data-only backup and ${db.label} has no table${missing.length > 1 ? "s" : ""} ${missing.map(qualified).join(', ')} to load it into: create the schema first (${migrate}); nothing was restored`);
+    throw new OperationError(`${path.basename(backup.file)} is a data-only backup and ${db.label} has no table${missing.length > 1 ? 's' : ''} ${missing.map(qualified).join(', ')} to load it into: create the schema first (${migrate}); nothing was restored`);
   }
   const isLog = (t: { name: string }) => MIGRATION_LOGS.includes(t.name);
   const filled = tables.filter((t) => t.filled && !isLog(t));

@@ -150,12 +150,16 @@ export async function* dropEntries(source: AsyncIterable<Buffer>, drop: (e: Dump
   let dropping = false;
   const keep: Buffer[] = [];
   const onLine = (line: Buffer) => {
+    const row = inCopy; // a row, or the \. ending them
     if (inCopy) inCopy = !(line.length === 3 && line[0] === 0x5c && line[1] === 0x2e && line[2] === NL);
     else if (line[0] === 0x2d && line[1] === 0x2d) {
-      const entry = parseHeaderLine(line.toString('utf8').replace(/\r?\n$/, ''));
+      const text = line.toString('utf8').replace(/\r?\n$/, '');
+      const entry = parseHeaderLine(text);
       if (entry) dropping = drop(entry);
+      else if (text.startsWith(COMPLETE_MARK)) dropping = false; // the trailer ends the last entry
     } else if (line[0] === 0x43 && startsCopy(line.toString('utf8').replace(/\r?\n$/, ''))) inCopy = true;
-    if (!dropping) keep.push(line);
+    // psql's own commands (\unrestrict at the end) are kept whatever entry they follow.
+    if (!dropping || (!row && line[0] === 0x5c)) keep.push(line);
   };
   for await (const chunk of source) {
     const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
