@@ -217,7 +217,7 @@ describe('data-only backups', () => {
   });
 
   test.each(['data.sql', 'data.dump'])('a --schema-only then a --data-only backup (%s) restore the database, the migration log included', async (name) => {
-    const schemaFile = path.join(dir, 'schema-only.sql');
+    const schemaFile = path.join(dir, `schema-only-${name}.sql`);
     expect((await runCli(['backup', schemaFile, '--schema-only'], pg(source))).code).toBe(0);
     const target = await newDb('bkdata');
     const s = await runCli(['restore', schemaFile, '--yes', '--json'], pg(target));
