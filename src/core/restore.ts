@@ -5,11 +5,11 @@ import zlib from 'node:zlib';
 import { type Config, describeConnection } from '../config.js';
 import type { PGlite } from '@electric-sql/pglite';
 import type { Database } from '../db/connect.js';
-import { type SchemaHolding, cleanStatements, countTasksStatement, databaseName, schemaHoldings } from '../db/clean.js';
+import { type DataTable, MIGRATION_LOGS, type SchemaHolding, cleanStatements, countTasksStatement, dataTables, databaseName, schemaHoldings, truncateStatement } from '../db/clean.js';
 import { pgliteQuery, restoreEmbedded } from '../db/embedded.js';
 import { type Query, serverVersionNumOf, withPgQuery } from '../db/pgClient.js';
 import { OperationError, RefusedError, UsageError } from '../errors.js';
-import { type DumpEntry, dumpedSchemas, parseTocLine, readScriptHead } from '../lib/dumpContents.js';
+import { type DumpEntry, dumpedSchemas, isDataOnly, parseTocLine, readScriptEntries, readScriptHead } from '../lib/dumpContents.js';
 import { planTocList, serverMajor } from '../lib/pgArgs.js';
 import { abortError, runTool, trapInterrupts } from '../lib/process.js';
 import { createRedactor } from '../lib/redact.js';
@@ -69,6 +69,16 @@ export interface RestorePlan {
   /** Custom archives: `pg_restore -l` output, and pg_restore's major version. */
   toc?: string;
   pgRestoreMajor?: number;
+  /** A data-only dump: rows go into the tables the target has (see planDataOnly). */
+  dataOnly?: DataOnlyPlan;
+}
+
+/** How a data-only dump is restored. */
+export interface DataOnlyPlan {
+  /** The tables whose rows are loaded, as the target has them now. */
+  tables: DataTable[];
+  /** Entries left out: the rows (and id sequence) of a migration log the target has filled already. */
+  skip: DumpEntry[];
 }
 
 export interface RestoreResult {
@@ -114,7 +124,20 @@ async function readEntries(config: Config, file: string, format: BackupFormat): 
   const gunzip = format === 'gzip' ? zlib.createGunzip() : undefined;
   try {
     // A corrupt gzip head simply yields no entries: the restore itself then fails, changing nothing.
-    return { entries: await readScriptHead(gunzip ? read.pipe(gunzip) : read).catch(() => []) };
+    const head = await readScriptHead(gunzip ? read.pipe(gunzip) : read).catch(() => []);
+    // A data-only script declares each table just before its rows: read them all (headers only kept).
+    return { entries: isDataOnly(head) ? await readWholeScript(file, format).catch(() => head) : head };
+  } finally {
+    read.destroy();
+    gunzip?.destroy();
+  }
+}
+
+async function readWholeScript(file: string, format: BackupFormat): Promise<DumpEntry[]> {
+  const read = fs.createReadStream(file, { highWaterMark: 1 << 20 });
+  const gunzip = format === 'gzip' ? zlib.createGunzip() : undefined;
+  try {
+    return await readScriptEntries(gunzip ? read.pipe(gunzip) : read);
   } finally {
     read.destroy();
     gunzip?.destroy();
@@ -149,6 +172,11 @@ export async function planRestore(db: RestoreTarget, config: Config, backup: Ins
   const found = dumpedSchemas(backup.entries);
   const schemas = found.length ? found : [config.schema];
   const holdings = await schemaHoldings(db.query, schemas);
+  const plan = { ...backup, target: db.label, schemas, holdings, tasks: sumTasks(holdings) };
+  if (isDataOnly(backup.entries)) {
+    const dataOnly = await planDataOnly(db, backup, opts);
+    return { ...plan, database: await databaseName(db.query), occupied: [], dataOnly };
+  }
   const occupied = holdings.filter((h) => h.tables.length > 0 || h.layout);
   if (occupied.length > 0 && !opts.clean) {
     const what = occupied.map((h) => `"${h.schema}" (${h.tables.join(', ')}${h.layout ? `; ${h.layout} layout` : ''})`).join(', ');
@@ -157,7 +185,40 @@ export async function planRestore(db: RestoreTarget, config: Config, backup: Ins
       'restore into a database without them, or pass --clean to replace them (in the same transaction)',
     );
   }
-  return { ...backup, target: db.label, database: await databaseName(db.query), schemas, holdings, occupied, tasks: sumTasks(holdings) };
+  return { ...plan, database: await databaseName(db.query), occupied };
+}
+
+const qualified = (t: { schema: string; name: string }) => `${t.schema}.${t.name}`;
+
+/**
+ * A data-only dump goes into tables that exist (made by `migrate up`, or a --schema-only
+ * restore), and that are empty unless --clean, which empties them first. The migration log is
+ * the target's record of its own schema: its rows are loaded only into an empty log (as a
+ * --schema-only restore leaves it), otherwise left out, and never count as rows in the way.
+ */
+async function planDataOnly(db: RestoreTarget, backup: InspectedBackup, opts: RestoreOptions): Promise<DataOnlyPlan> {
+  const data = backup.entries.filter((e): e is DumpEntry & { schema: string } => e.type === 'TABLE DATA' && e.schema !== null);
+  const tables = await dataTables(db.query, data.map((e) => ({ schema: e.schema, name: e.name })));
+  const missing = tables.filter((t) => !t.exists);
+  if (missing.length > 0) {
+    const schema = missing[0].schema;
+    const migrate = `bindu-db migrate up${schema === 'public' ? '' : ` --schema ${schema}`}`;
+    // One line: what is missing, and what to run.
+    throw new OperationError(`${path.basename(backup.file)} is a data-only backup and ${db.label} has no table${missing.length > 1 ? 's' : ''} ${missing.map(qualified).join(', ')} to load it into: create the schema first (${migrate}); nothing was restored`);
+  }
+  const isLog = (t: { name: string }) => MIGRATION_LOGS.includes(t.name);
+  const filled = tables.filter((t) => t.filled && !isLog(t));
+  if (filled.length > 0 && !opts.clean) {
+    throw new RefusedError(
+      `${db.label} already holds rows in ${filled.map(qualified).join(', ')}, which the data-only backup ${path.basename(backup.file)} would load into`,
+      'restore into empty tables (e.g. just after bindu-db migrate up), or pass --clean to empty these tables first (in the same transaction; nothing is dropped)',
+    );
+  }
+  const keptLogs = tables.filter((t) => isLog(t) && t.filled);
+  const skip = backup.entries.filter((e) =>
+    keptLogs.some((t) => t.schema === e.schema && ((e.type === 'TABLE DATA' && e.name === t.name) || (e.type === 'SEQUENCE SET' && e.name === `${t.name}_id_seq`))),
+  );
+  return { tables: tables.filter((t) => !keptLogs.includes(t)), skip };
 }
 
 function sumTasks(holdings: SchemaHolding[]): number | null {
@@ -175,22 +236,25 @@ export async function restore(db: RestoreTarget, config: Config, plan: RestorePl
   const interrupts = trapInterrupts();
   const redact = createRedactor(config.secrets);
   try {
-    const preamble = opts.clean ? cleanStatements(plan.entries, plan.holdings) : '';
+    const preamble = plan.dataOnly
+      ? opts.clean ? truncateStatement(plan.dataOnly.tables.filter((t) => !MIGRATION_LOGS.includes(t.name))) : ''
+      : opts.clean ? cleanStatements(plan.entries, plan.holdings) : '';
     const targetMajor = serverMajor(await serverVersionNumOf(db.query));
     // Counted by psql inside the transaction where it can be (the schemas whose tasks table the dump makes).
-    const count = countTasksStatement(plan.schemas.filter((s) => plan.entries.some((e) => e.type === 'TABLE' && e.schema === s && e.name === 'tasks')));
+    const tasksType = plan.dataOnly ? 'TABLE DATA' : 'TABLE';
+    const count = countTasksStatement(plan.schemas.filter((s) => plan.entries.some((e) => e.type === tasksType && e.schema === s && e.name === 'tasks')));
     const ctx: RunCtx = { config, plan, preamble, targetMajor, interrupts, redact, onProgress: opts.onProgress, count };
     let tasks: number | undefined;
     if (db.kind === 'embedded') {
       await restoreEmbedded(db.pglite!, db.schema, preamble, splitScript(streamScript(ctx)));
-    } else if (plan.format === 'plain') {
+    } else if (plan.format === 'plain' && !plan.dataOnly?.skip.length) {
       tasks = await restorePlainFile(ctx);
     } else if (plan.format === 'custom' && !opts.clean) {
       await restoreArchiveDirect(ctx);
     } else if (plan.format === 'custom' && process.platform !== 'win32' && !((plan.pgRestoreMajor ?? 0) >= 17 && targetMajor < 17)) {
       tasks = await restoreArchive(ctx);
     } else {
-      // gzip; or a pg_restore 17+ script (SET transaction_timeout) bound for an older server.
+      // gzip; a plain script with entries to leave out (a data-only dump's migration log); or a pg_restore 17+ script (SET transaction_timeout) bound for an older server.
       await restoreStream(ctx, Readable.from(streamScript(ctx)));
     }
     return { file: plan.file, format: plan.format, seconds: Number(process.hrtime.bigint() - started) / 1e9, tasks: tasks ?? sumTasks(await schemaHoldings(db.query, plan.schemas)) };

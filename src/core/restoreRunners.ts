@@ -6,10 +6,10 @@ import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import type { Config } from '../config.js';
 import { createSchemaStatements, parseTasksCount } from '../db/clean.js';
-import { isSchemaEntry, parseTocLine, startsData } from '../lib/dumpContents.js';
+import { type DumpEntry, isSchemaEntry, parseTocLine, startsData } from '../lib/dumpContents.js';
 import { planPgRestoreDirect, planPgRestoreToScript, planPsqlRestore, planPsqlSteps } from '../lib/pgArgs.js';
 import { type Interrupts, type RunningTool, abortError, runTool, startTool } from '../lib/process.js';
-import { COMPLETE_MARK, incompleteError, prepareScript, rewriteHeadLine } from '../lib/sqlScript.js';
+import { COMPLETE_MARK, dropEntries, incompleteError, prepareScript, rewriteHeadLine } from '../lib/sqlScript.js';
 import { MISSING_HINT, connectionOf, toolEnv } from './pgTools.js';
 import type { RestorePlan } from './restore.js';
 
@@ -131,12 +131,16 @@ function readHead(fd: number, size: number, targetMajor: number): { text: string
   return { text: lines.join(''), length: consumed };
 }
 
-/** The archive's table of contents without the entries that create (or comment on) these schemas. */
-function listWithout(toc: string, schemas: Set<string>): string {
+/**
+ * The archive's table of contents without the entries that create (or comment on) these schemas,
+ * nor those the plan leaves out (a data-only dump's migration log rows).
+ */
+function listWithout(toc: string, schemas: Set<string>, skip: DumpEntry[] = []): string {
   return toc
     .split('\n')
     .filter((line) => {
       const e = parseTocLine(line);
+      if (e && skip.some((s) => s.type === e.type && s.schema === e.schema && s.name === e.name)) return false;
       return !(e && isSchemaEntry(e) && schemas.has(e.type === 'SCHEMA' ? e.name : e.name.slice('SCHEMA '.length)));
     })
     .join('\n');
@@ -152,7 +156,7 @@ export async function restoreArchiveDirect(ctx: RunCtx): Promise<void> {
   const { config, plan } = ctx;
   await withWorkDir(async (dir) => {
     const list = path.join(dir, 'list');
-    fs.writeFileSync(list, listWithout(plan.toc ?? '', new Set(plan.holdings.filter((h) => h.exists).map((h) => h.schema))), { mode: 0o600 });
+    fs.writeFileSync(list, listWithout(plan.toc ?? '', new Set(plan.holdings.filter((h) => h.exists).map((h) => h.schema)), plan.dataOnly?.skip), { mode: 0o600 });
     const direct = planPgRestoreDirect(connectionOf(config), config.connectTimeoutSeconds, plan.file, list);
     const tool = startTool({ name: 'pg_restore', command: config.tools.pgRestore, args: direct.args, env: { ...config.toolEnv, ...direct.env } }, { redact: ctx.redact, signal: ctx.interrupts.signal, missingHint: MISSING_HINT });
     await tool.done;
@@ -172,7 +176,7 @@ export async function restoreArchive(ctx: RunCtx): Promise<number | undefined> {
     const fifo = path.join(dir, 'script.sql');
     const list = path.join(dir, 'list');
     await runTool({ name: 'mkfifo', command: 'mkfifo', args: ['-m', '600', fifo], env: config.toolEnv }, { redact: ctx.redact });
-    fs.writeFileSync(list, listWithout(plan.toc ?? '', new Set(plan.entries.filter((e) => e.type === 'SCHEMA').map((e) => e.name))), { mode: 0o600 });
+    fs.writeFileSync(list, listWithout(plan.toc ?? '', new Set(plan.entries.filter((e) => e.type === 'SCHEMA').map((e) => e.name)), plan.dataOnly?.skip), { mode: 0o600 });
     const psqlPlan = planPsqlRestore(connectionOf(config), config.connectTimeoutSeconds);
     const psql = startTool(psqlTool(ctx, psqlPlan), { stdin: 'pipe', stdout: 'pipe', redact: ctx.redact, signal: ctx.interrupts.signal, missingHint: MISSING_HINT });
     const output = collect(psql);
@@ -215,8 +219,11 @@ export async function* streamScript(ctx: RunCtx): AsyncGenerator<Buffer> {
     if (plan.format === 'gzip') read.on('error', (e) => (source as Readable).destroy(e));
   }
   let fed = 0;
+  const skip = plan.dataOnly?.skip ?? [];
+  const prepared = prepareScript(source, { targetMajor: ctx.targetMajor });
+  const script = skip.length ? dropEntries(prepared, (e) => skip.some((s) => s.type === e.type && s.schema === e.schema && s.name === e.name)) : prepared;
   try {
-    for await (const chunk of prepareScript(source, { targetMajor: ctx.targetMajor })) {
+    for await (const chunk of script) {
       fed += chunk.length;
       ctx.onProgress?.(fed);
       yield chunk;

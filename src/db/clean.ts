@@ -143,3 +143,46 @@ export function parseTasksCount(output: string): number | undefined {
   const m = [...output.matchAll(new RegExp(`^${TASKS_MARK}(\\d+)$`, 'gm'))].at(-1);
   return m ? Number(m[1]) : undefined;
 }
+
+/** A table a data-only dump holds rows for, and what the target has of it now. */
+export interface DataTable {
+  schema: string;
+  name: string;
+  /** The table exists in the target. */
+  exists: boolean;
+  /** It holds at least one row now. */
+  filled: boolean;
+}
+
+/** The migration logs: bindu-db's, and the Alembic revision of Bindu's server layout. */
+export const MIGRATION_LOGS: readonly string[] = [MIGRATION_TABLE, 'alembic_version'];
+
+/**
+ * Whether each table exists and holds rows, for a data-only restore: one query for existence,
+ * then one `exists (select 1 …)` per table found (no count: a big table would be scanned).
+ */
+export async function dataTables(query: Query, tables: { schema: string; name: string }[]): Promise<DataTable[]> {
+  const rows = await query<{ i: number; found: boolean }>(
+    `select t.i::int as i, exists (select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                                     where n.nspname = t.schema and c.relname = t.name and c.relkind in ('r', 'p')) as found
+       from unnest($1::text[], $2::text[]) with ordinality as t(schema, name, i) order by t.i`,
+    [tables.map((t) => t.schema), tables.map((t) => t.name)],
+  );
+  const out: DataTable[] = [];
+  for (const [k, t] of tables.entries()) {
+    const exists = rows[k]?.found === true;
+    const filled = exists && (await query<{ f: boolean }>(`select exists (select 1 from ${q(t.schema, t.name)}) as f`))[0].f;
+    out.push({ ...t, exists, filled });
+  }
+  return out;
+}
+
+/**
+ * restore --clean of a data-only dump: its tables are emptied, never dropped, in the restore's
+ * transaction. CASCADE because the tables reference each other (tasks → contexts…); it also
+ * empties any other table whose foreign keys point at them, as their rows could not stay.
+ */
+export function truncateStatement(tables: { schema: string; name: string }[]): string {
+  return tables.length ? `TRUNCATE TABLE ${tables.map((t) => q(t.schema, t.name)).join(', ')} CASCADE;\n` : '';
+}
+

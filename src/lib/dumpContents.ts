@@ -74,6 +74,44 @@ export function dumpedSchemas(entries: DumpEntry[]): string[] {
 }
 
 /**
+ * A data-only dump (pg_dump --data-only): rows and sequence values, no table definitions. Told
+ * from the dump's contents, not from how it was made: it must go into tables that exist already.
+ */
+export function isDataOnly(entries: DumpEntry[]): boolean {
+  return !entries.some((e) => e.type === 'TABLE' || e.type === 'FOREIGN TABLE') && entries.some((e) => e.type === 'TABLE DATA' || e.type === 'SEQUENCE SET');
+}
+
+/** `COPY … FROM stdin;` starts a block of rows that ends at a line `\.`; nothing inside is a header. */
+export function startsCopy(line: string): boolean {
+  return line.startsWith('COPY ') && line.endsWith(' FROM stdin;');
+}
+
+/**
+ * Every entry of a plain script, not just its head: a data-only script declares each table's
+ * rows just before them. Rows are skipped unread as headers (a row could look like one).
+ */
+export async function readScriptEntries(source: AsyncIterable<Buffer>): Promise<DumpEntry[]> {
+  const entries: DumpEntry[] = [];
+  let pending = '';
+  let inCopy = false;
+  const onLine = (line: string) => {
+    if (inCopy) inCopy = line !== '\\.';
+    else if (startsCopy(line)) inCopy = true;
+    else {
+      const entry = parseHeaderLine(line);
+      if (entry) entries.push(entry);
+    }
+  };
+  for await (const chunk of source) {
+    const lines = (pending + chunk.toString('utf8')).split('\n');
+    pending = lines.pop()!;
+    lines.forEach(onLine);
+  }
+  onLine(pending);
+  return entries;
+}
+
+/**
  * The entries declared in a plain script's head (everything before its first rows). Stops
  * reading there: on a large dump that is a few kilobytes, not the whole file.
  */

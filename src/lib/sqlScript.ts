@@ -1,5 +1,5 @@
 import { OperationError } from '../errors.js';
-import { startsData } from './dumpContents.js';
+import { type DumpEntry, parseHeaderLine, startsCopy, startsData } from './dumpContents.js';
 
 // Reading pg_dump's plain SQL scripts as streams: small fixes to the head of a script so it
 // restores portably, a completeness check, and a splitter for the embedded database, which has
@@ -137,4 +137,40 @@ export async function* splitScript(source: AsyncIterable<Buffer>): AsyncGenerato
   if (copy) throw new OperationError('the backup ends inside a COPY block: the file is truncated', 'nothing was restored; use an intact backup file');
   const part = flushSql();
   if (part) yield part;
+}
+
+/**
+ * Streams a plain script without the entries `drop` picks: each from its header line up to the
+ * next header (COPY rows in between are never read as headers). A data-only restore leaves out
+ * the rows of a migration log the target already has this way.
+ */
+export async function* dropEntries(source: AsyncIterable<Buffer>, drop: (e: DumpEntry) => boolean): AsyncGenerator<Buffer> {
+  let pending: Buffer = Buffer.alloc(0);
+  let inCopy = false;
+  let dropping = false;
+  const keep: Buffer[] = [];
+  const onLine = (line: Buffer) => {
+    const row = inCopy; // a row, or the \. ending them
+    if (inCopy) inCopy = !(line.length === 3 && line[0] === 0x5c && line[1] === 0x2e && line[2] === NL);
+    else if (line[0] === 0x2d && line[1] === 0x2d) {
+      const text = line.toString('utf8').replace(/\r?\n$/, '');
+      const entry = parseHeaderLine(text);
+      if (entry) dropping = drop(entry);
+      else if (text.startsWith(COMPLETE_MARK)) dropping = false; // the trailer ends the last entry
+    } else if (line[0] === 0x43 && startsCopy(line.toString('utf8').replace(/\r?\n$/, ''))) inCopy = true;
+    // psql's own commands (\unrestrict at the end) are kept whatever entry they follow.
+    if (!dropping || (!row && line[0] === 0x5c)) keep.push(line);
+  };
+  for await (const chunk of source) {
+    const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    let start = 0;
+    for (let nl = buf.indexOf(NL, start); nl !== -1; nl = buf.indexOf(NL, start)) {
+      onLine(buf.subarray(start, nl + 1));
+      start = nl + 1;
+    }
+    pending = Buffer.from(buf.subarray(start));
+    if (keep.length) yield Buffer.concat(keep.splice(0));
+  }
+  if (pending.length) onLine(pending);
+  if (keep.length) yield Buffer.concat(keep.splice(0));
 }

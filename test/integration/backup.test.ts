@@ -150,3 +150,135 @@ describe('embedded database ↔ PostgreSQL', () => {
     expect(await snapshot(target.name)).toEqual(await snapshot(source.name));
   });
 });
+
+describe('data-only backups', () => {
+  /** Every table of public with its row count: "nothing changed" covers the migration log and any table at all. */
+  async function everything(database: string) {
+    const rows = await adminQuery<{ t: string }>("select c.relname::text as t from pg_class c where c.relnamespace = 'public'::regnamespace and c.relkind = 'r' order by 1", [], database);
+    const log = rows.some((r) => r.t === 'bindu_db_migrations') ? (await adminQuery<{ j: string }>('select row_to_json(m)::text as j from public.bindu_db_migrations m order by id', [], database)).map((r) => r.j) : null;
+    return { tables: rows.map((r) => r.t), log, rows: await snapshot(database) };
+  }
+  const migrated = async () => {
+    const db = await newDb('bkdata');
+    expect((await runCli(['migrate', 'up'], pg(db))).code).toBe(0);
+    return db;
+  };
+
+  beforeAll(async () => {
+    for (const name of ['data.sql', 'data.dump']) expect((await runCli(['backup', path.join(dir, name), '--data-only'], pg(source))).code).toBe(0);
+  });
+
+  test('the dump holds rows only, the tables in foreign-key order (the restore relies on it)', () => {
+    const text = fs.readFileSync(path.join(dir, 'data.sql'), 'utf8');
+    expect(text).not.toMatch(/CREATE TABLE/);
+    const order = [...text.matchAll(/^-- Data for Name: (\w+); Type: TABLE DATA/gm)].map((m) => m[1]).filter((t) => TABLES.includes(t));
+    expect(order).toEqual(['contexts', 'tasks', 'task_feedback', 'webhook_configs']);
+  });
+
+  test.each(['data.sql', 'data.dump'])('%s restores into a freshly migrated database; again only with --clean, which empties and reloads', async (name) => {
+    const file = path.join(dir, name);
+    const target = await migrated();
+    const log = (await everything(target.name)).log;
+    const r = await runCli(['restore', file, '--yes', '--json'], pg(target));
+    expect(r.stderr).not.toContain('error');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ tasks: 9 });
+    const want = await snapshot(source.name);
+    expect(want.tasks.some((t) => t.includes('\\"quotes\\"') && t.includes('\\n') && t.includes('✓'))).toBe(true);
+    expect(await snapshot(target.name)).toEqual(want);
+    // The target's own migration log is kept, not duplicated from the dump.
+    expect((await everything(target.name)).log).toEqual(log);
+
+    await adminQuery("delete from tasks where status = 'failed'", [], target.name);
+    const before = await everything(target.name);
+    const refused = await runCli(['restore', file, '--yes'], pg(target));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/already holds rows in public\.contexts, public\.tasks.*\n.*--clean/);
+    expect(await everything(target.name)).toEqual(before);
+
+    const clean = await runCli(['restore', file, '--clean', '--yes', '--json'], pg(target));
+    expect(clean.stderr).not.toContain('error');
+    expect(clean.code).toBe(0);
+    expect(JSON.parse(clean.stdout)).toMatchObject({ tasks: 9 });
+    expect(await snapshot(target.name)).toEqual(want);
+    expect((await everything(target.name)).log).toEqual(log);
+  });
+
+  test.each(['data.sql', 'data.dump'])('%s into a database without the tables: exit 1, one line saying to migrate first, nothing changed', async (name) => {
+    const target = await newDb('bkdata');
+    await adminQuery('create table public.unrelated (x int)', [], target.name);
+    const before = await everything(target.name);
+    const r = await runCli(['restore', path.join(dir, name), '--yes'], pg(target));
+    expect(r.code).toBe(1);
+    const errors = r.stderr.split('\n').filter((l) => /error|hint/.test(l));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^error: .*data-only backup.*public\.tasks.*create the schema first \(bindu-db migrate up\)/);
+    expect(await everything(target.name)).toEqual(before);
+  });
+
+  test.each(['data.sql', 'data.dump'])('a --schema-only then a --data-only backup (%s) restore the database, the migration log included', async (name) => {
+    const schemaFile = path.join(dir, `schema-only-${name}.sql`);
+    expect((await runCli(['backup', schemaFile, '--schema-only'], pg(source))).code).toBe(0);
+    const target = await newDb('bkdata');
+    const s = await runCli(['restore', schemaFile, '--yes', '--json'], pg(target));
+    expect(s.code).toBe(0);
+    expect(JSON.parse(s.stdout)).toMatchObject({ tasks: 0 });
+    expect((await everything(target.name)).log).toEqual([]);
+    expect((await runCli(['restore', path.join(dir, name), '--yes'], pg(target))).code).toBe(0);
+    expect(await snapshot(target.name)).toEqual(await snapshot(source.name));
+    expect((await everything(target.name)).log).toEqual((await everything(source.name)).log);
+    const status = await runCli(['migrate', 'status', '--check'], pg(target));
+    expect(status.code).toBe(0);
+  });
+
+  test.each([
+    ['truncated', (b: Buffer) => b.subarray(0, Math.floor(b.length * 0.7))],
+    ['a bad row in the last table', (b: Buffer) => Buffer.from(b.toString().replace(/(COPY public\.webhook_configs[^\n]*\n)/, '$1not-a-uuid\t{}\t2020-01-01\t2020-01-01\n'))],
+  ])('%s data-only file, with --clean over rows: exit 1, nothing changed', async (label, damage) => {
+    const target = await migrated();
+    expect((await runCli(['restore', path.join(dir, 'data.sql'), '--yes'], pg(target))).code).toBe(0);
+    await adminQuery("delete from tasks where status = 'failed'", [], target.name);
+    const before = await everything(target.name);
+    const bad = path.join(dir, `bad-data-${label.length}.sql`);
+    fs.writeFileSync(bad, damage(fs.readFileSync(path.join(dir, 'data.sql'))));
+    const r = await runCli(['restore', bad, '--clean', '--yes'], pg(target));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: .+/m);
+    expect(await everything(target.name)).toEqual(before);
+  });
+
+  test('a truncated data-only file into empty tables leaves them empty', async () => {
+    const target = await migrated();
+    const before = await everything(target.name);
+    const bad = path.join(dir, 'cut-data.sql');
+    const bytes = fs.readFileSync(path.join(dir, 'data.sql'));
+    fs.writeFileSync(bad, bytes.subarray(0, Math.floor(bytes.length * 0.8)));
+    expect((await runCli(['restore', bad, '--yes'], pg(target))).code).toBe(1);
+    expect(await everything(target.name)).toEqual(before);
+  });
+
+  test('the embedded database: refused without the tables, loaded after migrate up, refused again, reloaded with --clean; its own data-only backup restores into PostgreSQL', async () => {
+    const dataDir = path.join(dir, 'emb-data');
+    const file = path.join(dir, 'data.sql');
+    const missing = await runCli(['restore', file, '--yes'], embedded(dataDir));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/create the schema first \(bindu-db migrate up\)/);
+    expect((await runCli(['migrate', 'up'], embedded(dataDir))).code).toBe(0);
+    const r = await runCli(['restore', file, '--yes', '--json'], embedded(dataDir));
+    expect(r.stderr).not.toContain('error');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ tasks: 9 });
+    expect((await runCli(['restore', file, '--yes'], embedded(dataDir))).code).toBe(2);
+    const clean = await runCli(['restore', file, '--clean', '--yes', '--json'], embedded(dataDir));
+    expect(clean.code).toBe(0);
+    expect(JSON.parse(clean.stdout)).toMatchObject({ tasks: 9 });
+
+    const out = path.join(dir, 'emb-data-out.sql');
+    expect((await runCli(['backup', out, '--data-only'], embedded(dataDir))).code).toBe(0);
+    const target = await migrated();
+    const back = await runCli(['restore', out, '--yes'], pg(target));
+    expect(back.stderr).not.toContain('error');
+    expect(back.code).toBe(0);
+    expect(await snapshot(target.name)).toEqual(await snapshot(source.name));
+  });
+});

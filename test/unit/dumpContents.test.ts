@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import { describe, expect, test } from '@jest/globals';
-import { cleanStatements, countTasksStatement, createSchemaStatements, parseTasksCount } from '../../src/db/clean.js';
-import { dumpedSchemas, isSchemaEntry, parseHeaderLine, parseTocLine, readScriptHead } from '../../src/lib/dumpContents.js';
+import { cleanStatements, countTasksStatement, createSchemaStatements, parseTasksCount, truncateStatement } from '../../src/db/clean.js';
+import { dumpedSchemas, isDataOnly, isSchemaEntry, parseHeaderLine, parseTocLine, readScriptEntries, readScriptHead } from '../../src/lib/dumpContents.js';
+import { dropEntries } from '../../src/lib/sqlScript.js';
 
 describe('what a dump holds', () => {
   test.each([
@@ -73,5 +74,53 @@ describe('restore --clean statements', () => {
     expect(countTasksStatement([])).toBeUndefined();
     expect(parseTasksCount('\n1\nbindu-db-tasks:12\n')).toBe(12);
     expect(parseTasksCount('12\n')).toBeUndefined();
+  });
+});
+
+describe('data-only dumps', () => {
+  const script = [
+    '-- Data for Name: bindu_db_migrations; Type: TABLE DATA; Schema: public; Owner: -',
+    '--',
+    'COPY public.bindu_db_migrations (id, name) FROM stdin;',
+    '1\tinit',
+    '\\.',
+    '--',
+    '-- Data for Name: tasks; Type: TABLE DATA; Schema: public; Owner: -',
+    '--',
+    'COPY public.tasks (task_id, note) FROM stdin;',
+    '-- Data for Name: not_a_header; Type: TABLE DATA; Schema: public; Owner: -',
+    '\\.',
+    '--',
+    '-- Name: bindu_db_migrations_id_seq; Type: SEQUENCE SET; Schema: public; Owner: -',
+    "SELECT pg_catalog.setval('public.bindu_db_migrations_id_seq', 1, true);",
+    '-- PostgreSQL database dump complete',
+    '\\unrestrict abc',
+    '',
+  ].join('\n');
+  const chunked = () => Readable.from([Buffer.from(script.slice(0, 100)), Buffer.from(script.slice(100, 101)), Buffer.from(script.slice(101))]);
+
+  test('told from the contents: rows and sequence values, no table', () => {
+    expect(isDataOnly([{ type: 'TABLE DATA', schema: 'public', name: 'tasks' }, { type: 'SEQUENCE SET', schema: 'public', name: 's' }])).toBe(true);
+    expect(isDataOnly([{ type: 'TABLE', schema: 'public', name: 'tasks' }, { type: 'TABLE DATA', schema: 'public', name: 'tasks' }])).toBe(false);
+    expect(isDataOnly([{ type: 'TABLE', schema: 'public', name: 'tasks' }])).toBe(false);
+    expect(isDataOnly([])).toBe(false);
+  });
+
+  test('every entry of the script is read, rows never taken for headers', async () => {
+    expect((await readScriptEntries(chunked())).map((e) => `${e.type} ${e.name}`)).toEqual(['TABLE DATA bindu_db_migrations', 'TABLE DATA tasks', 'SEQUENCE SET bindu_db_migrations_id_seq']);
+  });
+
+  test('entries are left out from their header to the next, rows included', async () => {
+    const out: Buffer[] = [];
+    for await (const b of dropEntries(chunked(), (e) => e.name.startsWith('bindu_db_migrations'))) out.push(b);
+    const text = Buffer.concat(out).toString();
+    expect(text).not.toContain('bindu_db_migrations');
+    expect(text).toContain('COPY public.tasks (task_id, note) FROM stdin;\n-- Data for Name: not_a_header');
+    expect(text.endsWith('-- PostgreSQL database dump complete\n\\unrestrict abc\n')).toBe(true);
+  });
+
+  test('--clean empties the tables, in one statement, dropping nothing', () => {
+    expect(truncateStatement([{ schema: 'public', name: 'contexts' }, { schema: 'a"b', name: 'tasks' }])).toBe('TRUNCATE TABLE "public"."contexts", "a""b"."tasks" CASCADE;\n');
+    expect(truncateStatement([])).toBe('');
   });
 });

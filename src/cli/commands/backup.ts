@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import type { RestorePlan } from '../../core/restore.js';
 import { run } from '../run.js';
 import { examples } from '../options.js';
 import { confirmDestructive } from '../ui/prompt.js';
@@ -22,6 +23,16 @@ const backupCore = () => import('../../core/backup.js');
 const restoreCore = () => import('../../core/restore.js');
 const pgBinOption = () => new Option('--pg-bin <dir>', 'directory of pg_dump, psql and pg_restore (default: $PG_DUMP, $PSQL, $PG_RESTORE, else PATH)');
 
+/** What --clean is about to do to the target, or nothing when it finds nothing to replace. */
+function cleanWarning(plan: RestorePlan): string | undefined {
+  if (plan.dataOnly) {
+    const filled = plan.dataOnly.tables.filter((t) => t.filled).map((t) => `${t.schema}.${t.name}`);
+    return filled.length ? `The rows of ${filled.join(', ')} (and of tables referencing them) are deleted and replaced by the backup's; no table is dropped.` : undefined;
+  }
+  const occupied = plan.occupied;
+  return occupied.length ? `The Bindu tables in schema${occupied.length > 1 ? 's' : ''} ${occupied.map((h) => h.schema).join(', ')} are dropped and replaced; other schemas are not touched.` : undefined;
+}
+
 export function registerBackup(program: Command): void {
   program
     .command('backup')
@@ -29,7 +40,7 @@ export function registerBackup(program: Command): void {
     .description('dump one schema (--schema, default public) with pg_dump (in process on the embedded database), atomically')
     .addOption(new Option('--format <format>', 'plain or custom (default: from the extension)').choices(['plain', 'custom']))
     .addOption(new Option('--schema-only', 'tables and functions, no rows').conflicts('dataOnly'))
-    .option('--data-only', 'rows only, no schema')
+    .option('--data-only', 'rows only, no schema: restores into existing tables (e.g. after bindu-db migrate up)')
     .option('--force', 'replace the file if it exists')
     .addOption(pgBinOption())
     .addHelpText('after', examples('bindu-db backup ./backup.sql', 'bindu-db backup ./nightly.sql.gz --json', 'bindu-db backup ./echo-agent.dump --schema did:bindu:acme@example.com:echo_agent:438b4', 'bindu-db backup ./bindu.dump --pg-bin /usr/lib/postgresql/16/bin'))
@@ -53,7 +64,7 @@ export function registerBackup(program: Command): void {
     .command('restore')
     .argument('<file>', 'a backup: plain .sql, .sql.gz or a custom .dump (told apart by content)')
     .description('restore a backup into the schemas it holds, in one transaction (destructive: asks first)')
-    .option('--clean', 'replace the Bindu tables in the schemas the backup holds, in the same transaction (other schemas are left alone)')
+    .option('--clean', 'replace the Bindu tables in the schemas the backup holds, in the same transaction (other schemas are left alone); for a --data-only backup, empty the tables it has rows for instead')
     .option('-y, --yes', 'do not ask for confirmation')
     .addOption(pgBinOption())
     .addHelpText('after', examples('bindu-db restore ./backup.sql --yes', 'bindu-db restore ./nightly.sql.gz --clean', 'DATABASE_URL=postgresql://user:pass@host/db bindu-db restore ./bindu.dump --clean --yes'))
@@ -72,7 +83,7 @@ export function registerBackup(program: Command): void {
           const holding = plan.tasks === null ? 'no Bindu tables' : plural(plan.tasks, 'task');
           await confirmDestructive({
             action: `restore ${file} into ${plan.target} (database ${plan.database}, schema${plan.schemas.length > 1 ? 's' : ''} ${plan.schemas.join(', ')}, now holding ${holding})`,
-            warning: opts.clean && plan.occupied.length ? `The Bindu tables in schema${plan.occupied.length > 1 ? 's' : ''} ${plan.occupied.map((h) => h.schema).join(', ')} are dropped and replaced; other schemas are not touched.` : undefined,
+            warning: opts.clean ? cleanWarning(plan) : undefined,
             yes: opts.yes === true,
             interactive: ctx.interactive,
             command: `bindu-db restore ${file}${opts.clean ? ' --clean' : ''}`,
