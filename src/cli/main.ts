@@ -1,21 +1,44 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { packageRoot } from '../lib/packageRoot.js';
-import { ExitCode } from '../errors.js';
-import { registerBackup } from './commands/backup.js';
-import { registerMigrate } from './commands/migrate.js';
-import { registerSchemas } from './commands/schemas.js';
-import { registerSeed } from './commands/seed.js';
-import { registerInspect } from './commands/inspect.js';
 import { examples } from './options.js';
 
-// Only commander and small local modules load here: each command imports knex, pg or PGlite
-// inside its action, so `bindu-db --help` stays fast.
+// Only commander and this file load for `bindu-db --help`: a command's module is imported when
+// that command is used, and each action imports knex, pg or PGlite itself.
 
-const version = (JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+type Register = (program: Command) => void;
 
-export function buildProgram(): Command {
+/**
+ * The top-level commands, in the order --help lists them: their descriptions (the one place
+ * they are written) and the module declaring each. Unused modules are never loaded.
+ */
+const TOP_LEVEL: Record<string, { description: string; load: () => Promise<Register> }> = {
+  migrate: { description: 'apply, revert and inspect schema migrations', load: async () => (await import('./commands/migrate.js')).registerMigrate },
+  seed: { description: 'load sample data, or generate synthetic data in bulk', load: async () => (await import('./commands/seed.js')).registerSeed },
+  tasks: { description: 'look into tasks: list, show, export', load: async () => (await import('./commands/inspect.js')).registerInspect },
+  contexts: { description: 'look into conversation contexts: list, show', load: async () => (await import('./commands/inspect.js')).registerInspect },
+  feedback: { description: 'look into task feedback', load: async () => (await import('./commands/inspect.js')).registerInspect },
+  stats: { description: 'tasks by status, tasks per day (14 days), failure rate, feedback ratings, table sizes', load: async () => (await import('./commands/inspect.js')).registerInspect },
+  backup: { description: 'dump one schema (--schema, default public) with pg_dump (in process on the embedded database), atomically', load: async () => (await import('./commands/backup.js')).registerBackup },
+  restore: { description: 'restore a backup into the schemas it holds, in one transaction (destructive: asks first)', load: async () => (await import('./commands/backup.js')).registerBackup },
+  schemas: { description: 'the Postgres schemas holding Bindu tables (one per agent on a Bindu server)', load: async () => (await import('./commands/schemas.js')).registerSchemas },
+};
+
+/** The command a command line names: its first operand, skipping global options and their values. */
+export function commandNamed(args: string[], program: Command): string | undefined {
+  const takesValue = new Set(program.options.filter((o) => o.required || o.optional).flatMap((o) => [o.long, o.short]).filter(Boolean));
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === 'help') return args[i + 1]; // `bindu-db help migrate`
+    if (!arg.startsWith('-')) return arg;
+    if (takesValue.has(arg)) i++;
+  }
+  return undefined;
+}
+
+// Read beside the bundle (dist/main.js → package.json), with no import that --help would pay for.
+const version = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export async function buildProgram(args: string[]): Promise<Command> {
   const program = new Command('bindu-db')
     .description('Administer the PostgreSQL storage of Bindu: migrations, backups, and what the agents did.')
     .version(version, '-V, --version')
@@ -39,11 +62,12 @@ export function buildProgram(): Command {
 Configuration: flag > environment > .env file > default. Exit codes: 0 ok, 1 failed,
 2 usage error or refused, 3 migrations pending (migrate status --check), 130 cancelled.`,
     );
-  registerMigrate(program);
-  registerSeed(program);
-  registerInspect(program);
-  registerBackup(program);
-  registerSchemas(program);
+  const named = commandNamed(args, program);
+  if (named !== undefined && Object.hasOwn(TOP_LEVEL, named)) (await TOP_LEVEL[named].load())(program);
+  // The others as stubs: their names and descriptions are all --help and suggestions need.
+  for (const [name, { description }] of Object.entries(TOP_LEVEL)) {
+    (program.commands.find((c) => c.name() === name) ?? program.command(name)).description(description);
+  }
   // Subcommands inherit exitOverride and the suggestions only when set on each.
   const configure = (cmd: Command) => {
     cmd.exitOverride().showSuggestionAfterError(true).showHelpAfterError('(run with --help for usage)');
@@ -59,13 +83,13 @@ async function main(argv: string[]): Promise<void> {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
-  const program = buildProgram();
+  const program = await buildProgram(argv.slice(2));
   try {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       const ok = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code);
-      process.exitCode = ok ? ExitCode.ok : ExitCode.usage;
+      process.exitCode = ok ? 0 : 2; // ExitCode.ok, ExitCode.usage (errors.ts stays off the --help path)
       return;
     }
     throw err;

@@ -30,3 +30,14 @@ test('every command has --help with a description and at least one example', asy
     expect(names).toContain(expected);
   }
 });
+
+test.each([
+  [['--url', 'postgresql://u:p@h/db', 'tasks', '--help'], /Usage: bindu-db tasks[\s\S]*\n\s+list /],
+  [['--schema=agent', '--json', 'migrate', '--help'], /Usage: bindu-db migrate[\s\S]*\n\s+up /],
+  [['help', 'migrate'], /Usage: bindu-db migrate[\s\S]*\n\s+history /],
+  [['--data-dir', 'x', 'backup', '--help'], /Usage: bindu-db backup \[options\] <file>/],
+])('a command after global options is found and fully declared: %j', async (args, shape) => {
+  const r = await runCli(args);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(shape);
+});

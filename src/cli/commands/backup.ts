@@ -37,7 +37,6 @@ export function registerBackup(program: Command): void {
   program
     .command('backup')
     .argument('<file>', 'where to write: .sql (plain), .sql.gz (plain, gzip), .dump (custom)')
-    .description('dump one schema (--schema, default public) with pg_dump (in process on the embedded database), atomically')
     .addOption(new Option('--format <format>', 'plain or custom (default: from the extension)').choices(['plain', 'custom']))
     .addOption(new Option('--schema-only', 'tables and functions, no rows').conflicts('dataOnly'))
     .option('--data-only', 'rows only, no schema: restores into existing tables (e.g. after bindu-db migrate up)')
@@ -63,7 +62,6 @@ export function registerBackup(program: Command): void {
   program
     .command('restore')
     .argument('<file>', 'a backup: plain .sql, .sql.gz or a custom .dump (told apart by content)')
-    .description('restore a backup into the schemas it holds, in one transaction (destructive: asks first)')
     .option('--clean', 'replace the Bindu tables in the schemas the backup holds, in the same transaction (other schemas are left alone); for a --data-only backup, empty the tables it has rows for instead')
     .option('-y, --yes', 'do not ask for confirmation')
     .addOption(pgBinOption())

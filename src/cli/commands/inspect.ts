@@ -70,7 +70,7 @@ const CONTEXT_COLUMNS = ['context_id', 'task_count', 'message_count', 'created_a
 const FEEDBACK_COLUMNS = ['feedback_id', 'task_id', 'rating', 'feedback', 'metadata', 'created_at'];
 
 export function registerInspect(program: Command): void {
-  const tasks = program.command('tasks').description('look into tasks: list, show, export').addHelpText('after', examples('bindu-db tasks list --status failed', 'bindu-db tasks show <task_id>'));
+  const tasks = program.command('tasks').addHelpText('after', examples('bindu-db tasks list --status failed', 'bindu-db tasks show <task_id>'));
 
   listOptions(taskFilterOptions(tasks.command('list').description('tasks, newest first, with status, message count and failure reason')), 'tasks')
     .addHelpText(
@@ -140,7 +140,7 @@ export function registerInspect(program: Command): void {
       }),
     );
 
-  const contexts = program.command('contexts').description('look into conversation contexts: list, show');
+  const contexts = program.command('contexts');
   listOptions(contexts.command('list').description('contexts, newest first, with task counts and last activity'), 'contexts')
     .addHelpText('after', examples('bindu-db contexts list', 'bindu-db contexts list --since 7d --json'))
     .action(
@@ -169,7 +169,7 @@ export function registerInspect(program: Command): void {
       }),
     );
 
-  const feedback = program.command('feedback').description('look into task feedback');
+  const feedback = program.command('feedback');
   feedback
     .command('list')
     .description('feedback rows, newest first: task, rating, text')
@@ -194,7 +194,6 @@ export function registerInspect(program: Command): void {
 
   program
     .command('stats')
-    .description('tasks by status, tasks per day (14 days), failure rate, feedback ratings, table sizes')
     .addHelpText('after', examples('bindu-db stats', 'bindu-db stats --json | jq .failure_rate'))
     .action(
       run(async (ctx) => {

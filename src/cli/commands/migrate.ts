@@ -36,7 +36,6 @@ function printSql(ctx: RunContext, sql: string[]): void {
 export function registerMigrate(program: Command): void {
   const migrate = program
     .command('migrate')
-    .description('apply, revert and inspect schema migrations')
     .addHelpText('after', examples('bindu-db migrate up', 'bindu-db migrate status --check'));
 
   migrate

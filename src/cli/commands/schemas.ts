@@ -4,7 +4,7 @@ import { examples } from '../options.js';
 import { formatTable, formatTime } from '../ui/format.js';
 
 export function registerSchemas(program: Command): void {
-  const schemas = program.command('schemas').description('the Postgres schemas holding Bindu tables (one per agent on a Bindu server)');
+  const schemas = program.command('schemas');
 
   schemas
     .command('list')

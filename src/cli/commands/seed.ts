@@ -5,7 +5,7 @@ import { examples, positiveInt } from '../options.js';
 import { plural } from '../ui/format.js';
 
 export function registerSeed(program: Command): void {
-  const seed = program.command('seed').description('load sample data');
+  const seed = program.command('seed');
 
   seed
     .command('run')
