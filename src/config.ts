@@ -42,8 +42,9 @@ export interface Config {
   /** The PostgreSQL client tools backup and restore spawn. */
   readonly tools: PgTools;
   /**
-   * The environment for spawned tools: ours minus every PG* variable, so a stray PGPASSWORD or
-   * PGSERVICE in the shell cannot redirect a restore; pgArgs adds the connection's own.
+   * The environment the client tools run with: ours minus every PG* variable, so a stray
+   * password or service variable in the shell cannot redirect a restore; pgArgs adds the
+   * connection's own.
    */
   readonly toolEnv: Readonly<Record<string, string>>;
 }
