@@ -9,10 +9,13 @@ import type { Database } from '../db/connect.js';
 import { dumpEmbedded } from '../db/embedded.js';
 import { queryServerVersionNum } from '../db/pgClient.js';
 import { ConfigError, RefusedError, UsageError } from '../errors.js';
-import { dumpArgs, serverMajor } from '../lib/pgArgs.js';
-import { type Interrupts, abortError, startTool, trapInterrupts } from '../lib/process.js';
+import { type DumpOptions, dumpArgs, serverMajor } from '../lib/pgArgs.js';
+import { type Interrupts, type RunningTool, abortError, startTool, trapInterrupts } from '../lib/process.js';
 import { createRedactor } from '../lib/redact.js';
 import { MISSING_HINT, connectionOf, toolEnv, toolVersion } from './pgTools.js';
+
+/** gzip's default level: pg_dump's and ours, so both targets make the same trade-off. */
+const GZIP_LEVEL = 6;
 
 /** plain: .sql; gzip: plain SQL gzip-compressed, .sql.gz; custom: pg_dump's archive, .dump. */
 export type BackupFormat = 'plain' | 'gzip' | 'custom';
@@ -141,20 +144,21 @@ export async function backup(config: Config, opts: BackupOptions, db?: Database)
     throw new UsageError('the embedded database backs up to plain SQL only', 'name the file .sql or .sql.gz');
   }
 
-  const args = dumpArgs({ format: format === 'custom' ? 'custom' : 'plain', schema: config.schema, schemaOnly: opts.schemaOnly, dataOnly: opts.dataOnly });
+  const dump: DumpOptions = { format: format === 'custom' ? 'custom' : 'plain', schema: config.schema, schemaOnly: opts.schemaOnly, dataOnly: opts.dataOnly };
   const { tmp, sink } = openTemp(file);
   const interrupts = trapInterrupts();
   try {
     let written: { bytes: number; sha256: string };
     if (config.target.kind === 'embedded') {
       if (!db?.pglite) throw new Error('backup of the embedded database needs it open');
-      const bytes = await dumpEmbedded(db.pglite, args);
+      const bytes = await dumpEmbedded(db.pglite, dumpArgs(dump)); // gzipped here, by writeStream
       if (interrupts.signal.aborted) throw abortError(interrupts.signal);
       written = await writeStream(Readable.from([Buffer.from(bytes)]), format === 'gzip', sink, interrupts, opts.onProgress);
     } else {
       // Before pg_dump, not beside it: on this 2-core machine pg_dump and the server use both
       // cores, and the check running alongside slowed the dump more than it took on its own.
       await checkPgDump(config);
+      const args = dumpArgs({ ...dump, compress: format === 'gzip' ? GZIP_LEVEL : undefined });
       written = await dumpToFile(config, args, format, tmp, interrupts, opts.onProgress);
     }
     if (interrupts.signal.aborted) throw abortError(interrupts.signal);
@@ -171,21 +175,27 @@ export async function backup(config: Config, opts: BackupOptions, db?: Database)
 
 async function writeStream(source: Readable, gzip: boolean, sink: () => Writable, interrupts: Interrupts, onProgress?: (bytes: number) => void) {
   const m = meter(onProgress);
-  const stages: NodeJS.ReadWriteStream[] = gzip ? [zlib.createGzip({ level: 6 }), m.transform] : [m.transform];
+  const stages: NodeJS.ReadWriteStream[] = gzip ? [zlib.createGzip({ level: GZIP_LEVEL }), m.transform] : [m.transform];
   await pipeline([source, ...stages, sink()], { signal: interrupts.signal });
   return m.result();
 }
 
 /**
- * pg_dump writes the file itself: through a pipe into node the same bytes took twice as long
- * (bench/backup.bench.ts). A plain (or gzip) dump is written front to back, so it is hashed while
- * it grows; a custom archive is rewritten at the end (its table of contents), so it is hashed after.
+ * pg_dump writes the file itself, on a descriptor we opened (through a pipe into node the same
+ * bytes took twice as long). Not --file on a file we created: pg_dump would open it with O_TRUNC,
+ * and ext4 flushes a file truncated that way, all of it, when it is closed (auto_da_alloc),
+ * inside pg_dump's run: 100-160 ms on a 239 MB dump.
+ * A plain (or gzip) dump is written front to back, so it is hashed while it grows; a custom
+ * archive is rewritten at the end (its table of contents), so it is hashed after.
  */
 async function dumpToFile(config: Config, args: string[], format: BackupFormat, tmp: string, interrupts: Interrupts, onProgress?: (bytes: number) => void) {
-  const extra = format === 'gzip' ? ['--compress=6'] : [];
-  // Created here, owner-only, before pg_dump opens it (pg_dump keeps an existing file's mode).
-  fs.closeSync(fs.openSync(tmp, 'wx', 0o600));
-  const dump = startTool({ name: 'pg_dump', command: config.tools.pgDump, args: [...args, ...extra, `--file=${tmp}`], env: toolEnv(config, connectionOf(config)) }, { redact: createRedactor(config.secrets), signal: interrupts.signal, missingHint: MISSING_HINT });
+  const fd = fs.openSync(tmp, 'wx', 0o600);
+  let dump: RunningTool;
+  try {
+    dump = startTool({ name: 'pg_dump', command: config.tools.pgDump, args, env: toolEnv(config, connectionOf(config)) }, { stdout: fd, redact: createRedactor(config.secrets), signal: interrupts.signal, missingHint: MISSING_HINT });
+  } finally {
+    fs.closeSync(fd); // the child has its own copy
+  }
   if (format === 'custom') {
     const timer = onProgress ? setInterval(() => fs.stat(tmp, (e, st) => !e && onProgress(st.size)), 250) : undefined;
     try {
@@ -201,8 +211,14 @@ async function dumpToFile(config: Config, args: string[], format: BackupFormat, 
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How much is written between two flushes to disk while the dump runs. */
+const FLUSH_EVERY = 32 << 20;
 
-/** Hashes a file another process is appending to, until that process has finished. */
+/**
+ * Hashes a file another process is appending to, until that process has finished. It also flushes
+ * what was written so far to disk every FLUSH_EVERY bytes, in the background: the fsync before
+ * the rename then has little left to write, instead of the whole dump at once.
+ */
 async function hashWhileWritten(file: string, finished: Promise<void>, onProgress?: (bytes: number) => void) {
   const hash = createHash('sha256');
   let ended = false;
@@ -210,6 +226,8 @@ async function hashWhileWritten(file: string, finished: Promise<void>, onProgres
   const fh = await fs.promises.open(file, 'r');
   const buf = Buffer.allocUnsafe(1 << 20);
   let pos = 0;
+  let flushedAt = 0;
+  let flushing: Promise<void> = Promise.resolve();
   try {
     for (;;) {
       const wasEnded = ended; // read to the end once more after the writer is gone
@@ -218,12 +236,16 @@ async function hashWhileWritten(file: string, finished: Promise<void>, onProgres
         hash.update(buf.subarray(0, bytesRead));
         pos += bytesRead;
         onProgress?.(pos);
+        if (pos - flushedAt >= FLUSH_EVERY) {
+          flushedAt = pos;
+          flushing = flushing.then(() => fh.datasync());
+        }
       } else if (wasEnded) break;
       else await Promise.race([sleep(20), finished.catch(() => undefined)]); // no lag once pg_dump is done
     }
   } finally {
+    await flushing.catch(() => undefined); // publish() fsyncs, and reports what fails
     await fh.close();
   }
   return { bytes: pos, sha256: hash.digest('hex') };
 }
-

@@ -37,8 +37,8 @@ export interface DumpOptions {
   schema?: string;
   schemaOnly?: boolean;
   dataOnly?: boolean;
-  /** Write here (custom format); plain goes to stdout, which the caller hashes and compresses. */
-  file?: string;
+  /** gzip level for a plain dump (pg_dump --compress). pg_dump writes to stdout: the caller hands it the file. */
+  compress?: number;
 }
 
 /** Portable dumps: no owner or privilege statements, so they restore on managed hosts. */
@@ -47,12 +47,8 @@ export function dumpArgs(opts: DumpOptions): string[] {
   if (opts.schema) args.push(`--schema=${opts.schema}`);
   if (opts.schemaOnly) args.push('--schema-only');
   if (opts.dataOnly) args.push('--data-only');
-  if (opts.file) args.push(`--file=${opts.file}`);
+  if (opts.compress !== undefined) args.push(`--compress=${opts.compress}`);
   return args;
-}
-
-export function planDump(c: PgConnection, connectTimeoutSeconds: number, opts: DumpOptions): ToolPlan {
-  return { args: dumpArgs(opts), env: libpqEnv(c, connectTimeoutSeconds) };
 }
 
 const PSQL_BASE = ['--no-psqlrc', '--quiet', '--no-align', '--tuples-only', '-v', 'ON_ERROR_STOP=1'];

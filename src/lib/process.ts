@@ -18,8 +18,8 @@ export interface ToolCommand {
 export interface StartOptions {
   /** 'pipe' to feed the child's stdin; a file descriptor to let it read a file itself. */
   stdin?: 'pipe' | 'ignore' | number;
-  /** 'pipe' to read the child's stdout. */
-  stdout?: 'pipe' | 'ignore';
+  /** 'pipe' to read the child's stdout; a file descriptor to let it write a file itself. */
+  stdout?: 'pipe' | 'ignore' | number;
   /** Scrubs secrets from the stderr we report. */
   redact: (text: string) => string;
   /** Aborting kills the child (see trapInterrupts). */

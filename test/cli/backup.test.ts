@@ -124,7 +124,7 @@ describe('the password never reaches an argv', () => {
       await dropTestDatabase(target.name);
     }
     const recorded = fs.readFileSync(log, 'utf8');
-    expect(recorded).toMatch(/^pg_dump --no-owner --no-privileges --format=p --schema=public --file=\S*argv\.sql\.\w+\.partial$/m);
+    expect(recorded).toMatch(/^pg_dump --no-owner --no-privileges --format=p --schema=public$/m);
     expect(recorded).toMatch(/^pg_restore --no-owner --no-privileges --use-list=\S+ --file=\S+ \S*argv\.dump$/m);
     expect(recorded).toMatch(/^psql .*ON_ERROR_STOP=1/m);
     expect(recorded).toContain('pg_dump has PGPASSWORD');

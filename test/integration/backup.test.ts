@@ -56,6 +56,8 @@ describe('round trips on PostgreSQL', () => {
     expect(doc.format).toBe(name.split('.')[0]);
     expect(doc.bytes).toBe(fs.statSync(file).size);
     expect(doc.sha256).toBe(createHash('sha256').update(fs.readFileSync(file)).digest('hex'));
+    // Everything the agents stored is in there: owner-only, whatever the umask.
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(fs.readdirSync(dir).filter((f) => f.endsWith('.partial'))).toEqual([]);
 
     const target = await newDb();

@@ -38,7 +38,8 @@ describe('libpqEnv', () => {
 describe('argv plans never hold a connection', () => {
   test.each([
     [{ format: 'plain' as const }, ['--no-owner', '--no-privileges', '--format=p']],
-    [{ format: 'custom' as const, schema: 'agent_1', file: '/tmp/x' }, ['--no-owner', '--no-privileges', '--format=c', '--schema=agent_1', '--file=/tmp/x']],
+    [{ format: 'custom' as const, schema: 'agent_1' }, ['--no-owner', '--no-privileges', '--format=c', '--schema=agent_1']],
+    [{ format: 'plain' as const, compress: 6 }, ['--no-owner', '--no-privileges', '--format=p', '--compress=6']],
     [{ format: 'plain' as const, schemaOnly: true }, ['--no-owner', '--no-privileges', '--format=p', '--schema-only']],
     [{ format: 'plain' as const, dataOnly: true }, ['--no-owner', '--no-privileges', '--format=p', '--data-only']],
   ])('dumpArgs %j', (opts, args) => {
