@@ -7,12 +7,11 @@ import zlib from 'node:zlib';
 import type { Config } from '../config.js';
 import type { Database } from '../db/connect.js';
 import { dumpEmbedded } from '../db/embedded.js';
-import { queryServerVersionNum } from '../db/pgClient.js';
 import { ConfigError, RefusedError, UsageError } from '../errors.js';
 import { type DumpOptions, dumpArgs, serverMajor } from '../lib/pgArgs.js';
 import { type Interrupts, type RunningTool, abortError, startTool, trapInterrupts } from '../lib/process.js';
 import { createRedactor } from '../lib/redact.js';
-import { MISSING_HINT, connectionOf, toolEnv, toolVersion } from './pgTools.js';
+import { MISSING_HINT, connectionOf, serverVersionNum, toolEnv, toolVersion } from './pgTools.js';
 
 /** gzip's default level: pg_dump's and ours, so both targets make the same trade-off. */
 const GZIP_LEVEL = 6;
@@ -55,12 +54,11 @@ export function resolveBackupFormat(file: string, flag?: string): BackupFormat {
 }
 
 /**
- * pg_dump refuses servers newer than itself, after connecting; say so, naming both versions.
- * The tool's version and the server's are asked at the same time, over a bare pg connection.
+ * pg_dump refuses servers newer than itself, after connecting; say so first, naming both versions.
+ * The tool's version and the server's are asked at the same time.
  */
-async function checkPgDump(config: Config): Promise<void> {
-  const c = connectionOf(config);
-  const [tool, num] = await Promise.all([toolVersion(config, 'pg_dump', config.tools.pgDump), queryServerVersionNum(c, config.connectTimeoutSeconds)]);
+async function checkPgDump(config: Config, signal: AbortSignal): Promise<void> {
+  const [tool, num] = await Promise.all([toolVersion(config, 'pg_dump', config.tools.pgDump), serverVersionNum(config, signal)]);
   const server = serverMajor(num);
   if (tool.major < server) {
     const serverText = num >= 100000 ? `${Math.floor(num / 10000)}.${num % 10000}` : String(server);
@@ -157,7 +155,7 @@ export async function backup(config: Config, opts: BackupOptions, db?: Database)
     } else {
       // Before pg_dump, not beside it: on this 2-core machine pg_dump and the server use both
       // cores, and the check running alongside slowed the dump more than it took on its own.
-      await checkPgDump(config);
+      await checkPgDump(config, interrupts.signal);
       const args = dumpArgs({ ...dump, compress: format === 'gzip' ? GZIP_LEVEL : undefined });
       written = await dumpToFile(config, args, format, tmp, interrupts, opts.onProgress);
     }
