@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Readable, Transform, Writable } from 'node:stream';
+import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import type { Config } from '../config.js';
@@ -82,18 +82,6 @@ function meter(onProgress?: (bytes: number) => void) {
     },
   });
   return { transform, result: () => ({ bytes, sha256: hash.digest('hex') }) };
-}
-
-async function hashFile(file: string): Promise<{ bytes: number; sha256: string }> {
-  const m = meter();
-  await pipeline(fs.createReadStream(file, { highWaterMark: 1 << 20 }), m.transform, new NullSink());
-  return m.result();
-}
-
-class NullSink extends Writable {
-  override _write(_c: unknown, _e: BufferEncoding, done: () => void) {
-    done();
-  }
 }
 
 function openTemp(target: string): { tmp: string; sink: () => Writable } {
@@ -201,45 +189,52 @@ async function dumpToFile(config: Config, args: string[], format: BackupFormat, 
     } finally {
       clearInterval(timer);
     }
-    return hashFile(tmp);
+    return hashAndFlush(tmp);
   }
-  const hashed = await hashWhileWritten(tmp, dump.done, onProgress);
+  const written = await hashAndFlush(tmp, dump.done, onProgress);
   await dump.done;
-  return hashed;
+  return written;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** How much is written between two flushes to disk while the dump runs. */
-const FLUSH_EVERY = 32 << 20;
+const FLUSH_EVERY = 16 << 20;
 
 /**
- * Hashes a file another process is appending to, until that process has finished. It also flushes
- * what was written so far to disk every FLUSH_EVERY bytes, in the background: the fsync before
- * the rename then has little left to write, instead of the whole dump at once.
+ * Hashes a file, and flushes it to disk as it goes, so that the fsync before the rename has
+ * little left to write instead of the whole dump at once. With `writer`, the file is still being
+ * appended to by another process: it is followed until that process has finished, flushed every
+ * FLUSH_EVERY bytes. Once the file is complete, the rest is flushed while the rest is hashed.
  */
-async function hashWhileWritten(file: string, finished: Promise<void>, onProgress?: (bytes: number) => void) {
+async function hashAndFlush(file: string, writer?: Promise<void>, onProgress?: (bytes: number) => void) {
   const hash = createHash('sha256');
-  let ended = false;
-  finished.then(() => (ended = true), () => (ended = true));
+  let complete = writer === undefined;
+  writer?.then(() => (complete = true), () => (complete = true));
   const fh = await fs.promises.open(file, 'r');
   const buf = Buffer.allocUnsafe(1 << 20);
   let pos = 0;
   let flushedAt = 0;
+  let flushedAll = false;
   let flushing: Promise<void> = Promise.resolve();
+  const flush = () => (flushing = flushing.then(() => fh.datasync()));
   try {
     for (;;) {
-      const wasEnded = ended; // read to the end once more after the writer is gone
+      const wasComplete = complete; // read to the end once more after the writer is gone
+      if (wasComplete && !flushedAll) {
+        flushedAll = true;
+        flush();
+      }
       const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
       if (bytesRead > 0) {
         hash.update(buf.subarray(0, bytesRead));
         pos += bytesRead;
         onProgress?.(pos);
-        if (pos - flushedAt >= FLUSH_EVERY) {
+        if (!flushedAll && pos - flushedAt >= FLUSH_EVERY) {
           flushedAt = pos;
-          flushing = flushing.then(() => fh.datasync());
+          flush();
         }
-      } else if (wasEnded) break;
-      else await Promise.race([sleep(20), finished.catch(() => undefined)]); // no lag once pg_dump is done
+      } else if (wasComplete) break;
+      else await Promise.race([sleep(20), writer!.catch(() => undefined)]); // no lag once pg_dump is done
     }
   } finally {
     await flushing.catch(() => undefined); // publish() fsyncs, and reports what fails
