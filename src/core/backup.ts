@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import zlib from 'node:zlib';
 import type { Config } from '../config.js';
 import type { Database } from '../db/connect.js';
@@ -58,13 +59,14 @@ export function resolveBackupFormat(file: string, flag?: string): BackupFormat {
  * The tool's version and the server's are asked at the same time.
  */
 async function checkPgDump(config: Config, signal: AbortSignal): Promise<void> {
-  const [tool, num] = await Promise.all([toolVersion(config, 'pg_dump', config.tools.pgDump), serverVersionNum(config, signal)]);
-  const server = serverMajor(num);
-  if (tool.major < server) {
-    const serverText = num >= 100000 ? `${Math.floor(num / 10000)}.${num % 10000}` : String(server);
+  // The server's first: it takes longer.
+  const [num, tool] = await Promise.all([serverVersionNum(config, signal), toolVersion(config, 'pg_dump', config.tools.pgDump)]);
+  const major = serverMajor(num);
+  if (tool.major < major) {
+    const serverText = num >= 100000 ? `${Math.floor(num / 10000)}.${num % 10000}` : String(major);
     throw new ConfigError(
       `pg_dump ${tool.text} (${config.tools.pgDump}) is older than the server, PostgreSQL ${serverText}: pg_dump cannot dump a newer server`,
-      `install the PostgreSQL ${server} client tools (e.g. apt-get install postgresql-client-${server}) and pass --pg-bin <their bin directory>, or set PG_DUMP`,
+      `install the PostgreSQL ${major} client tools (e.g. apt-get install postgresql-client-${major}) and pass --pg-bin <their bin directory>, or set PG_DUMP`,
     );
   }
 }
@@ -196,7 +198,6 @@ async function dumpToFile(config: Config, args: string[], format: BackupFormat, 
   return written;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** How much is written between two flushes to disk while the dump runs. */
 const FLUSH_EVERY = 16 << 20;
 
@@ -234,7 +235,8 @@ async function hashAndFlush(file: string, writer?: Promise<void>, onProgress?: (
           flush();
         }
       } else if (wasComplete) break;
-      else await Promise.race([sleep(20), writer!.catch(() => undefined)]); // no lag once pg_dump is done
+      // No lag once pg_dump is done, and a sleep left pending then must not hold the process up.
+      else await Promise.race([sleep(20, undefined, { ref: false }), writer!.catch(() => undefined)]);
     }
   } finally {
     await flushing.catch(() => undefined); // publish() fsyncs, and reports what fails
