@@ -101,6 +101,39 @@ describe('backup failures leave nothing behind', () => {
   });
 });
 
+describe("the server's version, asked before pg_dump runs", () => {
+  // psql is only the fast way to ask: without it, or when it fails or hangs, bindu-db's own
+  // connection asks, and the check and the backup behave the same.
+  test.each([
+    ['missing', () => '/nonexistent/psql'],
+    ['printing nonsense', () => script('psql-nonsense', 'echo "not a number"')],
+    ['failing', () => script('psql-fails', 'echo "psql: error: something odd" >&2; exit 2')],
+  ])('psql %s: the backup is made all the same, and an old pg_dump is still refused', async (_what, psql) => {
+    const PSQL = psql();
+    const out = path.join(dir, `psql-${path.basename(PSQL)}.sql`);
+    const refused = await runCli(['backup', out], env({ PSQL, PG_DUMP: script('pg_dump_old2', 'echo "pg_dump (PostgreSQL) 9.6.24"') }));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/pg_dump 9\.6\.24 .* older than the server, PostgreSQL 15\.\d+/);
+    const made = await runCli(['backup', out], env({ PSQL }));
+    expect(made.stderr).not.toContain('error');
+    expect(made.code).toBe(0);
+    expect(fs.readFileSync(out, 'utf8')).toContain('PostgreSQL database dump complete');
+    expect(leftovers(dir)).toEqual([]);
+  });
+
+  test('a psql that hangs is not waited for, and not left running', async () => {
+    const pidFile = path.join(dir, 'psql-hangs.pid');
+    const PSQL = script('psql-hangs', `echo $$ > "${pidFile}"; exec sleep 300`); // far past the test timeout: waiting for it fails the test
+    const out = path.join(dir, 'psql-hangs.sql');
+    const r = await runCli(['backup', out], env({ PSQL }));
+    expect(r.stderr).not.toContain('error');
+    expect(r.code).toBe(0);
+    expect(fs.existsSync(out)).toBe(true);
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+  });
+});
+
 describe('the password never reaches an argv', () => {
   test('pg_dump, psql and pg_restore get it only through PGPASSWORD', async () => {
     const bin = path.join(dir, 'recording-bin');

@@ -127,24 +127,42 @@ describe('confirmation on a terminal', () => {
 });
 
 describe('connection failures are one line, exit 1, without the password', () => {
-  test('wrong password', async () => {
+  // backup asks psql for the server's version first: its failure must read the same as everyone else's.
+  const backupFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bindu-conn-')), 'b.sql');
+  const commands: [string, () => string[]][] = [
+    ['migrate status', () => ['migrate', 'status']],
+    ['tasks list', () => ['tasks', 'list']],
+    ['backup', () => ['backup', backupFile()]],
+  ];
+  const noBackupLeft = (args: string[]) => {
+    if (args[0] !== 'backup') return;
+    expect(fs.readdirSync(path.dirname(args[1]))).toEqual([]);
+    fs.rmSync(path.dirname(args[1]), { recursive: true });
+  };
+
+  test.each(commands)('wrong password: %s', async (_name, argv) => {
     const url = new URL(db.url);
     url.password = 'Wr0ng-Secret-Value';
-    const r = await runCli(['migrate', 'status'], { env: { DATABASE_URL: url.toString() } });
+    const args = argv();
+    const r = await runCli(args, { env: { DATABASE_URL: url.toString() } });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/cannot connect to postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/.*password authentication failed/);
+    expect(r.stderr).toMatch(/hint: check the user name and password/);
     expect(r.stderr).not.toContain('Wr0ng-Secret-Value');
     expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+    noBackupLeft(args);
   });
 
-  test('server down', async () => {
+  test.each(commands)('server down: %s', async (_name, argv) => {
     const url = new URL(adminUrl());
     url.port = '1'; // nothing listens there
-    const r = await runCli(['migrate', 'status'], { env: { DATABASE_URL: url.toString() } });
+    const args = argv();
+    const r = await runCli(args, { env: { DATABASE_URL: url.toString() } });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/connection refused/);
     expect(r.stderr).toMatch(/hint: is the server running/);
     expect(r.stderr).not.toContain(decodeURIComponent(url.password));
+    noBackupLeft(args);
   });
 
   test('a database that does not exist', async () => {
