@@ -1,9 +1,18 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startTestServer } from './pgServer.js';
 
 // Starts one PostgreSQL cluster for the whole run (unless TEST_DATABASE_URL names a server);
 // test files each create their own database in it (see db.ts), so they can run in parallel.
 // Plain JS: jest loads global setup outside its transform.
 export default async function globalSetup() {
+  // Every temporary directory of the run (the tests', the CLI's, the cluster's) goes under one
+  // that the teardown removes: TMPDIR is what os.tmpdir() reads, in the workers and in children.
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bindu-db-tests-'));
+  fs.chmodSync(root, 0o755); // the cluster's directory inside is the postgres user's
+  globalThis.__TEST_TMP_ROOT__ = root;
+  process.env.TMPDIR = root;
   if (process.env.TEST_DATABASE_URL) return;
   const server = await startTestServer();
   globalThis.__PG_SERVER__ = server;

@@ -1,5 +1,10 @@
+import fs from 'node:fs';
 import { stopTestServer } from './pgServer.js';
 
 export default async function globalTeardown() {
-  if (globalThis.__PG_SERVER__) stopTestServer(globalThis.__PG_SERVER__);
+  try {
+    if (globalThis.__PG_SERVER__) stopTestServer(globalThis.__PG_SERVER__);
+  } finally {
+    if (globalThis.__TEST_TMP_ROOT__) fs.rmSync(globalThis.__TEST_TMP_ROOT__, { recursive: true, force: true });
+  }
 }
