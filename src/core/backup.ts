@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -11,6 +12,7 @@ import { dumpEmbedded } from '../db/embedded.js';
 import { ConfigError, RefusedError, UsageError } from '../errors.js';
 import { type DumpOptions, dumpArgs, serverMajor } from '../lib/pgArgs.js';
 import { type Interrupts, type RunningTool, abortError, startTool, trapInterrupts } from '../lib/process.js';
+import { isAlive } from '../lib/fileLock.js';
 import { createRedactor } from '../lib/redact.js';
 import { MISSING_HINT, connectionOf, serverVersionNum, toolEnv, toolVersion } from './pgTools.js';
 
@@ -86,10 +88,26 @@ function meter(onProgress?: (bytes: number) => void) {
   return { transform, result: () => ({ bytes, sha256: hash.digest('hex') }) };
 }
 
+/**
+ * The temporary file beside the target: `.<name>.<host>-<pid>-<random>.partial`. Host and pid say
+ * whose it is, so that a backup killed outright (kill -9: it could not clean up) has its file
+ * removed by the next backup to the same target (see removeAbandoned).
+ */
 function openTemp(target: string): { tmp: string; sink: () => Writable } {
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(4).toString('hex')}.partial`);
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}.partial`);
   // Dumps hold everything the agents stored (webhook secrets included): owner-only, like pg_dump's own advice.
   return { tmp, sink: () => fs.createWriteStream(tmp, { mode: 0o600, flags: 'wx' }) };
+}
+
+/** Removes the temporary files of earlier backups to this target whose process, on this host, is gone. */
+function removeAbandoned(target: string): void {
+  const prefix = `.${path.basename(target)}.${os.hostname()}-`;
+  for (const name of fs.readdirSync(path.dirname(target))) {
+    if (!name.startsWith(prefix) || !name.endsWith('.partial')) continue;
+    const pid = Number(/^(\d+)-[0-9a-f]{8}\.partial$/.exec(name.slice(prefix.length))?.[1]);
+    if (!pid || isAlive({ pid, host: os.hostname() })) continue;
+    fs.rmSync(path.join(path.dirname(target), name), { force: true });
+  }
 }
 
 /** Makes the finished temp file the target: no-clobber with link() unless --force, then rename(). */
@@ -133,6 +151,7 @@ export async function backup(config: Config, opts: BackupOptions, db?: Database)
   }
 
   const dump: DumpOptions = { format: format === 'custom' ? 'custom' : 'plain', schema: config.schema, schemaOnly: opts.schemaOnly, dataOnly: opts.dataOnly };
+  removeAbandoned(file);
   const { tmp, sink } = openTemp(file);
   const interrupts = trapInterrupts();
   try {

@@ -14,7 +14,8 @@ export class LockHeldError extends Error {
   }
 }
 
-function isAlive(owner: LockOwner): boolean {
+/** Whether a process, named by pid and host, still runs; one on another host is assumed to. */
+export function isAlive(owner: Pick<LockOwner, 'pid' | 'host'>): boolean {
   if (owner.host !== os.hostname()) return true; // cannot tell: assume it is
   try {
     process.kill(owner.pid, 0);

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { BinduError, CancelledError, ConfigError, OperationError } from '../errors.js';
 
@@ -42,9 +43,24 @@ export interface RunningTool {
 const KILL_GRACE_MS = 2000;
 const STDERR_LIMIT = 64 * 1024;
 
+/**
+ * util-linux's setpriv, on Linux: it asks the kernel to send the child SIGTERM when bindu-db dies
+ * (PR_SET_PDEATHSIG), then runs the tool in its own place. A bindu-db killed outright (kill -9)
+ * can clean up nothing, but then leaves no pg_dump loading the server and no psql committing a
+ * restore that nobody waits for. Where there is no setpriv, tools run directly.
+ */
+let setprivPath: string | null | undefined;
+function setpriv(): string | null {
+  setprivPath ??= process.platform === 'linux' ? (['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p)) ?? null) : null;
+  return setprivPath;
+}
+
 export function startTool(tool: ToolCommand, options: StartOptions): RunningTool {
   const name = tool.name;
-  const child: ChildProcess = spawn(tool.command, tool.args, {
+  const wrapper = setpriv();
+  const [command, args] = wrapper ? [wrapper, ['--pdeathsig', 'TERM', '--', tool.command, ...tool.args]] : [tool.command, tool.args];
+  const notFound = () => new ConfigError(`${name} not found or not executable: ${tool.command}`, options.missingHint);
+  const child: ChildProcess = spawn(command, args, {
     env: tool.env,
     stdio: [options.stdin ?? 'ignore', options.stdout ?? 'ignore', 'pipe'],
     shell: false,
@@ -71,7 +87,7 @@ export function startTool(tool: ToolCommand, options: StartOptions): RunningTool
   const done = new Promise<void>((resolve, reject) => {
     child.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'EACCES') {
-        reject(new ConfigError(`${name} not found or not executable: ${tool.command}`, options.missingHint));
+        reject(notFound());
       } else {
         reject(new OperationError(`could not run ${name}: ${err.message}`, undefined, err));
       }
@@ -81,6 +97,7 @@ export function startTool(tool: ToolCommand, options: StartOptions): RunningTool
       options.signal?.removeEventListener('abort', onAbort);
       if (options.signal?.aborted) return reject(abortError(options.signal));
       if (code === 0) return resolve();
+      if (wrapper && (code === 126 || code === 127) && stderr.startsWith('setpriv: failed to execute')) return reject(notFound());
       const why = oneLine(options.redact(stderr)) || (signal ? `killed by ${signal}` : 'no error output');
       reject(new OperationError(`${name} failed (${code === null ? signal : `exit ${code}`}): ${why}`));
     });

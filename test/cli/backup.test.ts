@@ -20,6 +20,14 @@ function script(name: string, body: string): string {
 }
 /** --version answers like the real tool; anything else runs `body`. */
 const fakeDump = (name: string, body: string) => script(name, `if [ "$1" = "--version" ]; then exec "${realBin()}/pg_dump" --version; fi\n${body}`);
+/** Running, not a zombie waiting for a parent that will never come (an orphan's new parent may not reap). */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 const leftovers = (d: string) => fs.readdirSync(d).filter((f) => f.includes('.partial'));
 const env = (extra: Record<string, string> = {}) => ({ env: { DATABASE_URL: db.url, ...extra } });
 
@@ -78,6 +86,26 @@ describe('backup failures leave nothing behind', () => {
     expect(fs.existsSync(out)).toBe(false);
     expect(leftovers(dir)).toEqual([]);
     expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+  });
+
+  test('kill -9 during a slow dump: no file, pg_dump dies with it, and the next backup removes the temp file left behind', async () => {
+    const out = path.join(dir, 'killed.sql');
+    const pidFile = path.join(dir, 'killed.pid');
+    const dump = fakeDump('dump-slow-kill', `echo $$ > "${pidFile}"; printf 'SET x = 1;\\n'; exec sleep 60`);
+    const child = spawn(process.execPath, [binPath, 'backup', out], { env: { ...process.env, DATABASE_URL: db.url, PG_DUMP: dump }, stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.on('close', resolve));
+    for (let i = 0; i < 200 && !fs.existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    child.kill('SIGKILL');
+    await exited;
+    expect(fs.existsSync(out)).toBe(false);
+    // The kernel signals the dump as bindu-db dies; give it the moment it needs (no timing assumed).
+    for (let i = 0; i < 200 && running(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(running(pid)).toBe(false);
+    expect(leftovers(dir).filter((f) => f.startsWith('.killed.sql.'))).toHaveLength(1);
+    const next = await runCli(['backup', out], env());
+    expect(next.code).toBe(0);
+    expect(leftovers(dir)).toEqual([]);
   });
 
   test('a pg_dump older than the server is refused before any file exists, naming both versions', async () => {
