@@ -52,7 +52,10 @@ export async function serverVersionNum(config: Config, signal?: AbortSignal): Pr
     if (!Number.isInteger(num) || num <= 0) throw new Error(`psql printed "${out.trim().slice(0, 40)}"`);
     return num;
   });
-  const answered = viaPsql.catch(() => askPg());
+  const answered = viaPsql.catch((err: unknown) => {
+    if (signal?.aborted) throw err; // interrupted: no second try
+    return askPg();
+  });
   let timer: NodeJS.Timeout | undefined;
   const hedge = new Promise<number>((resolve, reject) => {
     timer = setTimeout(() => askPg().then(resolve, reject), PSQL_PATIENCE_MS);

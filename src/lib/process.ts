@@ -83,6 +83,7 @@ export function startTool(tool: ToolCommand, options: StartOptions): RunningTool
   };
   const onAbort = () => kill();
   options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) kill(); // interrupted before it even started
 
   const done = new Promise<void>((resolve, reject) => {
     child.once('error', (err: NodeJS.ErrnoException) => {
