@@ -3,7 +3,9 @@
  * fn gets a function to update the spinner's text (e.g. bytes written).
  */
 export async function withSpinner<T>(label: string, enabled: boolean, fn: (update: (text: string) => void) => Promise<T>): Promise<T> {
-  if (!enabled || !process.stderr.isTTY) return fn(() => undefined);
+  // A terminal of no width (a pty nobody sized, as `script` or `docker run -t` in CI give) would
+  // make ora compute an infinite number of lines to clear, and spin forever: no spinner there.
+  if (!enabled || !process.stderr.isTTY || !process.stderr.columns) return fn(() => undefined);
   const { default: ora } = await import('ora');
   const spinner = ora({ text: label, stream: process.stderr }).start();
   try {
