@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { binPath, runCli } from '../helpers/cli.js';
-import { createTestDatabase, dropTestDatabase } from '../helpers/db.js';
+import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 
 // Failure modes with stand-in tools: shell scripts in place of pg_dump/psql/pg_restore.
 
@@ -106,6 +106,32 @@ describe('backup failures leave nothing behind', () => {
     const next = await runCli(['backup', out], env());
     expect(next.code).toBe(0);
     expect(leftovers(dir)).toEqual([]);
+  });
+
+  test('kill -9 during a restore: psql dies with bindu-db, its transaction rolls back, the target is as it was', async () => {
+    const file = path.join(dir, 'slow-restore.sql');
+    expect((await runCli(['backup', file], env())).code).toBe(0);
+    // A statement that takes 3 s, after the tables are created inside the restore's transaction. A
+    // psql left alive would go on after it and commit; a dead one's transaction rolls back once the
+    // server finds the connection gone (at the end of the statement).
+    const text = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, text.replace('-- PostgreSQL database dump complete', 'SELECT pg_sleep(3);\n\n-- PostgreSQL database dump complete'));
+    const target = await createTestDatabase('bkkill');
+    const sleeping = async () => (await adminQuery("select 1 from pg_stat_activity where datname = $1 and query like '%pg_sleep(3)%' and pid <> pg_backend_pid()", [target.name])).length > 0;
+    const delay = () => new Promise((r) => setTimeout(r, 50));
+    try {
+      const child = spawn(process.execPath, [binPath, 'restore', file, '--yes'], { env: { ...process.env, DATABASE_URL: target.url }, stdio: 'ignore' });
+      const exited = new Promise((resolve) => child.on('close', resolve));
+      for (let i = 0; i < 200 && !(await sleeping()); i++) await delay();
+      expect(await sleeping()).toBe(true);
+      child.kill('SIGKILL');
+      await exited;
+      for (let i = 0; i < 200 && (await sleeping()); i++) await delay();
+      expect(await sleeping()).toBe(false);
+      expect(await adminQuery("select table_name from information_schema.tables where table_schema = 'public'", [], target.name)).toEqual([]);
+    } finally {
+      await dropTestDatabase(target.name);
+    }
   });
 
   test('a pg_dump older than the server is refused before any file exists, naming both versions', async () => {
