@@ -11,7 +11,7 @@ import type { Database } from '../db/connect.js';
 import { dumpEmbedded } from '../db/embedded.js';
 import { ConfigError, RefusedError, UsageError } from '../errors.js';
 import { type DumpOptions, dumpArgs, serverMajor } from '../lib/pgArgs.js';
-import { type Interrupts, type RunningTool, abortError, startTool, trapInterrupts } from '../lib/process.js';
+import { type Interrupts, type RunningTool, type ToolCommand, abortError, startTool, trapInterrupts } from '../lib/process.js';
 import { isAlive } from '../lib/fileLock.js';
 import { createRedactor } from '../lib/redact.js';
 import { MISSING_HINT, connectionOf, serverVersionNum, toolEnv, toolVersion } from './pgTools.js';
@@ -30,8 +30,18 @@ export interface BackupOptions {
   dataOnly?: boolean;
   /** Replace an existing file. */
   force?: boolean;
-  /** Bytes written so far (for a spinner). */
-  onProgress?: (bytes: number) => void;
+}
+
+/** What a backup will do, checked and decided before anything runs (and all that --dry-run shows). */
+export interface BackupPlan {
+  /** The target, absolute. */
+  file: string;
+  format: BackupFormat;
+  force: boolean;
+  /** PostgreSQL: the pg_dump to run, writing to the file (its env holds the password: redact to show). */
+  pgDump?: ToolCommand;
+  /** The embedded database: pg_dump's arguments, run in process. */
+  embeddedArgs?: string[];
 }
 
 export interface BackupResult {
@@ -130,14 +140,8 @@ function publish(tmp: string, target: string, force: boolean): void {
   }
 }
 
-/**
- * Writes a backup atomically: to a temporary file beside the target, renamed only on success.
- * On failure or interruption the temporary file is removed and no child is left running.
- * `db`: the open embedded database. A PostgreSQL target needs none: pg_dump connects itself,
- * and the version check uses a bare pg client (opening knex cost more than the dump's margin).
- */
-export async function backup(config: Config, opts: BackupOptions, db?: Database): Promise<BackupResult> {
-  const started = process.hrtime.bigint();
+/** Checks the request and decides the backup, touching nothing: no file, no connection, no process. */
+export function planBackup(config: Config, opts: BackupOptions): BackupPlan {
   const file = path.resolve(opts.file);
   const format = resolveBackupFormat(file, opts.format);
   if (opts.schemaOnly && opts.dataOnly) throw new UsageError('use only one of --schema-only and --data-only');
@@ -149,27 +153,40 @@ export async function backup(config: Config, opts: BackupOptions, db?: Database)
   if (config.target.kind === 'embedded' && format === 'custom') {
     throw new UsageError('the embedded database backs up to plain SQL only', 'name the file .sql or .sql.gz');
   }
-
   const dump: DumpOptions = { format: format === 'custom' ? 'custom' : 'plain', schema: config.schema, schemaOnly: opts.schemaOnly, dataOnly: opts.dataOnly };
+  const force = opts.force === true;
+  // The embedded database's dump is gzipped here, by writeStream; pg_dump compresses its own.
+  if (config.target.kind === 'embedded') return { file, format, force, embeddedArgs: dumpArgs(dump) };
+  const args = dumpArgs({ ...dump, compress: format === 'gzip' ? GZIP_LEVEL : undefined });
+  return { file, format, force, pgDump: { name: 'pg_dump', command: config.tools.pgDump, args, env: toolEnv(config, connectionOf(config)) } };
+}
+
+/**
+ * Writes a backup atomically: to a temporary file beside the target, renamed only on success.
+ * On failure or interruption the temporary file is removed and no child is left running.
+ * `db`: the open embedded database. A PostgreSQL target needs none: pg_dump connects itself.
+ */
+export async function backup(config: Config, plan: BackupPlan, db?: Database, onProgress?: (bytes: number) => void): Promise<BackupResult> {
+  const started = process.hrtime.bigint();
+  const { file, format } = plan;
   removeAbandoned(file);
   const { tmp, sink } = openTemp(file);
   const interrupts = trapInterrupts();
   try {
     let written: { bytes: number; sha256: string };
-    if (config.target.kind === 'embedded') {
-      if (!db?.pglite) throw new Error('backup of the embedded database needs it open');
-      const bytes = await dumpEmbedded(db.pglite, dumpArgs(dump)); // gzipped here, by writeStream
-      if (interrupts.signal.aborted) throw abortError(interrupts.signal);
-      written = await writeStream(Readable.from([Buffer.from(bytes)]), format === 'gzip', sink, interrupts, opts.onProgress);
-    } else {
+    if (plan.pgDump) {
       // Before pg_dump, not beside it: on this 2-core machine pg_dump and the server use both
       // cores, and the check running alongside slowed the dump more than it took on its own.
       await checkPgDump(config, interrupts.signal);
-      const args = dumpArgs({ ...dump, compress: format === 'gzip' ? GZIP_LEVEL : undefined });
-      written = await dumpToFile(config, args, format, tmp, interrupts, opts.onProgress);
+      written = await dumpToFile(config, plan.pgDump, format, tmp, interrupts, onProgress);
+    } else {
+      if (!db?.pglite || !plan.embeddedArgs) throw new Error('backup of the embedded database needs it open');
+      const bytes = await dumpEmbedded(db.pglite, plan.embeddedArgs);
+      if (interrupts.signal.aborted) throw abortError(interrupts.signal);
+      written = await writeStream(Readable.from([Buffer.from(bytes)]), format === 'gzip', sink, interrupts, onProgress);
     }
     if (interrupts.signal.aborted) throw abortError(interrupts.signal);
-    publish(tmp, file, opts.force === true);
+    publish(tmp, file, plan.force);
     return { file, format, ...written, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
   } catch (err) {
     fs.rmSync(tmp, { force: true });
@@ -195,11 +212,11 @@ async function writeStream(source: Readable, gzip: boolean, sink: () => Writable
  * A plain (or gzip) dump is written front to back, so it is hashed while it grows; a custom
  * archive is rewritten at the end (its table of contents), so it is hashed after.
  */
-async function dumpToFile(config: Config, args: string[], format: BackupFormat, tmp: string, interrupts: Interrupts, onProgress?: (bytes: number) => void) {
+async function dumpToFile(config: Config, pgDump: ToolCommand, format: BackupFormat, tmp: string, interrupts: Interrupts, onProgress?: (bytes: number) => void) {
   const fd = fs.openSync(tmp, 'wx', 0o600);
   let dump: RunningTool;
   try {
-    dump = startTool({ name: 'pg_dump', command: config.tools.pgDump, args, env: toolEnv(config, connectionOf(config)) }, { stdout: fd, redact: createRedactor(config.secrets), signal: interrupts.signal, missingHint: MISSING_HINT });
+    dump = startTool(pgDump, { stdout: fd, redact: createRedactor(config.secrets), signal: interrupts.signal, missingHint: MISSING_HINT });
   } finally {
     fs.closeSync(fd); // the child has its own copy
   }

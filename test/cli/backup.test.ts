@@ -223,6 +223,48 @@ describe('the password never reaches an argv', () => {
   });
 });
 
+describe('backup --dry-run', () => {
+  test('prints the pg_dump command and its libpq variables, password hidden, and runs nothing', async () => {
+    const log = path.join(dir, 'dry-run.log');
+    const recorder = (tool: string) => script(`dry-${tool}`, `echo "${tool} $*" >> "${log}"`);
+    const out = path.join(dir, 'dry.sql.gz');
+    const r = await runCli(['backup', out, '--dry-run'], env({ PG_DUMP: recorder('pg_dump'), PSQL: recorder('psql') }));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/dry-pg_dump --no-owner --no-privileges --format=p --schema=public --compress=6$/m);
+    expect(r.stdout).toMatch(/PGHOST=127\.0\.0\.1 .*PGPASSWORD=\*\*\* /);
+    expect(r.stdout + r.stderr).not.toContain(password);
+    expect(fs.existsSync(log)).toBe(false); // neither the version check nor the dump ran
+    expect(fs.existsSync(out)).toBe(false);
+    expect(leftovers(dir)).toEqual([]);
+  });
+
+  test('--json: one document with the argv and the environment', async () => {
+    const r = await runCli(['backup', path.join(dir, 'dry.dump'), '--dry-run', '--json'], env());
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ dry_run: true, format: 'custom', in_process: false, command: ['pg_dump', '--no-owner', '--no-privileges', '--format=c', '--schema=public'] });
+    expect(doc.env).toMatchObject({ PGHOST: '127.0.0.1', PGDATABASE: db.name, PGPASSWORD: '***' });
+  });
+
+  test('refuses what the backup would refuse: an existing file without --force (exit 2)', async () => {
+    const out = path.join(dir, 'dry-exists.sql');
+    fs.writeFileSync(out, 'keep me');
+    const r = await runCli(['backup', out, '--dry-run'], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/already exists/);
+    expect(fs.readFileSync(out, 'utf8')).toBe('keep me');
+  });
+
+  test('on the embedded database: the in-process dump, and the database is not even opened', async () => {
+    const dataDir = path.join(dir, 'dry-embedded');
+    const r = await runCli(['backup', path.join(dir, 'dry-embedded.sql'), '--dry-run'], { env: { BINDU_DB_DATA_DIR: dataDir }, cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/the embedded database at .*dry-embedded/);
+    expect(r.stdout).toMatch(/in process: pg_dump --no-owner --no-privileges --format=p --schema=public/);
+    expect(fs.existsSync(dataDir)).toBe(false);
+  });
+});
+
 describe('on a terminal', () => {
   // `script` gives the CLI a pseudo-terminal: unsized (0 columns, as CI's often are), or sized by stty first.
   const onTerminal = (shellCommand: string) =>

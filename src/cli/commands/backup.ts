@@ -1,14 +1,17 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import type { BackupPlan } from '../../core/backup.js';
 import type { RestorePlan } from '../../core/restore.js';
+import type { RunContext } from '../context.js';
 import { run } from '../run.js';
 import { examples } from '../options.js';
 import { confirmDestructive } from '../ui/prompt.js';
 import { withSpinner } from '../ui/spinner.js';
-import { formatBytes, plural } from '../ui/format.js';
+import { formatBytes, plural, shellLine } from '../ui/format.js';
 
 interface BackupFlags {
   format?: 'plain' | 'custom';
+  dryRun?: boolean;
   schemaOnly?: boolean;
   dataOnly?: boolean;
   force?: boolean;
@@ -22,6 +25,22 @@ interface RestoreFlags {
 const backupCore = () => import('../../core/backup.js');
 const restoreCore = () => import('../../core/restore.js');
 const pgBinOption = () => new Option('--pg-bin <dir>', 'directory of pg_dump, psql and pg_restore (default: $PG_DUMP, $PSQL, $PG_RESTORE, else PATH)');
+
+const schemaNote = (ctx: RunContext) => (ctx.config.schema === 'public' ? '' : ` (schema ${ctx.config.schema})`);
+
+/** --dry-run: what would run, with the libpq variables it would get (the password hidden). */
+function printPlan(ctx: RunContext, plan: BackupPlan): void {
+  const command = plan.pgDump ? [plan.pgDump.command, ...plan.pgDump.args] : ['pg_dump', ...plan.embeddedArgs!];
+  const env = Object.fromEntries(Object.entries(plan.pgDump?.env ?? {}).filter(([k]) => k.startsWith('PG')).map(([k, v]) => [k, k === 'PGPASSWORD' ? '***' : v]));
+  if (ctx.out.json) return ctx.out.document({ dry_run: true, file: plan.file, format: plan.format, in_process: !plan.pgDump, command, env });
+  const source = plan.pgDump ? ctx.targetLabel : `the embedded database at ${ctx.targetLabel}`;
+  const assignments = Object.entries(env).map(([k, v]) => `${k}=${k === 'PGPASSWORD' ? v : shellLine([v])}`);
+  ctx.out.print(
+    `Dry run: would back up ${source}${schemaNote(ctx)} to ${plan.file} (${plan.format}), through a temporary file beside it.`,
+    plan.pgDump ? `  ${[...assignments, shellLine(command)].join(' ')}` : `  in process: ${shellLine(command)}`,
+    'Nothing was run or written.',
+  );
+}
 
 /** What --clean is about to do to the target, or nothing when it finds nothing to replace. */
 function cleanWarning(plan: RestorePlan): string | undefined {
@@ -42,20 +61,19 @@ export function registerBackup(program: Command): void {
     .option('--data-only', 'rows only, no schema: restores into existing tables (e.g. after bindu-db migrate up)')
     .option('--force', 'replace the file if it exists')
     .addOption(pgBinOption())
-    .addHelpText('after', examples('bindu-db backup ./backup.sql', 'bindu-db backup ./nightly.sql.gz --json', 'bindu-db backup ./echo-agent.dump --schema did:bindu:acme@example.com:echo_agent:438b4', 'bindu-db backup ./bindu.dump --pg-bin /usr/lib/postgresql/16/bin'))
+    .addHelpText('after', examples('bindu-db backup ./backup.sql', 'bindu-db backup ./nightly.sql.gz --json', 'bindu-db backup ./echo-agent.dump --schema did:bindu:acme@example.com:echo_agent:438b4', 'bindu-db backup ./bindu.dump --pg-bin /usr/lib/postgresql/16/bin', 'bindu-db backup ./backup.sql --dry-run'))
+    .option('--dry-run', 'print the pg_dump command it would run (password hidden), and run nothing')
     .action(
       run<BackupFlags, [string]>(async (ctx, opts, file) => {
+        const { backup, planBackup } = await backupCore();
+        const plan = planBackup(ctx.config, { file, format: opts.format, schemaOnly: opts.schemaOnly, dataOnly: opts.dataOnly, force: opts.force });
+        if (opts.dryRun) return printPlan(ctx, plan);
         // PostgreSQL is dumped without opening knex: pg_dump connects itself (see core/backup.ts).
-        const target = ctx.config.target;
-        const db = target.kind === 'embedded' ? await ctx.db() : (ctx.announce(), undefined);
-        const label = ctx.targetLabel;
-        const { backup } = await backupCore();
-        const result = await withSpinner(`backing up to ${file}`, !ctx.out.json, (update) =>
-          backup(ctx.config, { file, format: opts.format, schemaOnly: opts.schemaOnly, dataOnly: opts.dataOnly, force: opts.force, onProgress: (n) => update(formatBytes(n)) }, db),
-        );
+        const db = ctx.config.target.kind === 'embedded' ? await ctx.db() : (ctx.announce(), undefined);
+        const result = await withSpinner(`backing up to ${file}`, !ctx.out.json, (update) => backup(ctx.config, plan, db, (n) => update(formatBytes(n))));
         const doc = { file: result.file, format: result.format, bytes: result.bytes, sha256: result.sha256, seconds: Number(result.seconds.toFixed(3)) };
         if (ctx.out.json) return ctx.out.document(doc);
-        ctx.out.print(`Backed up ${label}${ctx.config.schema === 'public' ? '' : ` (schema ${ctx.config.schema})`} to ${result.file}`, `  format  ${result.format}`, `  size    ${formatBytes(result.bytes)} (${result.bytes} bytes)`, `  time    ${result.seconds.toFixed(2)} s`, `  sha256  ${result.sha256}`);
+        ctx.out.print(`Backed up ${ctx.targetLabel}${schemaNote(ctx)} to ${result.file}`, `  format  ${result.format}`, `  size    ${formatBytes(result.bytes)} (${result.bytes} bytes)`, `  time    ${result.seconds.toFixed(2)} s`, `  sha256  ${result.sha256}`);
       }),
     );
 
