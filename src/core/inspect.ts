@@ -71,6 +71,15 @@ function taskFilter(input: TaskListInput): repo.TaskFilter {
   return filter;
 }
 
+/** --owner on a table that records no owner (`ownerColumn` null): a usage error saying where owners are. */
+function checkOwner(db: Database, layout: repo.Layout, ownerColumn: string | null, owner: string | undefined): void {
+  if (owner === undefined || ownerColumn) return;
+  throw new UsageError(
+    `--owner: schema "${db.schema}" (${layout.name} layout) has no owner_did column`,
+    layout.name === 'bindu-server' ? 'Bindu server schemas made before April 2026 record no owner; list the others with: bindu-db schemas list' : 'owners are recorded only in Bindu server schemas (bindu-db schemas list)',
+  );
+}
+
 /** What only some layouts can answer, checked once the schema's layout is known. */
 function checkTaskFilter(source: repo.Source, db: Database, filter: repo.TaskFilter): repo.TaskFilter {
   const { layout } = source;
@@ -80,12 +89,7 @@ function checkTaskFilter(source: repo.Source, db: Database, filter: repo.TaskFil
       throw new UsageError(`status "${s}" does not exist in ${where}`, `valid statuses there: ${layout.statuses.join(', ')}; canceled, rejected and auth_required exist only in Bindu server schemas`);
     }
   }
-  if (filter.ownerDid !== undefined && !layout.tasks.ownerDid) {
-    throw new UsageError(
-      `--owner: ${where} has no owner_did column`,
-      layout.name === 'bindu-server' ? 'Bindu server schemas made before April 2026 record no owner; list the others with: bindu-db schemas list' : 'owners are recorded only in Bindu server schemas (bindu-db schemas list)',
-    );
-  }
+  checkOwner(db, layout, layout.tasks.ownerDid, filter.ownerDid);
   if (filter.paymentStatuses && !layout.tasks.metadata) {
     throw new UsageError(`--payment-status: ${where} records no payment status`, 'x402 payment statuses are recorded only in Bindu server schemas (bindu-db schemas list)');
   }
@@ -135,6 +139,8 @@ export async function exportTasks(db: Database, input: Omit<TaskListInput, 'limi
 }
 
 export interface ContextListInput {
+  /** Server layout with owner_did: only contexts of this owner DID. */
+  owner?: string;
   since?: string;
   until?: string;
   limit?: string;
@@ -142,16 +148,20 @@ export interface ContextListInput {
 }
 
 export function parseContextList(input: ContextListInput): { filter: repo.ContextFilter; page: repo.PageOptions } {
-  const filter = {
+  const filter: repo.ContextFilter = {
     since: input.since !== undefined ? parseTime(input.since, '--since') : undefined,
     until: input.until !== undefined ? parseTime(input.until, '--until') : undefined,
+    ownerDid: input.owner !== undefined ? parseOwner(input.owner) : undefined,
   };
+  if (filter.since && filter.until && filter.since >= filter.until) throw new UsageError('--since must be earlier than --until');
   return { filter, page: pageOptions(input, 'contexts') };
 }
 
 export async function listContexts(db: Database, input: ContextListInput): Promise<Page<ContextSummaryRow>> {
   const { filter, page } = parseContextList(input);
-  return repo.listContexts(await sourceFor(db), filter, page);
+  const source = await sourceFor(db);
+  checkOwner(db, source.layout, source.layout.contexts.ownerDid, filter.ownerDid);
+  return repo.listContexts(source, filter, page);
 }
 
 export interface ContextDetail extends ContextRow {

@@ -63,6 +63,8 @@ describe('inspection commands on a Bindu server database', () => {
   test.each([
     [['--schema', 'bindu', 'tasks', 'list', '--status', 'canceled'], /status "canceled" does not exist in schema "bindu" \(bindu-db layout\)[\s\S]*valid statuses there: pending, running, completed, failed, input_required/],
     [['--schema', AGENT_SCHEMAS.legacy, 'tasks', 'list', '--owner', 'did:bindu:x'], /--owner: .* has no owner_did column[\s\S]*before April 2026/],
+    [['--schema', AGENT_SCHEMAS.legacy, 'contexts', 'list', '--owner', 'did:bindu:x'], /--owner: .* has no owner_did column[\s\S]*before April 2026/],
+    [['contexts', 'list', '--owner', ''], /--owner must be a DID of 1 to 255 characters/],
     [['--schema', 'bindu', 'tasks', 'list', '--payment-status', 'payment-failed'], /--payment-status: schema "bindu" \(bindu-db layout\) records no payment status/],
     [['--schema', 'no_such_schema', 'tasks', 'list'], new RegExp(`schema "no_such_schema" holds no Bindu tables[\\s\\S]*schemas that do: .*${AGENT_SCHEMAS.echo} \\(bindu-server\\)`)],
     [['--schema', 'no_such_schema', 'stats'], /holds no Bindu tables/],
@@ -83,6 +85,9 @@ describe('inspection commands on a Bindu server database', () => {
     expect(shown.stdout + shown.stderr).not.toContain('server-webhook-token-123456');
     const contexts = json(await echo('contexts', 'list', '--json'));
     expect(contexts.items[0]).toMatchObject({ task_count: 9, message_count: 1, owner_did: 'did:bindu:acme@example.com:echo_agent:438b4' });
+    const owned = json(await echo('contexts', 'list', '--owner', 'did:bindu:acme@example.com:echo_agent:438b4', '--json'));
+    expect(owned.items.map((c: { context_id: string }) => c.context_id)).toEqual(contexts.items.filter((c: { owner_did: string }) => c.owner_did === 'did:bindu:acme@example.com:echo_agent:438b4').map((c: { context_id: string }) => c.context_id));
+    expect(json(await echo('contexts', 'list', '--owner', 'did:bindu:nobody', '--json')).items).toEqual([]);
     const feedback = json(await echo('feedback', 'list', '--min-rating', '4', '--json'));
     expect(feedback.items.map((f: { rating: number; feedback: string }) => [f.rating, f.feedback])).toEqual([[5, 'Great answer']]);
     const stats = json(await echo('stats', '--json'));

@@ -185,6 +185,15 @@ describe('inspection of a Bindu server database', () => {
     expect((await inspect.listTasks(legacy, {})).items.every((x) => x.owner_did === null)).toBe(true);
   });
 
+  test('contexts list --owner filters on the contexts\' owner_did; a schema without the column is a usage error', async () => {
+    const owned = (await inspect.listContexts(echo, { owner: OWNER })).items;
+    expect(owned.length).toBeGreaterThan(0);
+    expect(owned.length).toBe((await inspect.listContexts(echo, {})).items.filter((c) => (c as { owner_did?: string }).owner_did === OWNER).length);
+    expect((await inspect.listContexts(echo, { owner: 'did:bindu:someone:else' })).items).toHaveLength(0);
+    await usageError(inspect.listContexts(legacy, { owner: OWNER }), /--owner: schema ".*old_agent.*" \(bindu-server layout\) has no owner_did column \| .*before April 2026/);
+    await usageError(inspect.listContexts(ours, { owner: OWNER }), /--owner: .*bindu-db layout.*no owner_did/);
+  });
+
   test('--payment-status reads x402.payment.status; with --until it finds the stuck ones', async () => {
     const listed = async (input: inspect.TaskListInput) => (await inspect.listTasks(echo, input)).items.map((x) => [x.task_id, x.payment_status]);
     expect(await listed({ paymentStatus: 'payment-failed,payment-orphaned' })).toEqual([[ECHO.failedSilent, 'payment-failed'], [ECHO.working, 'payment-orphaned']]);

@@ -142,9 +142,10 @@ export function registerInspect(program: Command): void {
 
   const contexts = program.command('contexts');
   listOptions(contexts.command('list').description('contexts, newest first, with task counts and last activity'), 'contexts')
-    .addHelpText('after', examples('bindu-db contexts list', 'bindu-db contexts list --since 7d --json'))
+    .option('--owner <did>', 'only the contexts of this owner DID (Bindu server schemas with owner_did)')
+    .addHelpText('after', examples('bindu-db contexts list', 'bindu-db contexts list --since 7d --json', 'bindu-db --schema <agent DID> contexts list --owner did:bindu:acme@example.com:echo_agent:438b4'))
     .action(
-      run<ListFlags>(async (ctx, opts) => {
+      run<ListFlags & { owner?: string }>(async (ctx, opts) => {
         const inspect = await core();
         inspect.parseContextList(opts);
         inspect.parseFormat(opts.format, ctx.out.json);

@@ -1,3 +1,4 @@
+import { UsageError } from '../../errors.js';
 import type { ContextRow, ContextSummaryRow, Page } from '../types.js';
 import { type Keyset, cursorTsSql, toPage } from './keyset.js';
 import { col, extraColumns, ident } from './layout.js';
@@ -6,6 +7,8 @@ import { type Source, type Statement, Where, num, rowsOf } from './source.js';
 export interface ContextFilter {
   since?: Date;
   until?: Date;
+  /** Server layout with owner_did only. */
+  ownerDid?: string;
 }
 
 /** A page of contexts, newest first; task counts and last activity are computed for the page only. */
@@ -15,6 +18,10 @@ export function contextPageStatement(source: Source, filter: ContextFilter, page
   const w = new Where();
   if (filter.since) w.add(`${col('c', C.createdAt)} >= ?`, filter.since);
   if (filter.until) w.add(`${col('c', C.createdAt)} < ?`, filter.until);
+  if (filter.ownerDid !== undefined) {
+    if (!C.ownerDid) throw new UsageError(`--owner: the ${source.layout.name} contexts table of this schema has no owner_did column`);
+    w.add(`${col('c', C.ownerDid)} = ?`, filter.ownerDid);
+  }
   if (page.after) w.add(`(${col('c', C.createdAt)}, ${col('c', C.id)}) < (?::timestamptz, ?::uuid)`, page.after.ts, page.after.id);
   const extras = C.extras.map(([name]) => `, page.${ident(name)}`).join('');
   const sql = `select page.context_id, page.metadata, page.created_at, page.updated_at${extras},

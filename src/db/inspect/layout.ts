@@ -33,7 +33,12 @@ export interface Layout {
     /** Extra output fields of `tasks show` and `tasks export`. */
     detailExtras: ReadonlyArray<readonly [string, Field]>;
   };
-  readonly contexts: { table: string; id: string; messages: Field; metadata: Field; createdAt: string; updatedAt: string; extras: ReadonlyArray<readonly [string, Field]> };
+  readonly contexts: {
+    table: string; id: string; messages: Field; metadata: Field; createdAt: string; updatedAt: string;
+    /** Owner DID column; null where the schema has none (then --owner is a usage error). */
+    ownerDid: string | null;
+    extras: ReadonlyArray<readonly [string, Field]>;
+  };
   readonly feedback: { table: string; id: string; idType: 'uuid' | 'integer'; taskId: string; text: Field; rating: Field; metadata: Field; createdAt: string };
   readonly webhooks: { table: string; taskId: string; config: string; createdAt: string; updatedAt: string } | null;
   /** The normalized statuses this layout can hold (validation, the keys of stats). */
@@ -58,7 +63,7 @@ export const BINDU_DB_LAYOUT: Layout = {
     table: 'tasks', id: 'task_id', contextId: 'context_id', status: 'status', history: 'history', artifacts: 'artifacts',
     createdAt: 'created_at', updatedAt: 'updated_at', ownerDid: null, metadata: null, summaryExtras: [], detailExtras: [],
   },
-  contexts: { table: 'contexts', id: 'context_id', messages: 'messages', metadata: 'metadata', createdAt: 'created_at', updatedAt: 'updated_at', extras: [] },
+  contexts: { table: 'contexts', id: 'context_id', messages: 'messages', metadata: 'metadata', createdAt: 'created_at', updatedAt: 'updated_at', ownerDid: null, extras: [] },
   feedback: { table: 'task_feedback', id: 'feedback_id', idType: 'uuid', taskId: 'task_id', text: 'feedback', rating: 'rating', metadata: 'metadata', createdAt: 'created_at' },
   webhooks: { table: 'webhook_configs', taskId: 'task_id', config: 'config', createdAt: 'created_at', updatedAt: 'updated_at' },
   statuses: TASK_STATUSES,
@@ -122,6 +127,7 @@ export function serverLayout(opts: { ownerDid: boolean }): Layout {
       messages: { expr: (a) => `coalesce(${col(a, 'message_history')}, '[]'::jsonb)` },
       metadata: { expr: (a) => `coalesce(${col(a, 'context_data')}, '{}'::jsonb)` },
       createdAt: 'created_at', updatedAt: 'updated_at',
+      ownerDid: opts.ownerDid ? 'owner_did' : null,
       extras: [['owner_did', owner]],
     },
     feedback: {
