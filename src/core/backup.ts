@@ -112,7 +112,13 @@ function openTemp(target: string): { tmp: string; sink: () => Writable } {
 /** Removes the temporary files of earlier backups to this target whose process, on this host, is gone. */
 function removeAbandoned(target: string): void {
   const prefix = `.${path.basename(target)}.${os.hostname()}-`;
-  for (const name of fs.readdirSync(path.dirname(target))) {
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.dirname(target));
+  } catch {
+    return; // housekeeping only: a directory we may write but not list is no reason to fail
+  }
+  for (const name of names) {
     if (!name.startsWith(prefix) || !name.endsWith('.partial')) continue;
     const pid = Number(/^(\d+)-[0-9a-f]{8}\.partial$/.exec(name.slice(prefix.length))?.[1]);
     if (!pid || isAlive({ pid, host: os.hostname() })) continue;
