@@ -93,6 +93,8 @@ try {
       }
     }
     console.log(ratioLine(`backup ${format} (${(fs.statSync(ourFile).size / 1e6).toFixed(0)} MB) vs pg_dump`, median(mine), median(floor), GOAL));
+    // The spread, not only the medians: bindu-db's runs vary more than pg_dump's (its flushes to disk).
+    console.log(`  runs (ms): ours ${mine.map(Math.round).join(' ')}; floor ${floor.map(Math.round).join(' ')}`);
     if (extraCa) console.log(ratioLine(`  the same, node without NODE_EXTRA_CA_CERTS`, median(mineWithoutCa), median(floor), GOAL));
 
     const rFloor: number[] = [];
