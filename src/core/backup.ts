@@ -38,10 +38,11 @@ export interface BackupPlan {
   file: string;
   format: BackupFormat;
   force: boolean;
-  /** PostgreSQL: the pg_dump to run, writing to the file (its env holds the password: redact to show). */
-  pgDump?: ToolCommand;
-  /** The embedded database: pg_dump's arguments, run in process. */
-  embeddedArgs?: string[];
+  /**
+   * PostgreSQL: the pg_dump to run, writing to the file (its env holds the password: redact it to
+   * show it). The embedded database: pg_dump's arguments, run in process.
+   */
+  dump: { kind: 'pg_dump'; tool: ToolCommand } | { kind: 'in-process'; args: string[] };
 }
 
 export interface BackupResult {
@@ -162,9 +163,9 @@ export function planBackup(config: Config, opts: BackupOptions): BackupPlan {
   const dump: DumpOptions = { format: format === 'custom' ? 'custom' : 'plain', schema: config.schema, schemaOnly: opts.schemaOnly, dataOnly: opts.dataOnly };
   const force = opts.force === true;
   // The embedded database's dump is gzipped here, by writeStream; pg_dump compresses its own.
-  if (config.target.kind === 'embedded') return { file, format, force, embeddedArgs: dumpArgs(dump) };
+  if (config.target.kind === 'embedded') return { file, format, force, dump: { kind: 'in-process', args: dumpArgs(dump) } };
   const args = dumpArgs({ ...dump, compress: format === 'gzip' ? GZIP_LEVEL : undefined });
-  return { file, format, force, pgDump: { name: 'pg_dump', command: config.tools.pgDump, args, env: toolEnv(config, connectionOf(config)) } };
+  return { file, format, force, dump: { kind: 'pg_dump', tool: { name: 'pg_dump', command: config.tools.pgDump, args, env: toolEnv(config, connectionOf(config)) } } };
 }
 
 /**
@@ -180,14 +181,14 @@ export async function backup(config: Config, plan: BackupPlan, db?: Database, on
   const interrupts = trapInterrupts();
   try {
     let written: { bytes: number; sha256: string };
-    if (plan.pgDump) {
+    if (plan.dump.kind === 'pg_dump') {
       // Before pg_dump, not beside it: on this 2-core machine pg_dump and the server use both
       // cores, and the check running alongside slowed the dump more than it took on its own.
       await checkPgDump(config, interrupts.signal);
-      written = await dumpToFile(config, plan.pgDump, format, tmp, interrupts, onProgress);
+      written = await dumpToFile(config, plan.dump.tool, format, tmp, interrupts, onProgress);
     } else {
-      if (!db?.pglite || !plan.embeddedArgs) throw new Error('backup of the embedded database needs it open');
-      const bytes = await dumpEmbedded(db.pglite, plan.embeddedArgs);
+      if (!db?.pglite) throw new Error('backup of the embedded database needs it open');
+      const bytes = await dumpEmbedded(db.pglite, plan.dump.args);
       if (interrupts.signal.aborted) throw abortError(interrupts.signal);
       written = await writeStream(Readable.from([Buffer.from(bytes)]), format === 'gzip', sink, interrupts, onProgress);
     }

@@ -30,14 +30,16 @@ const schemaNote = (ctx: RunContext) => (ctx.config.schema === 'public' ? '' : `
 
 /** --dry-run: what would run, with the libpq variables it would get (the password hidden). */
 function printPlan(ctx: RunContext, plan: BackupPlan): void {
-  const command = plan.pgDump ? [plan.pgDump.command, ...plan.pgDump.args] : ['pg_dump', ...plan.embeddedArgs!];
-  const env = Object.fromEntries(Object.entries(plan.pgDump?.env ?? {}).filter(([k]) => k.startsWith('PG')).map(([k, v]) => [k, k === 'PGPASSWORD' ? '***' : v]));
-  if (ctx.out.json) return ctx.out.document({ dry_run: true, file: plan.file, format: plan.format, in_process: !plan.pgDump, command, env });
-  const source = plan.pgDump ? ctx.targetLabel : `the embedded database at ${ctx.targetLabel}`;
+  const { dump } = plan;
+  const spawned = dump.kind === 'pg_dump';
+  const command = spawned ? [dump.tool.command, ...dump.tool.args] : ['pg_dump', ...dump.args];
+  const env = spawned ? Object.fromEntries(Object.entries(dump.tool.env).filter(([k]) => k.startsWith('PG')).map(([k, v]) => [k, k === 'PGPASSWORD' ? '***' : v])) : {};
+  if (ctx.out.json) return ctx.out.document({ dry_run: true, file: plan.file, format: plan.format, in_process: !spawned, command, env });
+  const source = spawned ? ctx.targetLabel : `the embedded database at ${ctx.targetLabel}`;
   const assignments = Object.entries(env).map(([k, v]) => `${k}=${k === 'PGPASSWORD' ? v : shellLine([v])}`);
   ctx.out.print(
     `Dry run: would back up ${source}${schemaNote(ctx)} to ${plan.file} (${plan.format}), through a temporary file beside it.`,
-    plan.pgDump ? `  ${[...assignments, shellLine(command)].join(' ')}` : `  in process: ${shellLine(command)}`,
+    spawned ? `  ${[...assignments, shellLine(command)].join(' ')}` : `  in process: ${shellLine(command)}`,
     'Nothing was run or written.',
   );
 }
