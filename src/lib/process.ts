@@ -51,7 +51,12 @@ const STDERR_LIMIT = 64 * 1024;
  */
 let setprivPath: string | null | undefined;
 function setpriv(): string | null {
-  setprivPath ??= process.platform === 'linux' ? (['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p)) ?? null) : null;
+  if (setprivPath === undefined) {
+    const found = process.platform === 'linux' ? ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p)) : undefined;
+    // util-linux before 2.33 (RHEL 7) has setpriv without --pdeathsig: every tool would fail to
+    // start. The option's name is in the binary when it has it; reading it costs less than asking.
+    setprivPath = found && fs.readFileSync(found).includes('pdeathsig') ? found : null;
+  }
   return setprivPath;
 }
 
