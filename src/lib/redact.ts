@@ -59,3 +59,8 @@ export function createRedactor(secrets: readonly string[]): Redactor {
     return out;
   };
 }
+
+/** The libpq (PG*) variables of a child's environment as they may be shown: the password masked. */
+export function shownLibpqEnv(env: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('PG')).map(([k, v]) => [k, k === 'PGPASSWORD' ? MASK : v]));
+}

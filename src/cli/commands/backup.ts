@@ -3,6 +3,7 @@ import { Option } from 'commander';
 import type { BackupPlan } from '../../core/backup.js';
 import type { RestorePlan } from '../../core/restore.js';
 import type { RunContext } from '../context.js';
+import { shownLibpqEnv } from '../../lib/redact.js';
 import { run } from '../run.js';
 import { examples } from '../options.js';
 import { confirmDestructive } from '../ui/prompt.js';
@@ -33,9 +34,10 @@ function printPlan(ctx: RunContext, plan: BackupPlan): void {
   const { dump } = plan;
   const spawned = dump.kind === 'pg_dump';
   const command = spawned ? [dump.tool.command, ...dump.tool.args] : ['pg_dump', ...dump.args];
-  const env = spawned ? Object.fromEntries(Object.entries(dump.tool.env).filter(([k]) => k.startsWith('PG')).map(([k, v]) => [k, k === 'PGPASSWORD' ? '***' : v])) : {};
+  const env = spawned ? shownLibpqEnv(dump.tool.env) : {};
   if (ctx.out.json) return ctx.out.document({ dry_run: true, file: plan.file, format: plan.format, in_process: !spawned, command, env });
   const source = spawned ? ctx.targetLabel : `the embedded database at ${ctx.targetLabel}`;
+  // The mask stays unquoted: it is a placeholder to replace, not a value to paste.
   const assignments = Object.entries(env).map(([k, v]) => `${k}=${k === 'PGPASSWORD' ? v : shellLine([v])}`);
   ctx.out.print(
     `Dry run: would back up ${source}${schemaNote(ctx)} to ${plan.file} (${plan.format}), through a temporary file beside it.`,
