@@ -58,17 +58,22 @@ export interface TaskListInput {
   after?: string;
 }
 
+/** --since and --until, the first before the second. */
+function timeRange(input: { since?: string; until?: string }): { since?: Date; until?: Date } {
+  const since = input.since !== undefined ? parseTime(input.since, '--since') : undefined;
+  const until = input.until !== undefined ? parseTime(input.until, '--until') : undefined;
+  if (since && until && since >= until) throw new UsageError('--since must be earlier than --until');
+  return { since, until };
+}
+
 function taskFilter(input: TaskListInput): repo.TaskFilter {
-  const filter: repo.TaskFilter = {
+  return {
     statuses: input.status !== undefined ? parseStatuses(input.status) : undefined,
     contextId: input.context !== undefined ? parseUuid(input.context, '--context') : undefined,
-    since: input.since !== undefined ? parseTime(input.since, '--since') : undefined,
-    until: input.until !== undefined ? parseTime(input.until, '--until') : undefined,
+    ...timeRange(input),
     ownerDid: input.owner !== undefined ? parseOwner(input.owner) : undefined,
     paymentStatuses: input.paymentStatus !== undefined ? parsePaymentStatuses(input.paymentStatus) : undefined,
   };
-  if (filter.since && filter.until && filter.since >= filter.until) throw new UsageError('--since must be earlier than --until');
-  return filter;
 }
 
 /** --owner on a table that records no owner (`ownerColumn` null): a usage error saying where owners are. */
@@ -148,12 +153,7 @@ export interface ContextListInput {
 }
 
 export function parseContextList(input: ContextListInput): { filter: repo.ContextFilter; page: repo.PageOptions } {
-  const filter: repo.ContextFilter = {
-    since: input.since !== undefined ? parseTime(input.since, '--since') : undefined,
-    until: input.until !== undefined ? parseTime(input.until, '--until') : undefined,
-    ownerDid: input.owner !== undefined ? parseOwner(input.owner) : undefined,
-  };
-  if (filter.since && filter.until && filter.since >= filter.until) throw new UsageError('--since must be earlier than --until');
+  const filter: repo.ContextFilter = { ...timeRange(input), ownerDid: input.owner !== undefined ? parseOwner(input.owner) : undefined };
   return { filter, page: pageOptions(input, 'contexts') };
 }
 
