@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { binPath, runCli } from '../helpers/cli.js';
+import { binPath, runCli, runOnTerminal } from '../helpers/cli.js';
 import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 
 // Failure modes with stand-in tools: shell scripts in place of pg_dump/psql/pg_restore.
@@ -266,23 +266,13 @@ describe('backup --dry-run', () => {
 });
 
 describe('on a terminal', () => {
-  // `script` gives the CLI a pseudo-terminal: unsized (0 columns, as CI's often are), or sized by stty first.
-  const onTerminal = (shellCommand: string) =>
-    new Promise<{ code: number | null; text: string }>((resolve, reject) => {
-      const child = spawn('script', ['-qec', shellCommand, '/dev/null'], { env: { ...process.env, DATABASE_URL: db.url }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let text = '';
-      child.stdout.on('data', (d) => (text += d));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, text }));
-    });
-  const cli = (file: string) => [process.execPath, binPath, 'backup', file].map((a) => `'${a}'`).join(' ');
-
+  // A pseudo-terminal: unsized (0 columns, as CI's often are), or sized by stty first.
   test.each([
     ['an unsized terminal: no spinner, and no hang', '', false],
-    ['an 80-column terminal: a spinner', 'stty cols 80 rows 24; ', true],
+    ['an 80-column terminal: a spinner', 'stty cols 80 rows 24', true],
   ])('%s', async (_what, setup, spinner) => {
     for (const file of ['tty.sql', 'tty.dump'].map((f) => path.join(dir, `${spinner ? 'sized' : 'unsized'}-${f}`))) {
-      const r = await onTerminal(`${setup}exec ${cli(file)}`);
+      const r = await runOnTerminal(['backup', file], { env: { DATABASE_URL: db.url }, setup });
       expect(r.code).toBe(0);
       expect(r.text).toMatch(/Backed up .* to /);
       expect(r.text.includes('backing up to')).toBe(spinner);

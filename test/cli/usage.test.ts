@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { binPath, repoRoot, runCli, shippedMigrations } from '../helpers/cli.js';
+import { binPath, repoRoot, runCli, runOnTerminal, shippedMigrations } from '../helpers/cli.js';
 import { adminUrl, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 
 let db: { name: string; url: string };
@@ -94,22 +94,8 @@ describe('help and usage errors', () => {
 });
 
 describe('confirmation on a terminal', () => {
-  // `script` gives the CLI a pseudo-terminal; keys are typed into it after the prompt shows.
-  const typeAt = (keys: string, args: string[]) =>
-    new Promise<{ code: number | null; text: string }>((resolve, reject) => {
-      const cmd = [process.execPath, binPath, ...args].map((a) => `'${a}'`).join(' ');
-      const child = spawn('script', ['-qec', cmd, '/dev/null'], { cwd: repoRoot, env: { ...process.env, DATABASE_URL: db.url, NO_COLOR: '1' } });
-      let text = '';
-      child.stdout.on('data', (d) => {
-        text += d;
-        if (/\(y\/N\)/.test(text) && keys) {
-          child.stdin.write(keys);
-          keys = '';
-        }
-      });
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, text }));
-    });
+  // Keys are typed into a pseudo-terminal once the prompt shows.
+  const typeAt = (keys: string, args: string[]) => runOnTerminal(args, { env: { DATABASE_URL: db.url }, prompt: /\(y\/N\)/, keys });
   const appliedCount = async () => JSON.parse((await runCli(['migrate', 'status', '--json'], { env: { DATABASE_URL: db.url } })).stdout).applied;
 
   test('Ctrl-C at the prompt exits 130 and changes nothing; "n" too; "y" goes ahead', async () => {

@@ -47,3 +47,25 @@ export async function shippedMigrations(): Promise<string[]> {
   const { loadMigrations } = await import('../../src/core/migrationFiles.js');
   return (await loadMigrations(path.join(repoRoot, 'migrations'))).map((m) => m.name);
 }
+
+/**
+ * Runs the CLI on a pseudo-terminal (`script`), unsized unless `setup` sizes it (e.g.
+ * `stty cols 80 rows 24`); `keys` are typed in once `prompt` shows. Output is one stream.
+ */
+export function runOnTerminal(args: string[], options: { env?: Record<string, string>; setup?: string; prompt?: RegExp; keys?: string } = {}): Promise<{ code: number | null; text: string }> {
+  const command = [process.execPath, binPath, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', `${options.setup ? `${options.setup}; ` : ''}exec ${command}`, '/dev/null'], { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1', ...options.env } });
+    let text = '';
+    let keys = options.keys;
+    child.stdout.on('data', (d) => {
+      text += d;
+      if (keys && options.prompt?.test(text)) {
+        child.stdin.write(keys);
+        keys = undefined;
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, text }));
+  });
+}
