@@ -32,3 +32,18 @@ export async function createTestDatabase(prefix = 't'): Promise<{ name: string; 
 export async function dropTestDatabase(name: string): Promise<void> {
   await adminQuery(`drop database if exists "${name}" with (force)`);
 }
+
+/** The databases a test file makes as it goes: `create` them, `dropAll` in afterAll. */
+export function databasesOfFile(defaultPrefix: string) {
+  const made: string[] = [];
+  return {
+    create: async (prefix = defaultPrefix) => {
+      const db = await createTestDatabase(prefix);
+      made.push(db.name);
+      return db;
+    },
+    dropAll: async () => {
+      for (const name of made.splice(0)) await dropTestDatabase(name);
+    },
+  };
+}

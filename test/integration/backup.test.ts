@@ -4,21 +4,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { runCli } from '../helpers/cli.js';
-import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
+import { adminQuery, databasesOfFile } from '../helpers/db.js';
 
 // Round trips through real pg_dump, psql and pg_restore (PostgreSQL 15 from the harness) and the
 // embedded database, comparing every row of the four Bindu tables.
 
 const TABLES = ['contexts', 'tasks', 'task_feedback', 'webhook_configs'];
-const made: string[] = [];
 let source: { name: string; url: string };
 let dir: string;
 
-async function newDb(prefix = 'bk') {
-  const db = await createTestDatabase(prefix);
-  made.push(db.name);
-  return db;
-}
+const databases = databasesOfFile('bk');
+const newDb = databases.create;
 
 /** Every row of the four tables as JSON text, in key order. */
 async function snapshot(database: string): Promise<Record<string, string[]>> {
@@ -40,7 +36,7 @@ beforeAll(async () => {
   expect((await runCli(['seed', 'run'], pg(source))).code).toBe(0);
 });
 afterAll(async () => {
-  for (const name of made) await dropTestDatabase(name);
+  await databases.dropAll();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/connect.js';
 import { runCli } from '../helpers/cli.js';
-import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
+import { adminQuery, databasesOfFile } from '../helpers/db.js';
 import { buildServerDatabase } from '../helpers/serverDb.js';
 import { AGENT_SCHEMAS } from '../fixtures/serverLayout.js';
 
@@ -14,15 +14,11 @@ import { AGENT_SCHEMAS } from '../fixtures/serverLayout.js';
 
 const TABLES = ['contexts', 'tasks', 'task_feedback', 'webhook_configs'];
 const { echo, research, legacy } = AGENT_SCHEMAS;
-const made: string[] = [];
 let source: { name: string; url: string };
 let dir: string;
 
-async function newDb(prefix = 'sb') {
-  const db = await createTestDatabase(prefix);
-  made.push(db.name);
-  return db;
-}
+const databases = databasesOfFile('sb');
+const newDb = databases.create;
 
 async function serverDb(prefix: string, opts: { legacyPublic?: boolean } = {}) {
   const db = await newDb(prefix);
@@ -64,7 +60,7 @@ beforeAll(async () => {
   }
 });
 afterAll(async () => {
-  for (const name of made) await dropTestDatabase(name);
+  await databases.dropAll();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
