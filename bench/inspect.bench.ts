@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import knexFactory from 'knex';
 import { median, ratioLine } from './lib.js';
-import { sourceOf, statsStatements } from '../src/db/inspect/index.js';
+import { BINDU_DB_LAYOUT, sourceOf, statsStatements } from '../src/db/inspect/index.js';
 import { startTestServer, stopTestServer } from '../test/helpers/pgServer.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -83,7 +83,7 @@ try {
 
   // stats: psql runs exactly our aggregate statements, values inlined.
   const render = knexFactory({ client: 'pg' });
-  const statsSql = Object.values(statsStatements(sourceOf({ query: async () => [], transaction: async () => { throw new Error('unused'); } })))
+  const statsSql = Object.values(statsStatements(sourceOf({ query: async () => [], transaction: async () => { throw new Error('unused'); } }, 'public', BINDU_DB_LAYOUT)))
     .map((st) => `${render.raw(st.sql, st.bindings as never[]).toQuery()};`)
     .join('\n');
   const statsFile = path.join(server.dir, 'stats.sql');

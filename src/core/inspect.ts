@@ -29,7 +29,7 @@ export function layoutFor(found: { layout: 'bindu-db' | 'bindu-server'; ownerDid
 export function sourceFor(db: Database): Promise<repo.Source> {
   let source = sources.get(db);
   if (!source) {
-    source = requireLayout(db).then((found) => repo.sourceOf(db.sql, layoutFor(found)));
+    source = requireLayout(db).then((found) => repo.sourceOf(db.sql, db.schema, layoutFor(found)));
     source.catch(() => sources.delete(db));
     sources.set(db, source);
   }

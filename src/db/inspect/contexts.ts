@@ -2,7 +2,7 @@ import { UsageError } from '../../errors.js';
 import type { ContextRow, ContextSummaryRow, Page } from '../types.js';
 import { type Keyset, cursorTsSql, toPage } from './keyset.js';
 import { col, extraColumns, ident } from './layout.js';
-import { type Source, type Statement, Where, num, rowsOf } from './source.js';
+import { type Source, type Statement, Where, num, rowsOf, table } from './source.js';
 
 export interface ContextFilter {
   since?: Date;
@@ -30,10 +30,10 @@ export function contextPageStatement(source: Source, filter: ContextFilter, page
       tc.task_count, greatest(page.updated_at, tc.last_task_at) as last_activity_at
     from (select ${col('c', C.id)} as context_id, ${col('c', C.messages)} as messages, ${col('c', C.metadata)} as metadata,
                  ${col('c', C.createdAt)} as created_at, ${col('c', C.updatedAt)} as updated_at${extraColumns('c', C.extras)}
-            from ${ident(C.table)} c ${w}
+            from ${table(source, C.table)} c ${w}
            order by ${col('c', C.createdAt)} desc, ${col('c', C.id)} desc limit ?) page
     left join lateral (select count(*) as task_count, max(${col('t', T.updatedAt)}) as last_task_at
-                         from ${ident(T.table)} t where ${col('t', T.contextId)} = page.context_id) tc on true
+                         from ${table(source, T.table)} t where ${col('t', T.contextId)} = page.context_id) tc on true
    order by page.created_at desc, page.context_id desc`;
   return { sql, bindings: [...w.bindings, page.limit + 1] };
 }
@@ -54,7 +54,7 @@ export async function getContext(source: Source, contextId: string): Promise<Con
   const [row] = await rowsOf<ContextRow>(source, {
     sql: `select ${col('c', C.id)} as context_id, ${col('c', C.messages)} as messages, ${col('c', C.metadata)} as metadata,
             ${col('c', C.createdAt)} as created_at, ${col('c', C.updatedAt)} as updated_at${extraColumns('c', C.extras)}
-          from ${ident(C.table)} c where ${col('c', C.id)} = ?`,
+          from ${table(source, C.table)} c where ${col('c', C.id)} = ?`,
     bindings: [contextId],
   });
   return row;

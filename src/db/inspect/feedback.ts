@@ -1,7 +1,7 @@
 import type { FeedbackRow, Page } from '../types.js';
 import { type Keyset, cursorTsSql, keysetId, toPage } from './keyset.js';
-import { col, ident } from './layout.js';
-import { type Source, type Statement, Where, rowsOf } from './source.js';
+import { col } from './layout.js';
+import { type Source, type Statement, Where, rowsOf, table } from './source.js';
 
 export interface FeedbackFilter {
   taskId?: string;
@@ -25,7 +25,7 @@ export function feedbackPageStatement(source: Source, filter: FeedbackFilter, pa
     bindings.push(...w.bindings, take);
     return `(select ${col('f', F.id)} as feedback_id, ${col('f', F.taskId)} as task_id, ${col('f', F.text)} as feedback,
               ${col('f', F.rating)} as rating, ${col('f', F.metadata)} as metadata, ${col('f', F.createdAt)} as created_at
-         from ${ident(F.table)} f ${w}
+         from ${table(source, F.table)} f ${w}
         order by ${col('f', F.createdAt)} desc, ${col('f', F.id)} desc limit ?)`;
   });
   const inner = branches.length === 1 ? branches[0] : `select * from (${branches.join(' union all ')}) b order by created_at desc, feedback_id desc limit ?`;

@@ -1,5 +1,4 @@
-import { ident } from './layout.js';
-import { type Source, rowsOf } from './source.js';
+import { type Source, rowsOf, table } from './source.js';
 
 // Synthetic data made by the server itself (INSERT … SELECT generate_series): no row travels
 // over the wire, so a million tasks take seconds. Writes the bindu-db layout only.
@@ -50,7 +49,7 @@ export interface GenerateOptions {
 /** True when any task or context exists. */
 export async function hasInspectionData(source: Source): Promise<boolean> {
   const { tasks, contexts } = source.layout;
-  const [row] = await rowsOf<{ any: boolean }>(source, { sql: `select exists(select 1 from ${ident(tasks.table)}) or exists(select 1 from ${ident(contexts.table)}) as any`, bindings: [] });
+  const [row] = await rowsOf<{ any: boolean }>(source, { sql: `select exists(select 1 from ${table(source, tasks.table)}) or exists(select 1 from ${table(source, contexts.table)}) as any`, bindings: [] });
   return row.any === true;
 }
 
@@ -63,7 +62,7 @@ export async function generateSyntheticData(source: Source, opts: GenerateOption
   const failed = opts.failedRatio ?? 0.01;
   await source.sql.transaction(async (tx) => {
     await tx.query(
-      `insert into contexts (context_id, messages, metadata, created_at, updated_at)
+      `insert into ${table(source, 'contexts')} (context_id, messages, metadata, created_at, updated_at)
        select md5('c' || ?::text || g)::uuid, '[]'::jsonb,
               jsonb_build_object('title', 'Synthetic conversation ' || g, 'agent', 'synthetic_agent', 'synthetic', true),
               now() - interval '30 days' + ((g - 1)::float8 / ?::float8) * interval '30 days' - interval '1 minute',
@@ -92,10 +91,10 @@ export async function generateSyntheticData(source: Source, opts: GenerateOption
                             when r < ?::float8 + 0.02 then 'pending'
                             when r < ?::float8 + 0.04 then 'running'
                             when r < ?::float8 + 0.07 then 'input_required'
-                            else 'completed' end)::task_status as status
+                            else 'completed' end)::${table(source, 'task_status')} as status
            from s0
        ), ins as (
-         insert into tasks (task_id, context_id, status, history, artifacts, created_at, updated_at)
+         insert into ${table(source, 'tasks')} (task_id, context_id, status, history, artifacts, created_at, updated_at)
          select s.task_id, s.context_id, s.status,
                 case s.status
                   when 'pending' then jsonb_build_array(${message('user', 's.ask', 0)})
@@ -112,7 +111,7 @@ export async function generateSyntheticData(source: Source, opts: GenerateOption
            from s
          returning task_id, status, created_at
        ), fb as (
-         insert into task_feedback (task_id, feedback, rating, metadata, created_at)
+         insert into ${table(source, 'task_feedback')} (task_id, feedback, rating, metadata, created_at)
          select task_id,
                 case when status = 'failed' then 'It failed without a useful message.' else 'Helpful answer.' end,
                 case when status = 'failed' then 1 + floor(random() * 2)::int else 2 + floor(random() * 4)::int end,
@@ -132,5 +131,5 @@ export async function generateSyntheticData(source: Source, opts: GenerateOption
 /** Fresh planner statistics and visibility map after a bulk load, so the new rows get index(-only) scans. */
 export async function analyzeInspectionTables(source: Source): Promise<void> {
   const { tasks, contexts, feedback } = source.layout;
-  for (const t of [tasks.table, contexts.table, feedback.table]) await source.sql.query(`vacuum analyze ${ident(t)}`);
+  for (const t of [tasks.table, contexts.table, feedback.table]) await source.sql.query(`vacuum analyze ${table(source, t)}`);
 }

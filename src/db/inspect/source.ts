@@ -1,14 +1,27 @@
 import type { SqlRunner } from '../sqlRunner.js';
-import { BINDU_DB_LAYOUT, type Layout } from './layout.js';
+import { type Layout, ident } from './layout.js';
 
-/** What every data-access function reads from: a SQL runner (pg pool, or knex on the embedded database) and the layout of its schema. */
+/**
+ * What every data-access function reads from: a SQL runner (pg pool, or knex on the embedded
+ * database), the schema, and the layout of its tables.
+ */
 export interface Source {
   sql: SqlRunner;
+  schema: string;
   layout: Layout;
 }
 
-export function sourceOf(sql: SqlRunner, layout: Layout = BINDU_DB_LAYOUT): Source {
-  return { sql, layout };
+export function sourceOf(sql: SqlRunner, schema: string, layout: Layout): Source {
+  return { sql, schema, layout };
+}
+
+/**
+ * A table (or type) of the source's schema, schema-qualified: statements never depend on the
+ * connection's search_path, which a transaction pooler does not keep and which names one schema
+ * where a command may read many.
+ */
+export function table(source: Pick<Source, 'schema'>, name: string): string {
+  return `${ident(source.schema)}.${ident(name)}`;
 }
 
 /** A statement with `?` placeholders and its values, ready for knex.raw (or EXPLAIN in the tests). */

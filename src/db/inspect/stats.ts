@@ -1,6 +1,6 @@
 import type { StatsRow } from '../types.js';
 import { col, ident } from './layout.js';
-import { type Source, type Statement, num, rowsOf } from './source.js';
+import { type Source, type Statement, num, rowsOf, table } from './source.js';
 
 // On our layout every aggregate is a count over one index range (per status, per day, per
 // rating) rather than a GROUP BY over the table, so each is an index(-only) scan on millions
@@ -9,7 +9,7 @@ import { type Source, type Statement, num, rowsOf } from './source.js';
 
 export function statsStatements(source: Source): Record<'byStatus' | 'perDay' | 'feedback' | 'sizes', Statement> {
   const { tasks: T, feedback: F, contexts: C, webhooks: W } = source.layout;
-  const tasks = ident(T.table);
+  const tasks = table(source, T.table);
   const statuses = source.layout.statuses;
   const byStatus = source.layout.freeTextStatus
     ? { sql: `select ${col('t', T.status)}::text as stored, count(*) as n from ${tasks} t group by 1`, bindings: [] }
@@ -20,9 +20,9 @@ export function statsStatements(source: Source): Record<'byStatus' | 'perDay' | 
   const rating = col('f', F.rating);
   const feedback = typeof F.rating === 'string'
     ? // Unrated rows counted apart, so the total is a sum of index ranges too.
-      `select null::float8 as rating, (select count(*) from ${ident(F.table)} f where ${rating} is null) as n
-       ${[1, 2, 3, 4, 5].map((r) => `union all select ${r}, (select count(*) from ${ident(F.table)} f where ${rating} = ${r})`).join(' ')}`
-    : `select ${rating} as rating, count(*) as n from ${ident(F.table)} f group by 1`;
+      `select null::float8 as rating, (select count(*) from ${table(source, F.table)} f where ${rating} is null) as n
+       ${[1, 2, 3, 4, 5].map((r) => `union all select ${r}, (select count(*) from ${table(source, F.table)} f where ${rating} = ${r})`).join(' ')}`
+    : `select ${rating} as rating, count(*) as n from ${table(source, F.table)} f group by 1`;
   const tables = [T.table, C.table, F.table, ...(W ? [W.table] : [])];
   // Tasks and feedback rows are the sums above; the small tables are counted here.
   const counted = [C.table, ...(W ? [W.table] : [])];
@@ -37,10 +37,10 @@ export function statsStatements(source: Source): Record<'byStatus' | 'perDay' | 
     },
     feedback: { sql: feedback, bindings: [] },
     sizes: {
-      sql: `select n.name, pg_total_relation_size(to_regclass(quote_ident(current_schema()) || '.' || quote_ident(n.name))) as bytes,
-          ${'case n.name ' + counted.map((t) => `when ? then (select count(*) from ${ident(t)})`).join(' ') + ' end'} as rows
+      sql: `select n.name, pg_total_relation_size(to_regclass(quote_ident(?::text) || '.' || quote_ident(n.name))) as bytes,
+          ${'case n.name ' + counted.map((t) => `when ? then (select count(*) from ${table(source, t)})`).join(' ') + ' end'} as rows
         from (values ${tables.map(() => '(?)').join(', ')}) n(name)`,
-      bindings: [...counted, ...tables],
+      bindings: [source.schema, ...counted, ...tables],
     },
   };
 }

@@ -2,7 +2,7 @@ import type { TaskRow, TaskStatus, TaskSummaryRow, Page, FeedbackRow, WebhookCon
 import { type Keyset, cursorTsSql, toPage } from './keyset.js';
 import { UsageError } from '../../errors.js';
 import { PAYMENT_STATUS_KEY, col, extraColumns, ident } from './layout.js';
-import { type Source, type Statement, Where, num, placeholders, rowsOf } from './source.js';
+import { type Source, type Statement, Where, num, placeholders, rowsOf, table } from './source.js';
 
 export interface TaskFilter {
   /** Any of these (normalized) statuses. */
@@ -78,7 +78,7 @@ export function taskPageStatement(source: Source, filter: TaskFilter, page: Page
     bindings.push(...w.bindings, take);
     return `(select ${col('t', T.id)} as task_id, ${col('t', T.contextId)} as context_id, ${col('t', T.status)}::text as status,
               ${col('t', T.history)} as history, ${col('t', T.createdAt)} as created_at, ${col('t', T.updatedAt)} as updated_at${extraColumns('t', T.summaryExtras)}
-         from ${ident(T.table)} t ${w}
+         from ${table(source, T.table)} t ${w}
         order by ${col('t', T.createdAt)} desc, ${col('t', T.id)} desc limit ?)`;
   });
   const inner = branches.length === 1 ? branches[0] : `select * from (${branches.join(' union all ')}) b order by created_at desc, task_id desc limit ?`;
@@ -116,7 +116,7 @@ function taskColumns(source: Source, alias = 't'): string {
 
 export async function getTask(source: Source, taskId: string): Promise<TaskRow | undefined> {
   const T = source.layout.tasks;
-  const [row] = await rowsOf<TaskRow>(source, { sql: `select ${taskColumns(source)} from ${ident(T.table)} t where ${col('t', T.id)} = ?`, bindings: [taskId] });
+  const [row] = await rowsOf<TaskRow>(source, { sql: `select ${taskColumns(source)} from ${table(source, T.table)} t where ${col('t', T.id)} = ?`, bindings: [taskId] });
   return row;
 }
 
@@ -125,7 +125,7 @@ export async function feedbackOfTask(source: Source, taskId: string): Promise<Fe
   const rows = await rowsOf<FeedbackRow>(source, {
     sql: `select ${col('f', F.id)} as feedback_id, ${col('f', F.taskId)} as task_id, ${col('f', F.text)} as feedback, ${col('f', F.rating)} as rating,
             ${col('f', F.metadata)} as metadata, ${col('f', F.createdAt)} as created_at
-          from ${ident(F.table)} f where ${col('f', F.taskId)} = ? order by ${col('f', F.createdAt)} desc, ${col('f', F.id)} desc`,
+          from ${table(source, F.table)} f where ${col('f', F.taskId)} = ? order by ${col('f', F.createdAt)} desc, ${col('f', F.id)} desc`,
     bindings: [taskId],
   });
   return rows.map((r) => ({ ...r, feedback_id: String(r.feedback_id) })); // the server's ids are serial integers
@@ -136,7 +136,7 @@ export async function webhookConfigOfTask(source: Source, taskId: string): Promi
   if (!W) return undefined;
   const [row] = await rowsOf<WebhookConfigRow>(source, {
     sql: `select ${col('w', W.taskId)} as task_id, ${col('w', W.config)} as config, ${col('w', W.createdAt)} as created_at, ${col('w', W.updatedAt)} as updated_at
-          from ${ident(W.table)} w where ${col('w', W.taskId)} = ?`,
+          from ${table(source, W.table)} w where ${col('w', W.taskId)} = ?`,
     bindings: [taskId],
   });
   return row;
@@ -155,7 +155,7 @@ export async function exportTasks(source: Source, filter: TaskFilter, onBatch: (
   const stored = storedValues(source, filter.statuses);
   const w = taskWhere(source, { ...filter, statuses: undefined }, undefined, undefined);
   if (stored[0] !== undefined) w.add(`${col('t', T.status)}::text in (${placeholders(stored)})`, ...stored);
-  const sql = `select row_to_json(x)::text as line from (select ${taskColumns(source)} from ${ident(T.table)} t ${w}) x`;
+  const sql = `select row_to_json(x)::text as line from (select ${taskColumns(source)} from ${table(source, T.table)} t ${w}) x`;
   let count = 0;
   await source.sql.transaction(async (tx) => {
     await tx.query('set transaction read only');
