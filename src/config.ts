@@ -20,6 +20,8 @@ export interface PgConnection {
   sslCert?: string;
   sslKey?: string;
   applicationName?: string;
+  /** `?pgbouncer=true` (Prisma's spelling): the URL says it is a PgBouncer endpoint. */
+  pgbouncer?: true;
 }
 
 export type DbTarget =
@@ -29,12 +31,19 @@ export type DbTarget =
 /** The validated, fully defaulted configuration of one run. */
 export interface Config {
   readonly target: DbTarget;
+  /**
+   * `--direct-url` / DIRECT_DATABASE_URL: the unpooled endpoint of the same database, for the
+   * commands that need a session (migrations, backup, restore) when DATABASE_URL is a pooler.
+   */
+  readonly directConnection?: PgConnection;
   /** Postgres schema holding the tables. */
   readonly schema: string;
   /** Bring the embedded database's schema up to date when a command opens it. */
   readonly runMigrationsOnStartup: boolean;
   readonly connectTimeoutSeconds: number;
   readonly lockTimeoutSeconds: number;
+  /** How long one migration statement may wait for a table lock before it is retried. */
+  readonly ddlLockTimeoutSeconds: number;
   readonly migrationsDir: string;
   readonly seedsDir: string;
   /** Every secret the run knows about, for scrubbing output. */
@@ -59,9 +68,11 @@ export interface PgTools {
 /** Flags that can override the environment. Not trusted: straight from the command line. */
 export interface ConfigFlags {
   url?: string;
+  directUrl?: string;
   schema?: string;
   connectTimeout?: string;
   lockTimeout?: string;
+  ddlLockTimeout?: string;
   dataDir?: string;
   migrationsDir?: string;
   /** --pg-bin: the directory holding pg_dump, psql and pg_restore. */
@@ -116,6 +127,9 @@ export function loadConfig(flags: ConfigFlags, env: EnvSource, dotenv: EnvSource
   } else {
     target = { kind: 'embedded', dataDir: path.resolve(flags.dataDir ?? get('BINDU_DB_DATA_DIR') ?? '.bindu/db') };
   }
+  const directUrl = target.kind === 'postgres' ? flags.directUrl ?? get('DIRECT_DATABASE_URL') : undefined;
+  const directConnection = directUrl === undefined ? undefined : parseDatabaseUrl(directUrl);
+  if (directConnection?.password) secrets.push(directConnection.password);
 
   const schemaGiven = flags.schema ?? get('BINDU_DB_SCHEMA') ?? 'public';
   // An agent's DID names the schema Bindu's server keeps its tables in.
@@ -126,10 +140,12 @@ export function loadConfig(flags: ConfigFlags, env: EnvSource, dotenv: EnvSource
 
   return Object.freeze({
     target,
+    ...(directConnection ? { directConnection } : {}),
     schema,
     runMigrationsOnStartup: parseBoolean('STORAGE__RUN_MIGRATIONS_ON_STARTUP', get('STORAGE__RUN_MIGRATIONS_ON_STARTUP'), true),
     connectTimeoutSeconds: parseSeconds('--connect-timeout', flags.connectTimeout ?? get('PGCONNECT_TIMEOUT'), 10),
     lockTimeoutSeconds: parseSeconds('--lock-timeout', flags.lockTimeout ?? get('BINDU_DB_LOCK_TIMEOUT'), 60),
+    ddlLockTimeoutSeconds: parseSeconds('--ddl-lock-timeout', flags.ddlLockTimeout ?? get('BINDU_DB_DDL_LOCK_TIMEOUT'), 5),
     migrationsDir: path.resolve(flags.migrationsDir ?? get('BINDU_DB_MIGRATIONS_DIR') ?? path.join(packageRoot, 'migrations')),
     seedsDir: path.resolve(get('BINDU_DB_SEEDS_DIR') ?? path.join(packageRoot, 'seeds')),
     secrets: Object.freeze(secrets),
@@ -242,6 +258,7 @@ export function parseDatabaseUrl(raw: string): PgConnection {
     sslCert: params.get('sslcert') ?? undefined,
     sslKey: params.get('sslkey') ?? undefined,
     applicationName: params.get('application_name') ?? undefined,
+    ...(params.get('pgbouncer')?.toLowerCase() === 'true' ? { pgbouncer: true as const } : {}),
   };
 }
 

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
-import { type Config, type EnvSource, colorSetting, describeConnection, loadConfig } from '../config.js';
+import { type Config, type EnvSource, type PgConnection, colorSetting, describeConnection, loadConfig } from '../config.js';
+import { sessionConfig } from '../db/pooler.js';
 import { BinduError, ConfigError, ExitCode, describePgError, isPgError } from '../errors.js';
 import { createRedactor } from '../lib/redact.js';
 import type { Database } from '../db/connect.js';
@@ -11,12 +12,14 @@ import { type Output, createOutput } from './ui/output.js';
 /** Options every command accepts (declared on the program in main.ts). */
 export interface GlobalOptions {
   url?: string;
+  directUrl?: string;
   envFile?: string;
   schema?: string;
   dataDir?: string;
   migrationsDir?: string;
   connectTimeout?: string;
   lockTimeout?: string;
+  ddlLockTimeout?: string;
   json?: boolean;
   debug?: boolean;
   color?: boolean;
@@ -34,12 +37,23 @@ export interface RunContext {
   readonly opts: GlobalOptions;
   /** Aborted on Ctrl-C or SIGTERM; long operations stop, clean up and throw CancelledError. */
   readonly signal: AbortSignal;
-  /** Says once, on stderr, which database this run uses (db() does it too). */
-  announce(): void;
+  /** Says once, on stderr, which database this run uses (db() and sessionConfig() do it too). */
+  announce(label?: string): void;
   /** The database as people read it: the masked URL, or the embedded data directory. */
   readonly targetLabel: string;
-  /** Opens the database once. `autoMigrate`: bring the embedded database up to date first. */
-  db(options?: { autoMigrate?: boolean }): Promise<Database>;
+  /**
+   * Opens the database once. `autoMigrate`: bring the embedded database up to date first.
+   * `session`: the command (e.g. "migrate up") needs a session: DIRECT_DATABASE_URL when set,
+   * never a pooler (exit 2 naming the variable).
+   */
+  db(options?: { autoMigrate?: boolean; session?: string }): Promise<Database>;
+  /**
+   * The configuration a session command that connects by itself (backup, restore) runs with:
+   * its target is DIRECT_DATABASE_URL when that is set, else the same as `config`.
+   */
+  readonly sessionConfig: Config;
+  /** Refuses (exit 2, naming DIRECT_DATABASE_URL) when sessionConfig's target is a pooler; announces it. */
+  checkSession(command: string): Promise<void>;
   migrations(): Promise<Migration[]>;
   close(): Promise<void>;
 }
@@ -74,20 +88,29 @@ export function createContext(opts: GlobalOptions, signal: AbortSignal, env: Env
     opts,
     signal,
     interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY),
-    announce: () => {
+    announce: (label = ctx.targetLabel) => {
       if (announced) return;
       announced = true;
-      out.notice(target.kind === 'embedded' ? `using the embedded database at ${path.relative(process.cwd(), target.dataDir) || '.'} (set DATABASE_URL to use PostgreSQL)` : `using ${ctx.targetLabel}`);
+      out.notice(target.kind === 'embedded' ? `using the embedded database at ${path.relative(process.cwd(), target.dataDir) || '.'} (set DATABASE_URL to use PostgreSQL)` : `using ${label}`);
+    },
+    sessionConfig: sessionConfig(config),
+    checkSession: async (command) => {
+      if (target.kind !== 'postgres') return;
+      const { checkSession } = await import('../db/connect.js');
+      await checkSession(config, command);
+      ctx.announce(describeConnection((ctx.sessionConfig.target as { connection: PgConnection }).connection));
     },
     migrations: () => (migrations ??= import('../core/migrationFiles.js').then((m) => m.loadMigrations(config.migrationsDir))),
     db: (options = {}) =>
       (opened ??= (async () => {
-        const { openDatabase } = await import('../db/connect.js');
-        ctx.announce();
-        const db = await openDatabase(config);
+        const [{ openDatabase }, { pooledNote }] = await Promise.all([import('../db/connect.js'), import('../db/pooler.js')]);
+        if (target.kind === 'embedded') ctx.announce();
+        const db = await openDatabase(config, { session: options.session });
+        // PostgreSQL: said once connected, so the line can say whether a pooler answered.
+        ctx.announce(db.label + pooledNote(db.pooler));
         if (db.kind === 'embedded' && options.autoMigrate && config.runMigrationsOnStartup) {
           const core = await import('../core/migrations.js');
-          const result = await core.up(db, await ctx.migrations(), { lockTimeoutSeconds: config.lockTimeoutSeconds });
+          const result = await core.up(db, await ctx.migrations(), { lockTimeoutSeconds: config.lockTimeoutSeconds, ddlLockTimeoutSeconds: config.ddlLockTimeoutSeconds });
           if (result.applied.length) out.notice(`applied ${result.applied.length} migration(s) to the embedded database`);
         }
         return db;

@@ -43,6 +43,7 @@ export async function buildProgram(args: string[]): Promise<Command> {
     .description('Administer the PostgreSQL storage of Bindu: migrations, backups, and what the agents did.')
     .version(version, '-V, --version')
     .option('--url <url>', 'PostgreSQL URL (default: $DATABASE_URL; none: the embedded database)')
+    .option('--direct-url <url>', 'the direct (unpooled) endpoint, for migrations, backup and restore when --url is a pooler (default: $DIRECT_DATABASE_URL)')
     .option('--env-file <path>', 'read variables from this file (default: ./.env if present)')
     .option('--schema <name>', 'Postgres schema holding the tables (default: $BINDU_DB_SCHEMA or public)')
     .option('--data-dir <dir>', 'embedded database directory (default: $BINDU_DB_DATA_DIR or ./.bindu/db)')

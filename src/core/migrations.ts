@@ -1,25 +1,31 @@
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
-import type { Database } from '../db/connect.js';
+import type { Database, Session } from '../db/connect.js';
 import {
   MIGRATION_TABLE,
   type AppliedMigrationRow,
   type LockHolder,
+  type TableLockHolder,
   ensureMigrationTable,
   findLockHolder,
+  findTableLockHolder,
+  hasMigrationTable,
   listAppliedMigrations,
   nextBatch,
+  parseMigrationApplicationName,
   recordApplied,
   recordReverted,
+  selectAppliedMigrations,
   terminateBackend,
   withMigrationLock,
 } from '../db/migrationLog.js';
-import { alembicVersion, detectLayout, hasMigrationTable } from '../db/layouts.js';
+import { alembicVersion, detectLayout } from '../db/layouts.js';
 import { knexRunner } from '../db/sqlRunner.js';
 import { CancelledError, OperationError, RefusedError, UsageError, describePgError, isPgError } from '../errors.js';
 import type { Migration } from './migrationFiles.js';
 
-export type { LockHolder } from '../db/migrationLog.js';
+export type { LockHolder, TableLockHolder } from '../db/migrationLog.js';
 
 export interface MigrationHistoryItem {
   name: string;
@@ -32,6 +38,15 @@ export interface MigrationHistoryItem {
 
 export interface RunOptions {
   lockTimeoutSeconds: number;
+  /**
+   * lock_timeout of each migration statement (default 5 s): an ALTER TABLE queued behind a
+   * long transaction gives up instead of making every reader of the table wait behind it.
+   */
+  ddlLockTimeoutSeconds?: number;
+  /** How many more times a migration that ran out of lock time is tried (default 3). */
+  ddlRetries?: number;
+  /** Called before a migration that ran out of lock time is tried again, after `delaySeconds`. */
+  onLockRetry?: (retry: LockRetry) => void;
   dryRun?: boolean;
   /** Called before each migration runs. */
   onStep?: (name: string) => void;
@@ -41,6 +56,18 @@ export interface RunOptions {
   onSql?: (sql: string) => void;
   /** Aborted (Ctrl-C): stop before the next migration. */
   signal?: AbortSignal;
+}
+
+/** A migration that waited longer than its lock_timeout, and what it waited for. */
+export interface LockRetry {
+  name: string;
+  /** 1 for the first retry. */
+  attempt: number;
+  retries: number;
+  delaySeconds: number;
+  holder?: TableLockHolder;
+  /** The lock and its holder in words: `on "bindu"."tasks" (AccessShareLock) held by backend 123 (…)`. */
+  lock: string;
 }
 
 export interface UpOptions extends RunOptions {
@@ -58,7 +85,7 @@ export interface DownRange {
 export interface DownOptions extends RunOptions, DownRange {}
 
 export async function history(db: Database, migrations: Migration[]): Promise<{ items: MigrationHistoryItem[]; head: string | null }> {
-  const applied = new Map((await listAppliedMigrations(db.knex, db.schema)).map((r) => [r.name, r]));
+  const applied = new Map((await listAppliedMigrations(db.sql, db.schema)).map((r) => [r.name, r]));
   const items: MigrationHistoryItem[] = migrations.map(({ name }) => {
     const row = applied.get(name);
     return { name, state: row ? 'applied' : 'pending', batch: row?.batch ?? null, applied_at: row?.applied_at ?? null };
@@ -82,10 +109,10 @@ export interface MigrationStatus {
 }
 
 export async function status(db: Database, migrations: Migration[]): Promise<MigrationStatus> {
-  const applied = new Set((await listAppliedMigrations(db.knex, db.schema)).map((r) => r.name));
-  const holder = await findLockHolder(db);
-  const alembic = await alembicVersion(knexRunner(db.knex));
-  const server = (await detectLayout(knexRunner(db.knex), db.schema))?.layout === 'bindu-server';
+  const applied = new Set((await listAppliedMigrations(db.sql, db.schema)).map((r) => r.name));
+  const holder = db.kind === 'embedded' ? undefined : await findLockHolder(db.sql, db.schema);
+  const alembic = await alembicVersion(db.sql);
+  const server = (await detectLayout(db.sql, db.schema))?.layout === 'bindu-server';
   return {
     applied: applied.size,
     pending: server ? [] : migrations.filter((m) => !applied.has(m.name)).map((m) => m.name),
@@ -101,14 +128,14 @@ export async function status(db: Database, migrations: Migration[]): Promise<Mig
  * public schema of a database Alembic manages (the server keeps legacy tables there).
  */
 async function assertMigratable(db: Database): Promise<void> {
-  const found = await detectLayout(knexRunner(db.knex), db.schema);
+  const found = await detectLayout(db.sql, db.schema);
   if (found?.layout === 'bindu-server') {
     throw new RefusedError(
       `schema "${db.schema}" holds Bindu server tables (managed by its Alembic migrations); bindu-db migrations never touch them`,
       'inspect and back it up with bindu-db; migrate it with the server (alembic upgrade head)',
     );
   }
-  if (db.schema === 'public' && !found && !(await hasMigrationTable(knexRunner(db.knex), db.schema)) && (await alembicVersion(knexRunner(db.knex))) !== undefined) {
+  if (db.schema === 'public' && !found && !(await hasMigrationTable(db.sql, db.schema)) && (await alembicVersion(db.sql)) !== undefined) {
     throw new RefusedError(
       'this database is managed by Alembic (public.alembic_version exists); bindu-db will not create its tables in its public schema',
       'use a schema of your own: --schema bindu',
@@ -133,31 +160,35 @@ function selectPending(migrations: Migration[], applied: Set<string>, opts: UpOp
   return pending;
 }
 
-/** Applies pending migrations, each in its own transaction, under the migration lock. */
+/** Applies pending migrations, each in its own transaction, under the migration lock, on one connection. */
 export async function up(db: Database, migrations: Migration[], opts: UpOptions): Promise<{ batch: number | null; applied: string[] }> {
   await assertMigratable(db);
-  return withMigrationLock(db, opts.lockTimeoutSeconds, async () => {
+  return withMigrationLock(db, lockOptions(opts), async (session) => {
     if (opts.dryRun) {
-      return dryRun(db, opts, async (trx) => {
-        await ensureMigrationTable(trx, db.schema);
-        const applied = new Set((await listAppliedMigrations(trx, db.schema)).map((r) => r.name));
+      return dryRun(session, opts, async (trx) => {
+        await ensureMigrationTable(knexRunner(trx), db.schema);
+        const applied = new Set((await selectAppliedMigrations(knexRunner(trx), db.schema)).map((r) => r.name));
         const todo = selectPending(migrations, applied, opts);
         for (const m of todo) await runOne(m, 'up', trx, opts);
         return { batch: null, applied: todo.map((m) => m.name) };
       });
     }
-    await ensureMigrationTable(db.knex, db.schema);
-    const applied = new Set((await listAppliedMigrations(db.knex, db.schema)).map((r) => r.name));
-    const todo = selectPending(migrations, applied, opts);
+    await ensureMigrationTable(session.sql, db.schema);
+    const appliedRows = await selectAppliedMigrations(session.sql, db.schema);
+    const todo = selectPending(migrations, new Set(appliedRows.map((r) => r.name)), opts);
     if (todo.length === 0) return { batch: null, applied: [] };
-    const batch = await nextBatch(db.knex);
+    const batch = nextBatch(appliedRows);
     const done: string[] = [];
     for (const m of todo) {
-      await inTransaction(db, m, (k) => runOne(m, 'up', k, opts).then(() => recordApplied(k, m.name, batch)));
+      await runRetrying(db, session, m, opts, (k) => runOne(m, 'up', k, opts).then(() => recordApplied(knexRunner(k), db.schema, m.name, batch)));
       done.push(m.name);
     }
     return { batch, applied: done };
-  }, opts.onWait);
+  });
+}
+
+function lockOptions(opts: RunOptions) {
+  return { timeoutSeconds: opts.lockTimeoutSeconds, ddlLockTimeoutSeconds: opts.ddlLockTimeoutSeconds ?? 5, onWait: opts.onWait };
 }
 
 function selectToRevert(migrations: Migration[], applied: AppliedMigrationRow[], opts: DownRange): Migration[] {
@@ -180,33 +211,74 @@ function selectToRevert(migrations: Migration[], applied: AppliedMigrationRow[],
 /** What `down` with these options would revert, newest first (for the confirmation prompt). */
 export async function planDown(db: Database, migrations: Migration[], opts: DownRange): Promise<string[]> {
   await assertMigratable(db);
-  return selectToRevert(migrations, await listAppliedMigrations(db.knex, db.schema), opts).map((m) => m.name);
+  return selectToRevert(migrations, await listAppliedMigrations(db.sql, db.schema), opts).map((m) => m.name);
 }
 
-/** Reverts applied migrations, newest first, each in its own transaction. */
+/** Reverts applied migrations, newest first, each in its own transaction, on one connection. */
 export async function down(db: Database, migrations: Migration[], opts: DownOptions): Promise<{ reverted: string[] }> {
   await assertMigratable(db);
-  return withMigrationLock(db, opts.lockTimeoutSeconds, async () => {
+  return withMigrationLock(db, lockOptions(opts), async (session) => {
     if (opts.dryRun) {
-      return dryRun(db, opts, async (trx) => {
-        const todo = selectToRevert(migrations, await listAppliedMigrations(trx, db.schema), opts);
+      return dryRun(session, opts, async (trx) => {
+        const todo = selectToRevert(migrations, await listAppliedMigrations(knexRunner(trx), db.schema), opts);
         for (const m of todo) await runOne(m, 'down', trx, opts);
         return { reverted: todo.map((m) => m.name) };
       });
     }
-    const todo = selectToRevert(migrations, await listAppliedMigrations(db.knex, db.schema), opts);
+    const todo = selectToRevert(migrations, await listAppliedMigrations(session.sql, db.schema), opts);
     const done: string[] = [];
     for (const m of todo) {
-      await inTransaction(db, m, (k) => runOne(m, 'down', k, opts).then(() => recordReverted(k, m.name)));
+      await runRetrying(db, session, m, opts, (k) => runOne(m, 'down', k, opts).then(() => recordReverted(knexRunner(k), db.schema, m.name)));
       done.push(m.name);
     }
     return { reverted: done };
-  }, opts.onWait);
+  });
 }
 
-async function inTransaction(db: Database, m: Migration, fn: (k: Knex) => Promise<void>): Promise<void> {
-  if (m.module.transaction === false) return fn(db.knex);
-  await db.knex.transaction(fn);
+/**
+ * Runs a migration in its transaction; when a statement ran out of lock_timeout, the transaction
+ * has rolled back, so it is tried again after a pause (twice as long each time), leaving readers
+ * the table in between. A migration outside a transaction may be half done: never retried.
+ */
+async function runRetrying(db: Database, session: Session, m: Migration, opts: RunOptions, work: (k: Knex) => Promise<void>): Promise<void> {
+  const retries = opts.ddlRetries ?? 3;
+  const timeout = opts.ddlLockTimeoutSeconds ?? 5;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await (m.module.transaction === false ? work(session.knex) : session.knex.transaction(work));
+    } catch (err) {
+      if (db.kind === 'embedded' || m.module.transaction === false || !isLockTimeout(err)) throw err;
+      const holder = await findTableLockHolder(session.sql, db.schema).catch(() => undefined);
+      if (attempt > retries) throw lockTimeoutError(m.name, attempt, timeout, holder, err);
+      const delaySeconds = (timeout / 2) * 2 ** (attempt - 1);
+      opts.onLockRetry?.({ name: m.name, attempt, retries, delaySeconds, holder, lock: describeTableLockHolder(holder) });
+      try {
+        await sleep(delaySeconds * 1000, undefined, { signal: opts.signal });
+      } catch {
+        throw new CancelledError(`interrupted while ${m.name} waited to retry; the migrations before it are complete`);
+      }
+    }
+  }
+}
+
+const isLockTimeout = (err: unknown): boolean => ((err as { cause?: { code?: string } }).cause ?? (err as { code?: string }))?.code === '55P03';
+
+/** Who held the lock, as one clause: `held by backend 123 ("nightly-report", idle in transaction since 10:01:02)`. */
+function describeTableLockHolder(h: TableLockHolder | undefined): string {
+  if (!h) return 'held by a session that has since finished';
+  const since = h.xact_start ?? h.query_start;
+  const what = [h.application_name ? `"${h.application_name}"` : 'no application_name', h.state && `${h.state}${since ? ` since ${new Date(since).toISOString()}` : ''}`]
+    .filter(Boolean)
+    .join(', ');
+  return `on ${h.table} (${h.mode}) held by backend ${h.pid} (${what})`;
+}
+
+function lockTimeoutError(name: string, tries: number, timeout: number, holder: TableLockHolder | undefined, err: unknown): OperationError {
+  return new OperationError(
+    `migration ${name} gave up after ${tries} tries of ${timeout}s each waiting for a lock ${describeTableLockHolder(holder)}; nothing of it was applied`,
+    `let that transaction finish${holder ? ` (or end it: select pg_terminate_backend(${holder.pid}))` : ''} and run migrate up again, or wait longer with --ddl-lock-timeout`,
+    err,
+  );
 }
 
 async function runOne(m: Migration, direction: 'up' | 'down', k: Knex, opts: RunOptions): Promise<void> {
@@ -234,24 +306,25 @@ function migrationError(name: string, direction: 'up' | 'down', err: unknown): O
 class DryRunRollback extends Error {}
 
 /** Runs everything in one transaction, reports each statement, then rolls back: nothing persists. */
-async function dryRun<T>(db: Database, opts: RunOptions, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+async function dryRun<T>(session: Session, opts: RunOptions, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  const { knex } = session;
   let result: T | undefined;
   const listener = (q: { sql: string; bindings?: readonly unknown[] }) => {
     // Show the migrations' own statements, not transaction control or our bookkeeping.
     if (/^(begin|commit|rollback|savepoint|release savepoint)/i.test(q.sql.trim()) || q.sql.includes(MIGRATION_TABLE)) return;
     // pg placeholders ($1) back to knex's (?) so the bindings can be inlined for reading
-    opts.onSql?.(q.bindings?.length ? db.knex.raw(q.sql.replace(/\$\d+/g, '?'), q.bindings as Knex.RawBinding[]).toString() : q.sql);
+    opts.onSql?.(q.bindings?.length ? knex.raw(q.sql.replace(/\$\d+/g, '?'), q.bindings as Knex.RawBinding[]).toString() : q.sql);
   };
-  db.knex.on('query', listener);
+  knex.on('query', listener);
   try {
-    await db.knex.transaction(async (trx) => {
+    await knex.transaction(async (trx) => {
       result = await fn(trx);
       throw new DryRunRollback();
     });
   } catch (err) {
     if (!(err instanceof DryRunRollback)) throw err;
   } finally {
-    db.knex.removeListener('query', listener);
+    knex.removeListener('query', listener);
   }
   return result as T;
 }
@@ -261,13 +334,13 @@ async function dryRun<T>(db: Database, opts: RunOptions, fn: (trx: Knex.Transact
  * machine that no longer exists (a session the server has not noticed is dead).
  */
 export async function unlock(db: Database): Promise<{ released: boolean; holder?: LockHolder }> {
-  const holder = await findLockHolder(db);
+  const holder = db.kind === 'embedded' ? undefined : await findLockHolder(db.sql, db.schema);
   if (!holder) return { released: false };
-  const match = /^bindu-db migrate pid=(\d+) host=(.*)$/.exec(holder.application_name);
+  const run = parseMigrationApplicationName(holder.application_name);
   const describe = `backend ${holder.pid} (${holder.application_name || 'no application name'}${holder.client_addr ? ` from ${holder.client_addr}` : ''})`;
-  if (!match) throw new RefusedError(`the migration lock is held by ${describe}, not by a bindu-db run`, 'stop that session yourself if you are sure it is stuck');
-  const [, pid, host] = match;
-  if (host !== os.hostname()) {
+  if (!run) throw new RefusedError(`the migration lock is held by ${describe}, not by a bindu-db run`, 'stop that session yourself if you are sure it is stuck');
+  const { pid, host } = run;
+  if (!os.hostname().startsWith(host)) {
     throw new RefusedError(`the migration lock is held by bindu-db pid ${pid} on ${host}`, `check that process on ${host}; if it is gone, its connection will time out`);
   }
   let alive = true;
@@ -277,5 +350,5 @@ export async function unlock(db: Database): Promise<{ released: boolean; holder?
     alive = (err as NodeJS.ErrnoException).code === 'EPERM';
   }
   if (alive) throw new RefusedError(`the migration lock is held by a running bindu-db process (pid ${pid})`, 'wait for it to finish');
-  return { released: await terminateBackend(db, holder.pid), holder };
+  return { released: await terminateBackend(db.sql, holder.pid), holder };
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
-import type { Database } from '../db/connect.js';
+import { type Database, knexInSchema } from '../db/connect.js';
 import { OperationError } from '../errors.js';
 import { importModule } from '../lib/importModule.js';
 
@@ -16,7 +16,7 @@ export async function runSeeds(db: Database, dir: string, onFile?: (name: string
     .filter((f) => /\.(ts|js|mjs)$/.test(f) && !/\.d\.[cm]?ts$/.test(f))
     .sort();
   const names: string[] = [];
-  await db.knex.transaction(async (trx) => {
+  await knexInSchema(db.knex, db.schema, async (trx) => {
     for (const file of files) {
       const module = await importModule<Partial<SeedModule>>(path.join(dir, file));
       if (typeof module.seed !== 'function') throw new OperationError(`${file} is not a seed file: it must export seed(knex)`);

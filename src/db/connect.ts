@@ -3,12 +3,16 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import type { Knex } from 'knex';
+import type pg from 'pg';
 import type { Config, PgConnection } from '../config.js';
 import { describeConnection } from '../config.js';
 import { OperationError } from '../errors.js';
 import { LockHeldError, acquireFileLock } from '../lib/fileLock.js';
+import { ident } from '../lib/sqlIdent.js';
 import { connectError, pgConnectionSettings } from './pgClient.js';
-import { type SqlRunner, knexRunner, pgRunner } from './sqlRunner.js';
+import { migrationApplicationName } from './migrationLog.js';
+import { BACKEND_PID_SQL, type Pooler, type StartupFacts, pooledSessionError, poolerOfProbe, poolerOfUrl, sessionConfig } from './pooler.js';
+import { type SqlRunner, knexRunner, pgClientRunner, pgRunner } from './sqlRunner.js';
 
 // knex is CommonJS: required on first use, so commands that only read (through `sql`) never
 // pay its ~90 ms import.
@@ -18,79 +22,168 @@ const knexFactory = (config: Knex.Config): Knex => (require('knex') as (c: Knex.
 /** The PostgreSQL major the pinned PGlite embeds; a data directory from another major cannot be opened. */
 export const EMBEDDED_PG_MAJOR = '18';
 
-/** An open database: a knex handle plus what the commands need to know about it. */
+/** An open database: one pool (or the embedded instance), and what the commands need to know about it. */
 export interface Database {
-  /** knex, built on first use. */
+  /** knex on the same pool, built on first use (for user code: seeds; migrations get session.knex). */
   readonly knex: Knex;
-  /** Plain parameterized SQL, without knex on PostgreSQL (the inspection commands' path). */
+  /** Plain parameterized SQL (`?` placeholders), without knex on PostgreSQL: every query of ours. */
   readonly sql: SqlRunner;
   readonly kind: 'postgres' | 'embedded';
   readonly schema: string;
   /** Masked URL, or the embedded data directory. */
   readonly label: string;
+  /** Set when a pooler, not PostgreSQL itself, answers (see db/pooler.ts). */
+  readonly pooler?: Pooler;
   /** The embedded instance itself, for what knex cannot do (an in-process dump, COPY from a blob). */
   readonly pglite?: PGlite;
+  /** Runs fn on one connection held until it returns: session state (an advisory lock, SET) lasts. */
+  withSession<T>(fn: (session: Session) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/** One connection, as our runner and as knex (for migration code). */
+export interface Session {
+  readonly sql: SqlRunner;
+  readonly knex: Knex;
+}
+
+export interface OpenOptions {
+  /**
+   * The command needs a session (its name, for the error): it runs on DIRECT_DATABASE_URL when
+   * set, and never through a pooler.
+   */
+  session?: string;
 }
 
 // knex logs connection errors to the console itself; we report every error once, our way.
 const quietLog = { warn() {}, error() {}, deprecate() {}, debug() {} };
 
 /** Opens the configured database and checks that it answers. */
-export async function openDatabase(config: Config): Promise<Database> {
-  return config.target.kind === 'postgres'
-    ? openPostgres(config, config.target.connection)
-    : openEmbedded(config, config.target.dataDir);
-}
-
-/** Opens the database, runs fn, and always closes it. */
-export async function withDatabase<T>(config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = await openDatabase(config);
-  try {
-    return await fn(db);
-  } finally {
+export async function openDatabase(config: Config, options: OpenOptions = {}): Promise<Database> {
+  if (config.target.kind === 'embedded') return openEmbedded(config, config.target.dataDir);
+  if (options.session === undefined) return openPostgres(config, config.target.connection);
+  const direct = config.directConnection !== undefined;
+  const c = sessionConfig(config).target as { connection: PgConnection };
+  const said = poolerOfUrl(c.connection);
+  if (said) throw pooledSessionError(c.connection, said, options.session, direct);
+  // application_name says who holds the migration lock (see migrate unlock); set at start-up, no statement.
+  const db = await openPostgres(config, c.connection, migrationApplicationName(options.session));
+  if (db.pooler) {
     await db.close();
+    throw pooledSessionError(c.connection, db.pooler, options.session, direct);
   }
+  return db;
 }
 
-async function openPostgres(config: Config, c: PgConnection): Promise<Database> {
-  const settings = pgConnectionSettings(c, config.connectTimeoutSeconds);
+/**
+ * Checks that backup or restore (which connect through pg_dump, psql or a bare client) can run
+ * on sessionConfig(config): exit 2 naming DIRECT_DATABASE_URL when that is a pooler. A URL the
+ * operator gave as DIRECT_DATABASE_URL is taken at its word unless its name says pooler;
+ * otherwise the configured URL is probed (one connection).
+ */
+export async function checkSession(config: Config, command: string): Promise<void> {
+  const direct = config.directConnection;
+  if (config.target.kind !== 'postgres') return;
+  if (direct) {
+    const said = poolerOfUrl(direct);
+    if (said) throw pooledSessionError(direct, said, command, true);
+    return;
+  }
+  await (await openDatabase(config, { session: command })).close();
+}
+
+async function openPostgres(config: Config, c: PgConnection, applicationName?: string): Promise<Database> {
+  const settings = { ...pgConnectionSettings(c, config.connectTimeoutSeconds), ...(applicationName ? { application_name: applicationName } : {}) };
   const { default: pg } = await import('pg');
-  // search_path as a startup parameter: set on every pooled connection with no extra round trip.
-  const pool = new pg.Pool({ ...settings, max: 4, options: `-c search_path=${quoteSearchPath(config.schema)}` });
+  // No startup `options` (a transaction pooler refuses them) and no session state: every
+  // statement names its schema (db/inspect/source.ts table()).
+  const pool = new pg.Pool({ ...settings, max: 4, Client: startupRecordingClient(pg.Client) });
   pool.on('error', () => undefined); // an idle client dropped by the server is not our failure
   const label = describeConnection(c);
+  let probe: { pooler?: Pooler; version: string };
   try {
-    await pool.query('select 1');
+    const client = await pool.connect();
+    try {
+      const [row] = (await client.query<{ pid: number; version: string }>(`${BACKEND_PID_SQL}, current_setting('server_version') as version`)).rows;
+      const pooler = poolerOfProbe(c, client as StartupFacts, row.pid);
+      probe = { ...(pooler ? { pooler } : {}), version: row.version.split(' ')[0] };
+    } finally {
+      client.release();
+    }
   } catch (err) {
     await pool.end();
     throw connectError(err, label, config.connectTimeoutSeconds);
   }
+  const knexOn = (connectionPool: unknown) =>
+    knexFactory({
+      client: 'pg',
+      connectionPool: connectionPool as Knex.Config['connectionPool'],
+      version: probe.version, // known already: knex need not ask
+      acquireConnectionTimeout: Math.round(config.connectTimeoutSeconds * 1000) + 2000,
+      log: quietLog,
+    });
   let knex: Knex | undefined;
   return {
     get knex() {
-      return (knex ??= knexFactory({
-        client: 'pg',
-        connection: settings,
-        searchPath: [config.schema],
-        pool: { min: 0, max: 4 },
-        acquireConnectionTimeout: Math.round(config.connectTimeoutSeconds * 1000) + 2000,
-        log: quietLog,
-      }));
+      return (knex ??= knexOn(pool));
     },
     sql: pgRunner(pool),
     kind: 'postgres',
     schema: config.schema,
     label,
+    ...(probe.pooler ? { pooler: probe.pooler } : {}),
+    withSession: async (fn) => {
+      const conn = await pool.connect();
+      let failed: Error | undefined;
+      conn.once('error', (err: Error) => (failed = err));
+      const sessionKnex = knexOn(heldConnection(conn));
+      try {
+        return await fn({ sql: pgClientRunner(conn), knex: sessionKnex });
+      } finally {
+        await sessionKnex.destroy(); // knex's own state; the connection is ours
+        conn.release(failed);
+      }
+    },
     close: async () => {
-      await Promise.all([knex?.destroy(), pool.end()]);
+      await knex?.destroy();
+      await pool.end();
     },
   };
 }
 
-/** A schema name as a libpq `options` value: double-quoted, with spaces and backslashes escaped. */
-function quoteSearchPath(schema: string): string {
-  return `"${schema.replace(/"/g, '""')}"`.replace(/\\/g, '\\\\').replace(/ /g, '\\ ');
+/** pg's Client, also keeping what the pooler probe reads (StartupFacts: processID is pg's own). */
+function startupRecordingClient(Base: typeof pg.Client) {
+  return class extends Base {
+    lastParameter?: string;
+    constructor(config?: pg.ClientConfig) {
+      super(config);
+      this.connection.on('parameterStatus', (m: { parameterName: string }) => (this.lastParameter = m.parameterName));
+    }
+  };
+}
+
+/** A knex pool (tarn's interface) of one connection that the caller holds and releases. */
+function heldConnection(conn: object) {
+  Object.assign(conn, { __knexUid: 'session' });
+  return {
+    acquire: () => ({ promise: Promise.resolve(conn) }),
+    release: () => true,
+    destroy: async () => undefined,
+    numFree: () => 0,
+    numUsed: () => 1,
+    numPendingAcquires: () => 0,
+  };
+}
+
+/**
+ * A knex transaction whose search_path is the schema, for user code (seeds) that names tables
+ * unqualified. SET LOCAL ends with the transaction, so it holds through a pooler too.
+ */
+export async function knexInSchema<T>(knex: Knex, schema: string, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  return knex.transaction(async (trx) => {
+    await trx.raw('select pg_catalog.set_config(?, ?, true)', ['search_path', ident(schema)]);
+    return fn(trx);
+  });
 }
 
 async function openEmbedded(config: Config, dataDir: string): Promise<Database> {
@@ -116,12 +209,15 @@ async function openEmbedded(config: Config, dataDir: string): Promise<Database> 
     } catch (err) {
       throw new OperationError(`could not open the embedded database at ${dataDir}: ${(err as Error).message}`, undefined, err);
     }
-    await pglite.exec(`create schema if not exists "${config.schema}"`);
+    await pglite.exec(`create schema if not exists ${ident(config.schema)}`);
     const knex = knexFactory({ client: ClientPgLite, connection: { pglite } as never, searchPath: [config.schema], log: quietLog });
+    const sql = knexRunner(knex);
     return {
       knex,
-      sql: knexRunner(knex),
+      sql,
       kind: 'embedded',
+      // PGlite is one session already.
+      withSession: (fn) => fn({ sql, knex }),
       schema: config.schema,
       label: dataDir,
       pglite,

@@ -1,10 +1,10 @@
 import os from 'node:os';
-import type { Knex } from 'knex';
-import type { Database } from './connect.js';
+import type { Database, Session } from './connect.js';
 import { OperationError } from '../errors.js';
+import { ident } from '../lib/sqlIdent.js';
 import type { SqlRunner } from './sqlRunner.js';
 
-/** The table recording applied migrations, in the configured schema (found through search_path). */
+/** The table recording applied migrations, in the configured schema. */
 export const MIGRATION_TABLE = 'bindu_db_migrations';
 
 export interface AppliedMigrationRow {
@@ -14,45 +14,51 @@ export interface AppliedMigrationRow {
   applied_at: Date;
 }
 
-export async function ensureMigrationTable(db: Knex, schema: string): Promise<void> {
-  await db.raw('create schema if not exists ??', [schema]);
-  await db.raw(`create table if not exists ?? (
-    id serial primary key,
-    name text not null unique,
-    batch integer not null,
-    applied_at timestamptz not null default now()
-  )`, [MIGRATION_TABLE]);
+const logTable = (schema: string) => `${ident(schema)}.${ident(MIGRATION_TABLE)}`;
+
+/** Creates the schema and the table when missing: one statement, one round trip. */
+export async function ensureMigrationTable(sql: SqlRunner, schema: string): Promise<void> {
+  await sql.query(`do $$ begin
+    create schema if not exists ${ident(schema)};
+    create table if not exists ${logTable(schema)} (
+      id serial primary key,
+      name text not null unique,
+      batch integer not null,
+      applied_at timestamptz not null default now()
+    );
+  end $$`);
 }
 
-async function migrationTableExists(db: Knex, schema: string): Promise<boolean> {
-  const { rows } = await db.raw('select to_regclass(?) is not null as present', [`"${schema}".${MIGRATION_TABLE}`]);
-  return rows[0].present === true;
+/** Whether our migrations have run in the schema (its migration table exists). */
+export async function hasMigrationTable(sql: SqlRunner, schema: string): Promise<boolean> {
+  const [row] = await sql.query<{ present: boolean }>('select to_regclass(?) is not null as present', [logTable(schema)]);
+  return row.present === true;
+}
+
+/** Applied migrations in the order they were applied, from a table known to exist. */
+export async function selectAppliedMigrations(sql: SqlRunner, schema: string): Promise<AppliedMigrationRow[]> {
+  return sql.query<AppliedMigrationRow>(`select id, name, batch, applied_at from ${logTable(schema)} order by id`);
 }
 
 /** Applied migrations in the order they were applied; empty when the table does not exist yet. */
-export async function listAppliedMigrations(db: Knex, schema: string): Promise<AppliedMigrationRow[]> {
-  if (!(await migrationTableExists(db, schema))) return [];
-  return db<AppliedMigrationRow>(MIGRATION_TABLE).select('id', 'name', 'batch', 'applied_at').orderBy('id');
+export async function listAppliedMigrations(sql: SqlRunner, schema: string): Promise<AppliedMigrationRow[]> {
+  return (await hasMigrationTable(sql, schema)) ? selectAppliedMigrations(sql, schema) : [];
 }
 
-/** Names of the applied migrations, without knex (for the read-only commands' pending warning). */
+/** Names of the applied migrations (for the read-only commands' pending warning). */
 export async function listAppliedMigrationNames(sql: SqlRunner, schema: string): Promise<string[]> {
-  const [t] = await sql.query<{ present: boolean }>('select to_regclass(?) is not null as present', [`"${schema}".${MIGRATION_TABLE}`]);
-  if (!t.present) return [];
-  return (await sql.query<{ name: string }>(`select name from "${schema}".${MIGRATION_TABLE} order by id`)).map((r) => r.name);
+  return (await listAppliedMigrations(sql, schema)).map((r) => r.name);
 }
 
-export async function nextBatch(db: Knex): Promise<number> {
-  const row = await db(MIGRATION_TABLE).max<{ max: number | null }>('batch as max').first();
-  return (row?.max ?? 0) + 1;
+/** The batch number the next run records. */
+export const nextBatch = (applied: AppliedMigrationRow[]): number => Math.max(0, ...applied.map((r) => r.batch)) + 1;
+
+export async function recordApplied(sql: SqlRunner, schema: string, name: string, batch: number): Promise<void> {
+  await sql.query(`insert into ${logTable(schema)} (name, batch) values (?, ?)`, [name, batch]);
 }
 
-export async function recordApplied(db: Knex, name: string, batch: number): Promise<void> {
-  await db(MIGRATION_TABLE).insert({ name, batch });
-}
-
-export async function recordReverted(db: Knex, name: string): Promise<void> {
-  await db(MIGRATION_TABLE).where({ name }).delete();
+export async function recordReverted(sql: SqlRunner, schema: string, name: string): Promise<void> {
+  await sql.query(`delete from ${logTable(schema)} where name = ?`, [name]);
 }
 
 // Session-level advisory lock: it dies with its connection, so a killed run can never leave the
@@ -66,66 +72,112 @@ export interface LockHolder {
   backend_start: Date;
 }
 
+export interface MigrationLockOptions {
+  /** How long to wait for another run holding the lock. */
+  timeoutSeconds: number;
+  /** lock_timeout of every statement run under the lock (the migrations' own included). */
+  ddlLockTimeoutSeconds: number;
+  /** Called once if another run holds the lock. */
+  onWait?: (holder: LockHolder | undefined) => void;
+}
+
+const ms = (seconds: number) => `${Math.max(1, Math.round(seconds * 1000))}ms`;
+
 /**
- * Runs fn while holding the migration lock of the schema, waiting at most `timeoutSeconds`
- * for another runner. `onWait` is called once if the lock is busy. The embedded database is
- * single-process (its data directory is locked), so it needs no lock here.
+ * Runs fn on one connection (the lock, the log and the migrations all on it) while holding the
+ * migration lock of the schema, waiting at most `timeoutSeconds` for another runner. The
+ * session's search_path is the schema (migration code names tables unqualified) and its
+ * lock_timeout the DDL one. The embedded database is single-process (its data directory is
+ * locked), so it needs no lock.
  */
-export async function withMigrationLock<T>(
-  db: Database,
-  timeoutSeconds: number,
-  fn: () => Promise<T>,
-  onWait?: (holder: LockHolder | undefined) => void,
-): Promise<T> {
-  if (db.kind === 'embedded') return fn();
-  const key = LOCK_KEY_SQL.replace('?', '$1');
-  const conn = await db.knex.client.acquireConnection();
-  try {
-    // Says who holds the lock, for `migrate status` and `migrate unlock`.
-    await conn.query(`select set_config('application_name', $1, false)`, [`bindu-db migrate pid=${process.pid} host=${os.hostname()}`.slice(0, 63)]);
-    const tried = await conn.query(`select pg_try_advisory_lock(${key}) as got`, [db.schema]);
-    if (!tried.rows[0].got) {
-      onWait?.(await findLockHolder(db));
-      await conn.query(`select set_config('lock_timeout', $1, false)`, [`${Math.max(1, Math.round(timeoutSeconds * 1000))}ms`]);
+export async function withMigrationLock<T>(db: Database, opts: MigrationLockOptions, fn: (session: Session) => Promise<T>): Promise<T> {
+  if (db.kind === 'embedded') return db.withSession(fn);
+  return db.withSession(async (session) => {
+    const { sql } = session;
+    const [tried] = await sql.query<{ got: boolean }>(
+      `select pg_try_advisory_lock(${LOCK_KEY_SQL}) as got, set_config('search_path', ?, false), set_config('lock_timeout', ?, false)`,
+      [db.schema, ident(db.schema), ms(opts.ddlLockTimeoutSeconds)],
+    );
+    if (!tried.got) {
+      opts.onWait?.(await findLockHolder(sql, db.schema));
+      await sql.query(`select set_config('lock_timeout', ?, false)`, [ms(opts.timeoutSeconds)]);
       try {
-        await conn.query(`select pg_advisory_lock(${key})`, [db.schema]);
+        await sql.query(`select pg_advisory_lock(${LOCK_KEY_SQL})`, [db.schema]);
       } catch (err) {
         if ((err as { code?: string }).code !== '55P03') throw err;
         throw new OperationError(
-          `another migration run still holds the lock after ${timeoutSeconds}s`,
+          `another migration run still holds the lock after ${opts.timeoutSeconds}s`,
           'wait and retry, raise --lock-timeout, or see who holds it: bindu-db migrate status',
         );
-      } finally {
-        await conn.query('reset lock_timeout');
       }
+      await sql.query(`select set_config('lock_timeout', ?, false)`, [ms(opts.ddlLockTimeoutSeconds)]);
     }
     try {
-      return await fn();
+      return await fn(session);
     } finally {
-      await conn.query(`select pg_advisory_unlock(${key})`, [db.schema]).catch(() => undefined);
+      await sql.query(`select pg_advisory_unlock(${LOCK_KEY_SQL})`, [db.schema]).catch(() => undefined);
     }
-  } finally {
-    await conn.query('reset application_name').catch(() => undefined);
-    await db.knex.client.releaseConnection(conn);
-  }
+  });
 }
 
 /** The session holding the migration lock of the schema, if any. */
-export async function findLockHolder(db: Database): Promise<LockHolder | undefined> {
-  if (db.kind === 'embedded') return undefined;
-  const { rows } = await db.knex.raw(
+export async function findLockHolder(sql: SqlRunner, schema: string): Promise<LockHolder | undefined> {
+  const [row] = await sql.query<LockHolder>(
     `select a.pid, a.application_name, a.client_addr::text as client_addr, a.backend_start
-       from pg_locks l join pg_stat_activity a on a.pid = l.pid
+       from pg_catalog.pg_locks l join pg_catalog.pg_stat_activity a on a.pid = l.pid
       where l.locktype = 'advisory' and l.granted
         and l.classid::int = hashtext('bindu-db:migrate') and l.objid::int = hashtext(?)
-        and l.database = (select oid from pg_database where datname = current_database())`,
-    [db.schema],
+        and l.database = (select oid from pg_catalog.pg_database where datname = current_database())`,
+    [schema],
   );
-  return rows[0];
+  return row;
+}
+
+/** A session holding a lock on a table of the schema (what a migration statement waited for). */
+export interface TableLockHolder {
+  table: string;
+  mode: string;
+  pid: number;
+  application_name: string;
+  state: string | null;
+  xact_start: Date | null;
+  query_start: Date | null;
+}
+
+/**
+ * The other session holding a lock on a table of the schema, the oldest transaction first: after
+ * a migration statement ran out of lock_timeout, the one it most likely queued behind. Asked on
+ * the migration's own connection once its transaction has rolled back, so its locks are gone.
+ */
+export async function findTableLockHolder(sql: SqlRunner, schema: string): Promise<TableLockHolder | undefined> {
+  const [row] = await sql.query<TableLockHolder>(
+    `select format('%I.%I', n.nspname, c.relname) as table, l.mode, a.pid, a.application_name, a.state, a.xact_start, a.query_start
+       from pg_catalog.pg_locks l
+       join pg_catalog.pg_class c on c.oid = l.relation
+       join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+       join pg_catalog.pg_stat_activity a on a.pid = l.pid
+      where l.locktype = 'relation' and l.granted and l.pid <> pg_backend_pid() and n.nspname = ?
+        and l.database = (select oid from pg_catalog.pg_database where datname = current_database())
+      order by a.xact_start nulls last, a.pid
+      limit 1`,
+    [schema],
+  );
+  return row;
 }
 
 /** Ends the backend holding the migration lock (for `migrate unlock`). */
-export async function terminateBackend(db: Database, pid: number): Promise<boolean> {
-  const { rows } = await db.knex.raw('select pg_terminate_backend(?) as done', [pid]);
-  return rows[0].done === true;
+export async function terminateBackend(sql: SqlRunner, pid: number): Promise<boolean> {
+  const [row] = await sql.query<{ done: boolean }>('select pg_terminate_backend(?) as done', [pid]);
+  return row.done === true;
+}
+
+/** application_name of a migration run's connection: says who holds the lock (see migrate unlock). */
+export function migrationApplicationName(command: string): string {
+  return `bindu-db ${command} pid=${process.pid} host=${os.hostname()}`.slice(0, 63);
+}
+
+/** The pid and host of a migration run, read back from its application_name. */
+export function parseMigrationApplicationName(name: string): { pid: number; host: string } | undefined {
+  const match = /^bindu-db migrate(?: \w+)? pid=(\d+) host=(.*)$/.exec(name);
+  return match ? { pid: Number(match[1]), host: match[2] } : undefined;
 }

@@ -19,11 +19,27 @@ export function positional(sql: string): string {
   return sql.replace(/(\\*)(\?)/g, (_m, escapes: string) => (escapes.length % 2 ? `${escapes.slice(1)}?` : `${escapes}$${++n}`));
 }
 
+/** The runner over a pg pool: each query on any free connection, a transaction on one. */
 export function pgRunner(pool: pg.Pool): SqlRunner {
-  const on = (client: pg.Pool | pg.PoolClient): SqlRunner => ({
+  return runnerOn(pool, async () => {
+    const conn = await pool.connect();
+    return { conn, release: () => conn.release() };
+  });
+}
+
+/** The runner over one connection held by the caller (a session): everything runs on it. */
+export function pgClientRunner(client: pg.ClientBase): SqlRunner {
+  return runnerOn(client, async () => ({ conn: client, release: () => undefined }));
+}
+
+type Connect = () => Promise<{ conn: pg.ClientBase; release(): void }>;
+
+function runnerOn(target: pg.Pool | pg.ClientBase, connect: Connect): SqlRunner {
+  // Unnamed statements only: a named prepared statement does not survive a transaction pooler.
+  const on = (client: pg.Pool | pg.ClientBase): SqlRunner => ({
     query: async <R>(sql: string, bindings: readonly unknown[] = []) => (await client.query(positional(sql), bindings as unknown[])).rows as R[],
     transaction: async (fn) => {
-      const conn = await pool.connect();
+      const { conn, release } = await connect();
       try {
         await conn.query('begin');
         const result = await fn(on(conn));
@@ -33,11 +49,11 @@ export function pgRunner(pool: pg.Pool): SqlRunner {
         await conn.query('rollback').catch(() => undefined);
         throw err;
       } finally {
-        conn.release();
+        release();
       }
     },
   });
-  return on(pool);
+  return on(target);
 }
 
 export function knexRunner(knex: Knex | Knex.Transaction): SqlRunner {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { startPooler } from './pgBouncer.js';
 import { startTestServer } from './pgServer.js';
 
 // Starts one PostgreSQL cluster for the whole run (unless TEST_DATABASE_URL names a server);
@@ -13,11 +14,20 @@ export default async function globalSetup() {
   fs.chmodSync(root, 0o755); // the cluster's directory inside is the postgres user's
   globalThis.__TEST_TMP_ROOT__ = root;
   process.env.TMPDIR = root;
-  if (process.env.TEST_DATABASE_URL) return;
-  const server = await startTestServer();
-  globalThis.__PG_SERVER__ = server;
-  // The password has URL-special characters on purpose: percent-encode it fully.
-  process.env.TEST_DATABASE_URL = `postgresql://${server.user}:${encodeURIComponent(server.password)}@127.0.0.1:${server.port}/postgres`;
-  process.env.TEST_PG_BINDIR = server.bindir;
-  process.env.TEST_PG_SSL_ROOT_CERT = server.sslRootCert;
+  if (!process.env.TEST_DATABASE_URL) {
+    const server = await startTestServer();
+    globalThis.__PG_SERVER__ = server;
+    // The password has URL-special characters on purpose: percent-encode it fully.
+    process.env.TEST_DATABASE_URL = `postgresql://${server.user}:${encodeURIComponent(server.password)}@127.0.0.1:${server.port}/postgres`;
+    process.env.TEST_PG_BINDIR = server.bindir;
+    process.env.TEST_PG_SSL_ROOT_CERT = server.sslRootCert;
+  }
+  // PgBouncer in transaction mode in front of that server (test/helpers/pooler.ts builds URLs on it).
+  if (!process.env.TEST_POOLER_URL) {
+    const url = new URL(process.env.TEST_DATABASE_URL);
+    const pooler = await startPooler({ port: Number(url.port || 5432), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) }, root);
+    globalThis.__PG_POOLER__ = pooler;
+    url.port = String(pooler.port);
+    process.env.TEST_POOLER_URL = url.toString();
+  }
 }

@@ -70,11 +70,11 @@ export function registerBackup(program: Command): void {
     .action(
       run<BackupFlags, [string]>(async (ctx, opts, file) => {
         const { backup, planBackup } = await backupCore();
-        const plan = planBackup(ctx.config, { file, format: opts.format, schemaOnly: opts.schemaOnly, dataOnly: opts.dataOnly, force: opts.force });
+        const plan = planBackup(ctx.sessionConfig, { file, format: opts.format, schemaOnly: opts.schemaOnly, dataOnly: opts.dataOnly, force: opts.force });
         if (opts.dryRun) return printPlan(ctx, plan);
         // PostgreSQL is dumped without opening knex: pg_dump connects itself (see core/backup.ts).
-        const db = ctx.config.target.kind === 'embedded' ? await ctx.db() : (ctx.announce(), undefined);
-        const result = await withSpinner(`backing up to ${file}`, !ctx.out.json, (update) => backup(ctx.config, plan, db, (n) => update(formatBytes(n))));
+        const db = ctx.config.target.kind === 'embedded' ? await ctx.db() : (await ctx.checkSession('backup'), undefined);
+        const result = await withSpinner(`backing up to ${file}`, !ctx.out.json, (update) => backup(ctx.sessionConfig, plan, db, (n) => update(formatBytes(n))));
         const doc = { file: result.file, format: result.format, bytes: result.bytes, sha256: result.sha256, seconds: Number(result.seconds.toFixed(3)) };
         if (ctx.out.json) return ctx.out.document(doc);
         ctx.out.print(`Backed up ${ctx.targetLabel}${schemaNote(ctx)} to ${result.file}`, `  format  ${result.format}`, `  size    ${formatBytes(result.bytes)} (${result.bytes} bytes)`, `  time    ${result.seconds.toFixed(2)} s`, `  sha256  ${result.sha256}`);
@@ -91,12 +91,13 @@ export function registerBackup(program: Command): void {
     .action(
       run<RestoreFlags, [string]>(async (ctx, opts, file) => {
         const { inspectBackup, planRestore, restore, withRestoreTarget } = await restoreCore();
-        if (ctx.config.target.kind === 'postgres') ctx.announce();
+        const config = ctx.sessionConfig; // DIRECT_DATABASE_URL when set: a restore needs a session
         // Reading the file and checking the tools overlaps with connecting.
-        const inspected = inspectBackup(ctx.config, file);
+        const inspected = inspectBackup(config, file);
         inspected.catch(() => undefined); // awaited below; a failed connection must not leave it unhandled
-        await withRestoreTarget(ctx.config, () => ctx.db(), async (db) => {
-          const plan = await planRestore(db, ctx.config, await inspected, { clean: opts.clean });
+        await ctx.checkSession('restore');
+        await withRestoreTarget(config, () => ctx.db(), async (db) => {
+          const plan = await planRestore(db, config, await inspected, { clean: opts.clean });
           if (opts.schema !== undefined && !plan.schemas.includes(ctx.config.schema)) {
             ctx.out.warn(`${file} holds schema ${plan.schemas.join(', ')}; it is restored there, not into ${ctx.config.schema} (--schema does not rename)`);
           }
@@ -108,7 +109,7 @@ export function registerBackup(program: Command): void {
             interactive: ctx.interactive,
             command: `bindu-db restore ${file}${opts.clean ? ' --clean' : ''}`,
           });
-          const result = await withSpinner(`restoring ${file}`, !ctx.out.json, (update) => restore(db, ctx.config, plan, { clean: opts.clean, onProgress: (n) => update(formatBytes(n)) }));
+          const result = await withSpinner(`restoring ${file}`, !ctx.out.json, (update) => restore(db, config, plan, { clean: opts.clean, onProgress: (n) => update(formatBytes(n)) }));
           const doc = { file: result.file, format: result.format, seconds: Number(result.seconds.toFixed(3)), tasks: result.tasks ?? 0 };
           if (ctx.out.json) return ctx.out.document(doc);
           ctx.out.print(`Restored ${result.file} (${result.format}) into ${plan.target} in ${result.seconds.toFixed(2)} s: ${plural(result.tasks ?? 0, 'task')}.`);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { PendingMigrationsError, UsageError } from '../../errors.js';
-import type { LockHolder } from '../../core/migrations.js';
+import type { LockHolder, LockRetry } from '../../core/migrations.js';
 import type { RunContext } from '../context.js';
 import { run } from '../run.js';
 import { examples, positiveInt } from '../options.js';
@@ -20,11 +20,14 @@ const core = () => import('../../core/migrations.js');
 function progress(ctx: RunContext, sql: string[]) {
   return {
     lockTimeoutSeconds: ctx.config.lockTimeoutSeconds,
+    ddlLockTimeoutSeconds: ctx.config.ddlLockTimeoutSeconds,
     signal: ctx.signal,
     onStep: (name: string) => ctx.out.notice(`→ ${name}`),
     onWait: (holder: LockHolder | undefined) =>
       ctx.out.notice(`waiting for the migration lock${holder ? ` (held by backend ${holder.pid}, ${holder.application_name})` : ''}, up to ${ctx.config.lockTimeoutSeconds}s`),
     onSql: (statement: string) => sql.push(statement),
+    onLockRetry: (r: LockRetry) =>
+      ctx.out.notice(`${r.name} waited over ${ctx.config.ddlLockTimeoutSeconds}s for a lock ${r.lock}; rolled back, retry ${r.attempt} of ${r.retries} in ${r.delaySeconds}s`),
   };
 }
 
@@ -45,11 +48,12 @@ export function registerMigrate(program: Command): void {
     .option('--step <n>', 'apply at most n migrations', positiveInt)
     .option('--dry-run', 'run them in one transaction, print the SQL, and roll back')
     .option('--lock-timeout <seconds>', 'how long to wait for another run to finish (default 60)')
+    .option('--ddl-lock-timeout <seconds>', 'how long one statement may wait for a table lock before the migration is rolled back and retried (default: $BINDU_DB_DDL_LOCK_TIMEOUT or 5)')
     .addHelpText('after', examples('bindu-db migrate up', 'bindu-db migrate up --step 1 --dry-run', 'DATABASE_URL=postgresql://user:pass@host/db bindu-db migrate up --json'))
     .action(
       run<RunFlags>(async (ctx, opts) => {
         const sql: string[] = [];
-        const db = await ctx.db();
+        const db = await ctx.db({ session: 'migrate up' });
         const result = await (await core()).up(db, await ctx.migrations(), { ...progress(ctx, sql), to: opts.to, step: opts.step, dryRun: opts.dryRun });
         if (ctx.out.json) return ctx.out.document(opts.dryRun ? { ...result, dry_run: true, sql } : result);
         if (opts.dryRun) printSql(ctx, sql);
@@ -67,6 +71,7 @@ export function registerMigrate(program: Command): void {
     .option('--all', 'revert every applied migration')
     .option('--dry-run', 'run the reverts in one transaction, print the SQL, and roll back')
     .option('--lock-timeout <seconds>', 'how long to wait for another run to finish (default 60)')
+    .option('--ddl-lock-timeout <seconds>', 'how long one statement may wait for a table lock before the migration is rolled back and retried (default: $BINDU_DB_DDL_LOCK_TIMEOUT or 5)')
     .option('-y, --yes', 'do not ask for confirmation')
     .addHelpText('after', examples('bindu-db migrate down', 'bindu-db migrate down --step 2 --yes', 'bindu-db migrate down --all --dry-run'))
     .action(
@@ -74,7 +79,7 @@ export function registerMigrate(program: Command): void {
         const given = [opts.step !== undefined, opts.to !== undefined, opts.all === true].filter(Boolean).length;
         if (given > 1) throw new UsageError('use only one of --step, --to and --all');
         const migrations = await core();
-        const db = await ctx.db();
+        const db = await ctx.db({ session: 'migrate down' });
         const files = await ctx.migrations();
         const range = { step: opts.step, to: opts.to, all: opts.all };
         const plan = await migrations.planDown(db, files, range);
@@ -170,7 +175,7 @@ export function registerMigrate(program: Command): void {
     .action(
       run(async (ctx, opts) => {
         const migrations = await core();
-        const db = await ctx.db();
+        const db = await ctx.db({ session: 'migrate unlock' });
         const holder = (await migrations.status(db, [])).lock_holder;
         if (!holder) {
           if (ctx.out.json) return ctx.out.document({ released: false });
