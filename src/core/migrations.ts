@@ -250,7 +250,7 @@ async function runRetrying(db: Database, session: Session, m: Migration, opts: R
       if (db.kind === 'embedded' || m.module.transaction === false || !isLockTimeout(err)) throw err;
       const holder = await findTableLockHolder(session.sql, db.schema).catch(() => undefined);
       if (attempt > retries) throw lockTimeoutError(m.name, attempt, timeout, holder, err);
-      const delaySeconds = (timeout / 2) * 2 ** (attempt - 1);
+      const delaySeconds = Math.min(MAX_RETRY_DELAY_SECONDS, (timeout / 2) * 2 ** (attempt - 1));
       opts.onLockRetry?.({ name: m.name, attempt, retries, delaySeconds, holder, lock: describeTableLockHolder(holder) });
       try {
         await sleep(delaySeconds * 1000, undefined, { signal: opts.signal });
@@ -260,6 +260,8 @@ async function runRetrying(db: Database, session: Session, m: Migration, opts: R
     }
   }
 }
+
+const MAX_RETRY_DELAY_SECONDS = 30;
 
 const isLockTimeout = (err: unknown): boolean => ((err as { cause?: { code?: string } }).cause ?? (err as { code?: string }))?.code === '55P03';
 

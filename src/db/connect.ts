@@ -135,13 +135,15 @@ async function openPostgres(config: Config, c: PgConnection, applicationName?: s
     withSession: async (fn) => {
       const conn = await pool.connect();
       let failed: Error | undefined;
-      conn.once('error', (err: Error) => (failed = err));
+      const onError = (err: Error) => (failed = err);
+      conn.on('error', onError);
       const sessionKnex = knexOn(heldConnection(conn));
       try {
         return await fn({ sql: pgClientRunner(conn), knex: sessionKnex });
       } finally {
         await sessionKnex.destroy(); // knex's own state; the connection is ours
-        conn.release(failed);
+        conn.off('error', onError);
+        conn.release(failed); // a broken connection is dropped, not pooled
       }
     },
     close: async () => {

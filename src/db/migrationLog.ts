@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { Database, Session } from './connect.js';
-import { OperationError } from '../errors.js';
+import { ConfigError, OperationError } from '../errors.js';
 import { ident } from '../lib/sqlIdent.js';
 import type { SqlRunner } from './sqlRunner.js';
 
@@ -92,6 +92,8 @@ const ms = (seconds: number) => `${Math.max(1, Math.round(seconds * 1000))}ms`;
  */
 export async function withMigrationLock<T>(db: Database, opts: MigrationLockOptions, fn: (session: Session) => Promise<T>): Promise<T> {
   if (db.kind === 'embedded') return db.withSession(fn);
+  // The lock and search_path live in a session: through a transaction pooler they would not hold.
+  if (db.pooler) throw new ConfigError(`${db.label} is pooled (${db.pooler.name}): migrations need the direct endpoint (DIRECT_DATABASE_URL)`);
   return db.withSession(async (session) => {
     const { sql } = session;
     const [tried] = await sql.query<{ got: boolean }>(
