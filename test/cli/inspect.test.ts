@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { type CliResult, runCli } from '../helpers/cli.js';
+import { pooledUrl } from '../helpers/pooler.js';
 import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 
 // The commands as a user runs them: stdout carries only results, exit codes, --json shapes.
@@ -14,9 +15,10 @@ const json = (r: CliResult) => {
   return JSON.parse(r.stdout);
 };
 
-describe('inspection commands on PostgreSQL', () => {
+describe('inspection commands on PostgreSQL (through PgBouncer)', () => {
   let db: { name: string; url: string };
-  const cli = (...args: string[]) => runCli(args, { env: { DATABASE_URL: db.url } });
+  // Through PgBouncer in transaction mode, as on a managed host; migrate up goes to the direct endpoint.
+  const cli = (...args: string[]) => runCli(args, { env: { DATABASE_URL: pooledUrl(db.url), DIRECT_DATABASE_URL: db.url } });
 
   beforeAll(async () => {
     db = await createTestDatabase('inspectcli');

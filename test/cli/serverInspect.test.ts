@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/connect.js';
 import { type CliResult, runCli } from '../helpers/cli.js';
+import { pooledUrl } from '../helpers/pooler.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 import { buildServerDatabase } from '../helpers/serverDb.js';
 import { AGENT_SCHEMAS } from '../fixtures/serverLayout.js';
@@ -14,9 +15,10 @@ const json = (r: CliResult) => {
   return JSON.parse(r.stdout);
 };
 
-describe('inspection commands on a Bindu server database', () => {
+describe('inspection commands on a Bindu server database (through PgBouncer)', () => {
   let db: { name: string; url: string };
-  const cli = (...args: string[]) => runCli(args, { env: { DATABASE_URL: db.url } });
+  // Through PgBouncer in transaction mode, as on a managed host; migrate up goes to the direct endpoint.
+  const cli = (...args: string[]) => runCli(args, { env: { DATABASE_URL: pooledUrl(db.url), DIRECT_DATABASE_URL: db.url } });
   const echo = (...args: string[]) => cli('--schema', AGENT_SCHEMAS.echo, ...args);
 
   beforeAll(async () => {

@@ -12,6 +12,7 @@ import * as repo from '../../src/db/inspect/index.js';
 import type { Page } from '../../src/db/types.js';
 import { BinduError, OperationError, RefusedError, UsageError } from '../../src/errors.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/db.js';
+import { pooledUrl } from '../helpers/pooler.js';
 import { scans } from '../helpers/plans.js';
 
 // The same behaviour on a real PostgreSQL 15 and on the embedded database (PGlite):
@@ -21,7 +22,8 @@ interface Target {
   name: 'postgres' | 'embedded';
   tasks: number;
   contexts: number;
-  open(): Promise<{ db: Database; cleanup: () => Promise<void> }>;
+  /** `db` reads; `direct` (when it differs) is where migrations run. */
+  open(): Promise<{ db: Database; direct?: Database; cleanup: () => Promise<void> }>;
 }
 
 const targets: Target[] = [
@@ -29,10 +31,14 @@ const targets: Target[] = [
     name: 'postgres',
     tasks: 20_000, // enough rows for the planner to prefer the indexes on real statistics
     contexts: 2_000,
+    // Reads through PgBouncer in transaction mode, as on a managed host; migrations go direct.
     open: async () => {
       const t = await createTestDatabase('inspect');
-      const db = await openDatabase(loadConfig({ url: t.url }, {}));
-      return { db, cleanup: async () => (await db.close(), await dropTestDatabase(t.name)) };
+      const config = loadConfig({ url: pooledUrl(t.url), directUrl: t.url }, {});
+      const db = await openDatabase(config);
+      expect(db.pooler).toEqual({ name: 'PgBouncer' });
+      const direct = await openDatabase(config, { session: 'migrate up' });
+      return { db, direct, cleanup: async () => (await Promise.all([db.close(), direct.close()]), await dropTestDatabase(t.name)) };
     },
   },
   {
@@ -81,9 +87,10 @@ describe.each(targets)('inspection on $name', (target) => {
   }
 
   beforeAll(async () => {
-    ({ db, cleanup } = await target.open());
+    let direct: Database | undefined;
+    ({ db, direct, cleanup } = await target.open());
     const config = loadConfig({}, {});
-    await up(db, await loadMigrations(config.migrationsDir), { lockTimeoutSeconds: 10 });
+    await up(direct ?? db, await loadMigrations(config.migrationsDir), { lockTimeoutSeconds: 10 });
     await runSeeds(db, config.seedsDir);
     await expect(inspect.generateData(db, { tasks: 10, yes: false })).rejects.toBeInstanceOf(RefusedError);
     const made = await inspect.generateData(db, { tasks: target.tasks, contexts: target.contexts, yes: true });

@@ -8,6 +8,7 @@ import * as inspect from '../../src/core/inspect.js';
 import type { Page } from '../../src/db/types.js';
 import { type BinduError, UsageError } from '../../src/errors.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/db.js';
+import { pooledUrl } from '../helpers/pooler.js';
 import { buildServerDatabase } from '../helpers/serverDb.js';
 import { AGENT_SCHEMAS } from '../fixtures/serverLayout.js';
 
@@ -58,9 +59,9 @@ async function all<T>(fetch: (after?: string) => Promise<Page<T>>): Promise<T[]>
 describe('inspection of a Bindu server database', () => {
   let t: { name: string; url: string };
   const open: Database[] = [];
-  /** The database opened on one schema (as --schema would). */
+  /** The database opened on one schema (as --schema would), through PgBouncer in transaction mode. */
   const on = async (schema: string) => {
-    const db = await openDatabase(loadConfig({ url: t.url, schema }, {}));
+    const db = await openDatabase(loadConfig({ url: pooledUrl(t.url), schema }, {}));
     open.push(db);
     return db;
   };
@@ -82,7 +83,12 @@ describe('inspection of a Bindu server database', () => {
     }
     ours = await on('bindu');
     const config = loadConfig({ schema: 'bindu' }, {});
-    await up(ours, await loadMigrations(config.migrationsDir), { lockTimeoutSeconds: 10 });
+    const direct = await openDatabase(loadConfig({ url: t.url, schema: 'bindu' }, {}), { session: 'migrate up' });
+    try {
+      await up(direct, await loadMigrations(config.migrationsDir), { lockTimeoutSeconds: 10 });
+    } finally {
+      await direct.close();
+    }
     await runSeeds(ours, config.seedsDir);
     [echo, research, legacy, pub] = await Promise.all([on(AGENT_SCHEMAS.echo), on(AGENT_SCHEMAS.research), on(AGENT_SCHEMAS.legacy), on('public')]);
   }, 60_000);

@@ -1,0 +1,76 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { runCli } from '../helpers/cli.js';
+import { adminQuery, databasesOfFile } from '../helpers/db.js';
+import { pooledUrl } from '../helpers/pooler.js';
+
+// As an operator with Neon's pooled connection string runs it: PgBouncer in transaction mode in
+// front of the server, DATABASE_URL naming it, DIRECT_DATABASE_URL set or not.
+
+const databases = databasesOfFile('poolercli');
+let db: { name: string; url: string };
+let pooled: string;
+const masked = (url: string) => url.replace(/:[^:@/]*@/, ':***@');
+const migrationLog = async () => adminQuery(`select 1 from pg_catalog.pg_class where relname = 'bindu_db_migrations'`, [], db.name);
+
+beforeAll(async () => {
+  db = await databases.create();
+  pooled = pooledUrl(db.url);
+});
+afterAll(() => databases.dropAll());
+
+describe('a pooled DATABASE_URL', () => {
+  test('migrate up without DIRECT_DATABASE_URL: exit 2, one line naming it, nothing done', async () => {
+    const r = await runCli(['migrate', 'up'], { env: { DATABASE_URL: pooled } });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([`error: ${masked(pooled)} is pooled (PgBouncer) and migrate up needs a session: set DIRECT_DATABASE_URL (or --direct-url) to the direct endpoint`]);
+    expect(await migrationLog()).toEqual([]);
+  });
+
+  test('migrate up with DIRECT_DATABASE_URL runs there; reads go through the pooler and say so', async () => {
+    const env = { DATABASE_URL: pooled, DIRECT_DATABASE_URL: db.url };
+    const up = await runCli(['migrate', 'up'], { env });
+    expect(up.code).toBe(0);
+    expect(up.stderr).toContain(`using ${masked(db.url)}\n`);
+    const status = await runCli(['migrate', 'status', '--json'], { env });
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ pending: [], locked: false });
+    expect(status.stderr).toContain(`using ${masked(pooled)} (pooled: PgBouncer)`);
+    const password = decodeURIComponent(new URL(db.url).password);
+    expect(up.stdout + up.stderr + status.stdout + status.stderr).not.toContain(password);
+    // --direct-url does the same as the variable.
+    const flag = await runCli(['migrate', 'up', '--direct-url', db.url, '--json'], { env: { DATABASE_URL: pooled } });
+    expect({ code: flag.code, out: JSON.parse(flag.stdout) }).toEqual({ code: 0, out: { batch: null, applied: [] } });
+  });
+
+  test('backup and restore without DIRECT_DATABASE_URL: exit 2, no file written, nothing restored', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pooler-backup-'));
+    const file = path.join(dir, 'b.sql');
+    const backup = await runCli(['backup', file], { env: { DATABASE_URL: pooled } });
+    expect(backup.code).toBe(2);
+    expect(backup.stderr).toMatch(/is pooled \(PgBouncer\) and backup needs a session: set DIRECT_DATABASE_URL/);
+    expect(fs.readdirSync(dir)).toEqual([]);
+    fs.writeFileSync(file, 'create table public.restored (x int);\n');
+    const restore = await runCli(['restore', file, '--yes'], { env: { DATABASE_URL: pooled } });
+    expect(restore.code).toBe(2);
+    expect(restore.stderr).toMatch(/restore needs a session: set DIRECT_DATABASE_URL/);
+    expect(await adminQuery(`select 1 from pg_catalog.pg_class where relname = 'restored'`, [], db.name)).toEqual([]);
+  });
+
+  test('backup with DIRECT_DATABASE_URL dumps from the direct endpoint', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pooler-backup-')), 'b.sql');
+    const r = await runCli(['backup', file, '--json'], { env: { DATABASE_URL: pooled, DIRECT_DATABASE_URL: db.url } });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`using ${masked(db.url)}`);
+    expect(fs.readFileSync(file, 'utf8')).toContain('CREATE TABLE public.tasks');
+  });
+
+  test('--ddl-lock-timeout and BINDU_DB_DDL_LOCK_TIMEOUT take seconds; anything else is a usage error', async () => {
+    const flag = await runCli(['migrate', 'up', '--ddl-lock-timeout', 'soon'], { env: { DATABASE_URL: db.url } });
+    expect({ code: flag.code, err: flag.stderr.trim() }).toEqual({ code: 2, err: 'error: --ddl-lock-timeout must be a number of seconds, not "soon"' });
+    const env = await runCli(['migrate', 'up'], { env: { DATABASE_URL: db.url, BINDU_DB_DDL_LOCK_TIMEOUT: '-1' } });
+    expect(env.code).toBe(2);
+  });
+});
