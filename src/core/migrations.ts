@@ -20,7 +20,7 @@ import {
   terminateBackend,
   withMigrationLock,
 } from '../db/migrationLog.js';
-import { alembicVersion, detectLayout } from '../db/layouts.js';
+import { alembicVersion, detectLayout } from '../db/layouts/detect.js';
 import { knexRunner } from '../db/sqlRunner.js';
 import { CancelledError, OperationError, RefusedError, UsageError, describePgError, isPgError } from '../errors.js';
 import type { Migration } from './migrationFiles.js';

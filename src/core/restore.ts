@@ -6,8 +6,9 @@ import { type Config, describeConnection } from '../config.js';
 import type { PGlite } from '@electric-sql/pglite';
 import type { Database } from '../db/connect.js';
 import { type DataTable, MIGRATION_LOGS, type SchemaHolding, cleanStatements, countTasksStatement, dataTables, databaseName, schemaHoldings, truncateStatement } from '../db/clean.js';
-import { pgliteQuery, restoreEmbedded } from '../db/embedded.js';
-import { type Query, serverVersionNumOf, withPgQuery } from '../db/pgClient.js';
+import { restoreEmbedded } from '../db/embedded.js';
+import { serverVersionNumOf, withConnection } from '../db/pgClient.js';
+import type { SqlRunner } from '../db/sqlRunner.js';
 import { OperationError, RefusedError, UsageError } from '../errors.js';
 import { type DumpEntry, dumpedSchemas, isDataOnly, parseTocLine, readScriptEntries, readScriptHead } from '../lib/dumpContents.js';
 import { planTocList, serverMajor } from '../lib/pgArgs.js';
@@ -29,7 +30,7 @@ export interface RestoreTarget {
   readonly label: string;
   /** --schema: the embedded session's search_path is set back to it afterwards. */
   readonly schema: string;
-  readonly query: Query;
+  readonly sql: SqlRunner;
   readonly pglite?: PGlite;
 }
 
@@ -37,10 +38,10 @@ export interface RestoreTarget {
 export async function withRestoreTarget<T>(config: Config, openEmbedded: () => Promise<Database>, fn: (target: RestoreTarget) => Promise<T>): Promise<T> {
   const t = config.target;
   if (t.kind === 'postgres') {
-    return withPgQuery(t.connection, config.connectTimeoutSeconds, (query) => fn({ kind: 'postgres', label: describeConnection(t.connection), schema: config.schema, query }));
+    return withConnection(t.connection, config.connectTimeoutSeconds, (sql) => fn({ kind: 'postgres', label: describeConnection(t.connection), schema: config.schema, sql }));
   }
   const db = await openEmbedded();
-  return fn({ kind: 'embedded', label: db.label, schema: db.schema, query: pgliteQuery(db.pglite!), pglite: db.pglite });
+  return fn({ kind: 'embedded', label: db.label, schema: db.schema, sql: db.sql, pglite: db.pglite });
 }
 
 export interface RestoreOptions {
@@ -171,11 +172,11 @@ export async function planRestore(db: RestoreTarget, config: Config, backup: Ins
   // A dump that declares no schema (not a pg_dump script at all) is checked against --schema.
   const found = dumpedSchemas(backup.entries);
   const schemas = found.length ? found : [config.schema];
-  const holdings = await schemaHoldings(db.query, schemas);
+  const holdings = await schemaHoldings(db.sql, schemas);
   const plan = { ...backup, target: db.label, schemas, holdings, tasks: sumTasks(holdings) };
   if (isDataOnly(backup.entries)) {
     const dataOnly = await planDataOnly(db, backup, opts);
-    return { ...plan, database: await databaseName(db.query), occupied: [], dataOnly };
+    return { ...plan, database: await databaseName(db.sql), occupied: [], dataOnly };
   }
   const occupied = holdings.filter((h) => h.tables.length > 0 || h.layout);
   if (occupied.length > 0 && !opts.clean) {
@@ -185,7 +186,7 @@ export async function planRestore(db: RestoreTarget, config: Config, backup: Ins
       'restore into a database without them, or pass --clean to replace them (in the same transaction)',
     );
   }
-  return { ...plan, database: await databaseName(db.query), occupied };
+  return { ...plan, database: await databaseName(db.sql), occupied };
 }
 
 const qualified = (t: { schema: string; name: string }) => `${t.schema}.${t.name}`;
@@ -198,7 +199,7 @@ const qualified = (t: { schema: string; name: string }) => `${t.schema}.${t.name
  */
 async function planDataOnly(db: RestoreTarget, backup: InspectedBackup, opts: RestoreOptions): Promise<DataOnlyPlan> {
   const data = backup.entries.filter((e): e is DumpEntry & { schema: string } => e.type === 'TABLE DATA' && e.schema !== null);
-  const tables = await dataTables(db.query, data.map((e) => ({ schema: e.schema, name: e.name })));
+  const tables = await dataTables(db.sql, data.map((e) => ({ schema: e.schema, name: e.name })));
   const missing = tables.filter((t) => !t.exists);
   if (missing.length > 0) {
     const schema = missing[0].schema;
@@ -239,7 +240,7 @@ export async function restore(db: RestoreTarget, config: Config, plan: RestorePl
     const preamble = plan.dataOnly
       ? opts.clean ? truncateStatement(plan.dataOnly.tables.filter((t) => !MIGRATION_LOGS.includes(t.name))) : ''
       : opts.clean ? cleanStatements(plan.entries, plan.holdings) : '';
-    const targetMajor = serverMajor(await serverVersionNumOf(db.query));
+    const targetMajor = serverMajor(await serverVersionNumOf(db.sql));
     // Counted by psql inside the transaction where it can be (the schemas whose tasks table the dump makes).
     const tasksType = plan.dataOnly ? 'TABLE DATA' : 'TABLE';
     const count = countTasksStatement(plan.schemas.filter((s) => plan.entries.some((e) => e.type === tasksType && e.schema === s && e.name === 'tasks')));
@@ -257,7 +258,7 @@ export async function restore(db: RestoreTarget, config: Config, plan: RestorePl
       // gzip; a plain script with entries to leave out (a data-only dump's migration log); or a pg_restore 17+ script (SET transaction_timeout) bound for an older server.
       await restoreStream(ctx, Readable.from(streamScript(ctx)));
     }
-    return { file: plan.file, format: plan.format, seconds: Number(process.hrtime.bigint() - started) / 1e9, tasks: tasks ?? sumTasks(await schemaHoldings(db.query, plan.schemas)) };
+    return { file: plan.file, format: plan.format, seconds: Number(process.hrtime.bigint() - started) / 1e9, tasks: tasks ?? sumTasks(await schemaHoldings(db.sql, plan.schemas)) };
   } catch (err) {
     if (interrupts.signal.aborted) throw abortError(interrupts.signal);
     throw err;

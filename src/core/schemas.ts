@@ -1,8 +1,8 @@
 import type { Database } from '../db/connect.js';
-import { type DetectedLayout, type SchemaInfo, detectLayout, listSchemas } from '../db/layouts.js';
+import { type DetectedLayout, type SchemaInfo, detectLayout, listSchemas } from '../db/layouts/detect.js';
 import { UsageError } from '../errors.js';
 
-export type { DetectedLayout, LayoutName, SchemaInfo } from '../db/layouts.js';
+export type { DetectedLayout, LayoutName, SchemaInfo } from '../db/layouts/detect.js';
 
 /** Every schema holding a recognised layout (ours or Bindu's server's), with task counts. */
 export async function schemas(db: Database): Promise<SchemaInfo[]> {

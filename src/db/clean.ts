@@ -1,9 +1,9 @@
 import type { DumpEntry } from '../lib/dumpContents.js';
 import { BINDU_TABLES } from './catalog.js';
-import { quoteIdent } from './embedded.js';
-import { type LayoutName, layoutOf } from './layouts.js';
+import { type LayoutName, layoutOf } from './layouts/detect.js';
 import { MIGRATION_TABLE } from './migrationLog.js';
-import type { Query } from './pgClient.js';
+import type { SqlRunner } from './sqlRunner.js';
+import { ident } from '../lib/sqlIdent.js';
 
 // restore --clean: what a schema the dump brings holds now, and the statements that clear the way
 // for the dump inside the restore's own transaction. Only the dump's schemas are touched, and a
@@ -20,44 +20,44 @@ export interface SchemaHolding {
 }
 
 /**
- * What each schema holds, in one query plus a count per tasks table. It runs on a bare pg
- * client (or PGlite), not knex: restore's planning is on its benchmark's path. The layout follows
+ * What each schema holds, in one query plus a count per tasks table. It runs on one bare pg
+ * connection (or PGlite), not knex: restore's planning is on its benchmark's path. The layout follows
  * detectLayout's rule (layoutOf) on the tasks table's columns.
  */
-export async function schemaHoldings(query: Query, schemas: string[]): Promise<SchemaHolding[]> {
-  const rows = await query<{ schema: string; exists: boolean; tables: string[]; columns: string[] }>(
+export async function schemaHoldings(sql: SqlRunner, schemas: string[]): Promise<SchemaHolding[]> {
+  const rows = await sql.query<{ schema: string; exists: boolean; tables: string[]; columns: string[] }>(
     `select s.name as schema, exists (select 1 from pg_namespace n where n.nspname = s.name) as exists,
             coalesce((select array_agg(c.relname::text order by c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace
-                       where n.nspname = s.name and c.relkind in ('r', 'p') and c.relname = any($2::text[])), '{}') as tables,
+                       where n.nspname = s.name and c.relkind in ('r', 'p') and c.relname = any(?::text[])), '{}') as tables,
             coalesce((select array_agg(a.attname::text order by a.attname) from pg_attribute a
                        where a.attrelid = (select c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace
                                             where n.nspname = s.name and c.relname = 'tasks' and c.relkind in ('r', 'p'))
                          and a.attnum > 0 and not a.attisdropped), '{}') as columns
-       from unnest($1::text[]) with ordinality as s(name, i)
+       from unnest(?::text[]) with ordinality as s(name, i)
       order by s.i`,
-    [schemas, [...BINDU_TABLES]],
+    [[...BINDU_TABLES], schemas],
   );
   const holdings: SchemaHolding[] = [];
   for (const r of rows) {
     const layout = layoutOf(r.columns)?.layout;
-    holdings.push({ schema: r.schema, exists: r.exists, tables: r.tables, ...(layout ? { layout } : {}), tasks: await countTasksIn(query, r.schema, r.tables) });
+    holdings.push({ schema: r.schema, exists: r.exists, tables: r.tables, ...(layout ? { layout } : {}), tasks: await countTasksIn(sql, r.schema, r.tables) });
   }
   return holdings;
 }
 
-async function countTasksIn(query: Query, schema: string, tables: string[]): Promise<number | null> {
+async function countTasksIn(sql: SqlRunner, schema: string, tables: string[]): Promise<number | null> {
   if (!tables.includes('tasks')) return null;
-  const [row] = await query<{ n: string }>(`select count(*)::text as n from ${quoteIdent(schema)}.tasks`);
+  const [row] = await sql.query<{ n: string }>(`select count(*)::text as n from ${ident(schema)}.tasks`);
   return Number(row.n);
 }
 
 /** The database name (for confirmations). */
-export async function databaseName(query: Query): Promise<string> {
-  const [row] = await query<{ name: string }>('select current_database() as name');
+export async function databaseName(sql: SqlRunner): Promise<string> {
+  const [row] = await sql.query<{ name: string }>('select current_database() as name');
   return row.name;
 }
 
-const q = (schema: string, name: string) => `${quoteIdent(schema)}.${quoteIdent(name)}`;
+const q = (schema: string, name: string) => `${ident(schema)}.${ident(name)}`;
 
 /** f(integer, text) → "schema"."f"(integer, text): pg_dump's tag already spells the argument types as SQL. */
 function routine(schema: string, tag: string): string {
@@ -122,7 +122,7 @@ export function cleanStatements(entries: DumpEntry[], holdings: SchemaHolding[])
 
 /** The schemas a dump creates, made if missing (public, or an agent's schema, may well exist). */
 export function createSchemaStatements(schemas: string[]): string {
-  return schemas.map((s) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s)};\n`).join('');
+  return schemas.map((s) => `CREATE SCHEMA IF NOT EXISTS ${ident(s)};\n`).join('');
 }
 
 const TASKS_MARK = 'bindu-db-tasks:';
@@ -134,7 +134,7 @@ const TASKS_MARK = 'bindu-db-tasks:';
  */
 export function countTasksStatement(schemas: string[]): string | undefined {
   if (schemas.length === 0) return undefined;
-  const sum = schemas.map((s) => `(select count(*) from ${quoteIdent(s)}.tasks)`).join(' + ');
+  const sum = schemas.map((s) => `(select count(*) from ${ident(s)}.tasks)`).join(' + ');
   return `select '${TASKS_MARK}' || (${sum})`;
 }
 
@@ -161,17 +161,17 @@ export const MIGRATION_LOGS: readonly string[] = [MIGRATION_TABLE, 'alembic_vers
  * Whether each table exists and holds rows, for a data-only restore: one query for existence,
  * then one `exists (select 1 …)` per table found (no count: a big table would be scanned).
  */
-export async function dataTables(query: Query, tables: { schema: string; name: string }[]): Promise<DataTable[]> {
-  const rows = await query<{ i: number; found: boolean }>(
+export async function dataTables(sql: SqlRunner, tables: { schema: string; name: string }[]): Promise<DataTable[]> {
+  const rows = await sql.query<{ i: number; found: boolean }>(
     `select t.i::int as i, exists (select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace
                                      where n.nspname = t.schema and c.relname = t.name and c.relkind in ('r', 'p')) as found
-       from unnest($1::text[], $2::text[]) with ordinality as t(schema, name, i) order by t.i`,
+       from unnest(?::text[], ?::text[]) with ordinality as t(schema, name, i) order by t.i`,
     [tables.map((t) => t.schema), tables.map((t) => t.name)],
   );
   const out: DataTable[] = [];
   for (const [k, t] of tables.entries()) {
     const exists = rows[k]?.found === true;
-    const filled = exists && (await query<{ f: boolean }>(`select exists (select 1 from ${q(t.schema, t.name)}) as f`))[0].f;
+    const filled = exists && (await sql.query<{ f: boolean }>(`select exists (select 1 from ${q(t.schema, t.name)}) as f`))[0].f;
     out.push({ ...t, exists, filled });
   }
   return out;

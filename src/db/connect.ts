@@ -12,7 +12,7 @@ import { ident } from '../lib/sqlIdent.js';
 import { connectError, pgConnectionSettings } from './pgClient.js';
 import { migrationApplicationName } from './migrationLog.js';
 import { BACKEND_PID_SQL, type Pooler, type StartupFacts, pooledSessionError, poolerOfProbe, poolerOfUrl, sessionConfig } from './pooler.js';
-import { type SqlRunner, knexRunner, pgClientRunner, pgRunner } from './sqlRunner.js';
+import { type SqlRunner, pgClientRunner, pgRunner, pgliteRunner } from './sqlRunner.js';
 
 // knex is CommonJS: required on first use, so commands that only read (through `sql`) never
 // pay its ~90 ms import.
@@ -204,28 +204,32 @@ async function openEmbedded(config: Config, dataDir: string): Promise<Database> 
     throw err;
   }
   try {
-    const [{ PGlite }, { default: ClientPgLite }] = await Promise.all([import('@electric-sql/pglite'), import('knex-pglite')]);
-    let pglite;
+    const { PGlite } = await import('@electric-sql/pglite');
+    let pglite: PGlite;
     try {
       pglite = await PGlite.create(dataDir);
     } catch (err) {
       throw new OperationError(`could not open the embedded database at ${dataDir}: ${(err as Error).message}`, undefined, err);
     }
-    await pglite.exec(`create schema if not exists ${ident(config.schema)}`);
-    const knex = knexFactory({ client: ClientPgLite, connection: { pglite } as never, searchPath: [config.schema], log: quietLog });
-    const sql = knexRunner(knex);
+    // PGlite is one session, in process, no pooler: search_path set once serves migration code.
+    await pglite.exec(`create schema if not exists ${ident(config.schema)}; set search_path to ${ident(config.schema)}`);
+    let knex: Knex | undefined;
+    const knexOnce = () => (knex ??= knexFactory({ client: require('knex-pglite'), connection: { pglite } as never, searchPath: [config.schema], log: quietLog }));
+    const sql = pgliteRunner(pglite);
     return {
-      knex,
+      get knex() {
+        return knexOnce();
+      },
       sql,
       kind: 'embedded',
       // PGlite is one session already.
-      withSession: (fn) => fn({ sql, knex }),
+      withSession: (fn) => fn({ sql, knex: knexOnce() }),
       schema: config.schema,
       label: dataDir,
       pglite,
       close: async () => {
         try {
-          await knex.destroy(); // closes the PGlite instance too
+          await knex?.destroy(); // closes the PGlite instance too
           if (!pglite.closed) await pglite.close();
         } finally {
           release();

@@ -1,6 +1,6 @@
 import type { PGlite } from '@electric-sql/pglite';
 import type { ScriptPart } from '../lib/sqlScript.js';
-import type { Query } from './pgClient.js';
+import { ident } from '../lib/sqlIdent.js';
 
 // Backup and restore for the embedded database, in process: PGlite has no server to point
 // pg_dump or psql at. PGlite is one session, so nothing else runs between BEGIN and COMMIT.
@@ -30,15 +30,6 @@ export async function restoreEmbedded(pglite: PGlite, schema: string, preamble: 
     throw err;
   } finally {
     // The script set search_path to '' for the session; later queries expect the schema.
-    await pglite.query('select pg_catalog.set_config($1, $2, false)', ['search_path', quoteIdent(schema)]).catch(() => undefined);
+    await pglite.query('select pg_catalog.set_config($1, $2, false)', ['search_path', ident(schema)]).catch(() => undefined);
   }
-}
-
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-/** PGlite as a Query (same $1 parameters as pg). */
-export function pgliteQuery(pglite: PGlite): Query {
-  return async <T extends object>(sql: string, params?: unknown[]) => (await pglite.query<T>(sql, params)).rows;
 }

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
-import type { QueryResultRow } from 'pg';
 import type { PgConnection } from '../config.js';
 import { describeConnection } from '../config.js';
 import { OperationError, isPgError } from '../errors.js';
+import { type SqlRunner, pgClientRunner } from './sqlRunner.js';
 
-// node-pg settings for a parsed URL, and a bare client for the few questions asked without knex
-// (backup needs one number from the server; loading knex for it cost more than the question).
+// node-pg settings for a parsed URL, why connecting failed, and one bare connection for the few
+// questions backup and restore ask (a pool and knex cost more than the questions).
 
 function sslOptions(c: PgConnection): false | Record<string, unknown> {
   const read = (file?: string) => (file ? fs.readFileSync(file) : undefined);
@@ -56,11 +56,11 @@ export function connectError(err: unknown, label: string, timeout: number): Oper
   return new OperationError(`${base}: ${e.message ?? String(err)}`, undefined, err);
 }
 
-/** A query with $1-style parameters, returning rows: a bare pg client, or the embedded PGlite. */
-export type Query = <T extends object>(sql: string, params?: unknown[]) => Promise<T[]>;
-
-/** Opens one bare pg connection, runs fn with it, and always closes it. */
-export async function withPgQuery<T>(c: PgConnection, connectTimeoutSeconds: number, fn: (query: Query) => Promise<T>): Promise<T> {
+/**
+ * Opens one bare pg connection (no pool: backup and restore ask a few questions and go), runs fn
+ * with the runner on it, and always closes it.
+ */
+export async function withConnection<T>(c: PgConnection, connectTimeoutSeconds: number, fn: (sql: SqlRunner) => Promise<T>): Promise<T> {
   const { default: pg } = await import('pg');
   const client = new pg.Client(pgConnectionSettings(c, connectTimeoutSeconds));
   client.on('error', () => undefined); // a dropped connection surfaces through the next query
@@ -71,19 +71,19 @@ export async function withPgQuery<T>(c: PgConnection, connectTimeoutSeconds: num
     throw connectError(err, describeConnection(c), connectTimeoutSeconds);
   }
   try {
-    return await fn(async <R extends object>(sql: string, params?: unknown[]) => (await client.query<R & QueryResultRow>(sql, params)).rows);
+    return await fn(pgClientRunner(client));
   } finally {
     await client.end().catch(() => undefined);
   }
 }
 
 /** server_version_num, e.g. 150018. */
-export async function serverVersionNumOf(query: Query): Promise<number> {
-  const [row] = await query<{ v: string }>("select current_setting('server_version_num') as v");
+export async function serverVersionNumOf(sql: SqlRunner): Promise<number> {
+  const [row] = await sql.query<{ v: string }>("select current_setting('server_version_num') as v");
   return Number(row.v);
 }
 
 /** server_version_num over a connection opened and closed for it (backup asks nothing else). */
 export async function queryServerVersionNum(c: PgConnection, connectTimeoutSeconds: number): Promise<number> {
-  return withPgQuery(c, connectTimeoutSeconds, serverVersionNumOf);
+  return withConnection(c, connectTimeoutSeconds, serverVersionNumOf);
 }

@@ -1,11 +1,12 @@
+import type { PGlite, Transaction } from '@electric-sql/pglite';
 import type { Knex } from 'knex';
 import type pg from 'pg';
 
 /**
- * The narrow SQL interface the read paths use: `?` placeholders, bound values, rows out.
- * On PostgreSQL it runs on a plain pg pool, so an inspection command never loads knex
- * (~90 ms of start-up, a third of a `tasks list`); on the embedded database it goes through
- * knex-pglite.
+ * The one way our code talks to the database: `?` placeholders, bound values, rows out.
+ * On PostgreSQL it runs on a plain pg pool (or one held connection), on the embedded database
+ * on PGlite itself, so no command of ours loads knex (~90 ms of start-up, a third of a
+ * `tasks list`); knex is only what migration and seed code is handed.
  */
 export interface SqlRunner {
   query<R = Record<string, unknown>>(sql: string, bindings?: readonly unknown[]): Promise<R[]>;
@@ -56,6 +57,16 @@ function runnerOn(target: pg.Pool | pg.ClientBase, connect: Connect): SqlRunner 
   return on(target);
 }
 
+/** The runner over the embedded PGlite (one session): no knex on the read paths there either. */
+export function pgliteRunner(pglite: PGlite): SqlRunner {
+  const on = (q: PGlite | Transaction): SqlRunner => ({
+    query: async <R>(sql: string, bindings: readonly unknown[] = []) => (await q.query<R>(positional(sql), bindings as unknown[])).rows,
+    transaction: (fn) => pglite.transaction((tx) => fn(on(tx))),
+  });
+  return on(pglite);
+}
+
+/** knex as a runner: for the statements of ours that run inside a migration's knex transaction. */
 export function knexRunner(knex: Knex | Knex.Transaction): SqlRunner {
   return {
     query: async <R>(sql: string, bindings: readonly unknown[] = []) => {

@@ -1,7 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import { Chalk } from 'chalk';
 import { parseFormat, parseLimit, parseOwner, parsePaymentStatuses, parseRating, parseStatuses, parseTime, parseUuid } from '../../src/core/inspectInput.js';
-import { BINDU_DB_LAYOUT, BINDU_SERVER_LAYOUT } from '../../src/db/inspect/layout.js';
+import { BINDU_DB_LAYOUT } from '../../src/db/layouts/ours.js';
+import { BINDU_SERVER_LAYOUT } from '../../src/db/layouts/server.js';
 import { maskSecrets } from '../../src/core/inspect.js';
 import { decodeCursor, encodeCursor } from '../../src/db/inspect/keyset.js';
 import { positional } from '../../src/db/sqlRunner.js';

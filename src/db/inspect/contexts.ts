@@ -1,7 +1,8 @@
 import { UsageError } from '../../errors.js';
 import type { ContextRow, ContextSummaryRow, Page } from '../types.js';
 import { type Keyset, cursorTsSql, toPage } from './keyset.js';
-import { col, extraColumns, ident } from './layout.js';
+import { ident } from '../../lib/sqlIdent.js';
+import { col, extraColumns } from '../layouts/layout.js';
 import { type Source, type Statement, Where, num, rowsOf, table } from './source.js';
 
 export interface ContextFilter {

@@ -1,6 +1,6 @@
 import type { FeedbackRow, Page } from '../types.js';
 import { type Keyset, cursorTsSql, keysetId, toPage } from './keyset.js';
-import { col } from './layout.js';
+import { col } from '../layouts/layout.js';
 import { type Source, type Statement, Where, rowsOf, table } from './source.js';
 
 export interface FeedbackFilter {

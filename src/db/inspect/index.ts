@@ -1,6 +1,8 @@
 // The data-access module for inspection: the only place that writes SQL for tasks, contexts,
 // feedback and webhook configs (SPEC §6).
-export * from './layout.js';
+export * from '../layouts/layout.js';
+export * from '../layouts/ours.js';
+export * from '../layouts/server.js';
 export * from './keyset.js';
 export * from './source.js';
 export * from './tasks.js';

@@ -1,5 +1,6 @@
 import type { SqlRunner } from '../sqlRunner.js';
-import { type Layout, ident } from './layout.js';
+import { ident } from '../../lib/sqlIdent.js';
+import type { Layout } from '../layouts/layout.js';
 
 /**
  * What every data-access function reads from: a SQL runner (pg pool, or knex on the embedded

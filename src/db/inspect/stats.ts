@@ -1,5 +1,6 @@
 import type { StatsRow } from '../types.js';
-import { col, ident } from './layout.js';
+import { ident } from '../../lib/sqlIdent.js';
+import { col } from '../layouts/layout.js';
 import { type Source, type Statement, num, rowsOf, table } from './source.js';
 
 // On our layout every aggregate is a count over one index range (per status, per day, per

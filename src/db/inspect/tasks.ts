@@ -1,7 +1,9 @@
 import type { TaskRow, TaskStatus, TaskSummaryRow, Page, FeedbackRow, WebhookConfigRow } from '../types.js';
 import { type Keyset, cursorTsSql, toPage } from './keyset.js';
 import { UsageError } from '../../errors.js';
-import { PAYMENT_STATUS_KEY, col, extraColumns, ident } from './layout.js';
+import { ident } from '../../lib/sqlIdent.js';
+import { col, extraColumns } from '../layouts/layout.js';
+import { PAYMENT_STATUS_KEY } from '../layouts/server.js';
 import { type Source, type Statement, Where, num, placeholders, rowsOf, table } from './source.js';
 
 export interface TaskFilter {

@@ -1,5 +1,5 @@
-import { MIGRATION_TABLE } from './migrationLog.js';
-import type { SqlRunner } from './sqlRunner.js';
+import { ident } from '../../lib/sqlIdent.js';
+import type { SqlRunner } from '../sqlRunner.js';
 
 /**
  * The table layouts bindu-db understands. `bindu-db`: the seed page's schema, made by our
@@ -63,8 +63,6 @@ export async function detectLayout(sql: SqlRunner, schema: string): Promise<Dete
   return row && layoutOf(row.columns);
 }
 
-const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
-
 /** Every schema holding a recognised layout, with its task count and last activity. */
 export async function listSchemas(sql: SqlRunner): Promise<SchemaInfo[]> {
   const found = (await tasksTables(sql)).flatMap((row) => {
@@ -75,7 +73,7 @@ export async function listSchemas(sql: SqlRunner): Promise<SchemaInfo[]> {
   for (const s of found) {
     // Exact counts: these run per agent schema, and operators compare them. The schema name
     // comes from the catalog and is quoted.
-    const q = quote(s.schema);
+    const q = ident(s.schema);
     const [row] = await sql.query<{ tasks: string; last_activity: Date | null }>(
       `select (select count(*) from ${q}.tasks)::bigint as tasks,
               greatest((select max(updated_at) from ${q}.tasks), (select max(updated_at) from ${q}.contexts)) as last_activity`,
@@ -97,10 +95,4 @@ export async function alembicVersion(sql: SqlRunner): Promise<string | null | un
   if (!row.present) return undefined;
   const [version] = await sql.query<{ version_num: string }>('select version_num from public.alembic_version limit 1');
   return version?.version_num ?? null;
-}
-
-/** Whether our migrations have run in the schema (its migration table exists). */
-export async function hasMigrationTable(sql: SqlRunner, schema: string): Promise<boolean> {
-  const [row] = await sql.query<{ present: boolean }>('select to_regclass(?) is not null as present', [`${quote(schema)}.${MIGRATION_TABLE}`]);
-  return row.present === true;
 }
