@@ -2,24 +2,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { freePort } from './pgServer.js';
 
 // Debian's PgBouncer in transaction mode in front of the test server, as managed hosts (Neon's
 // pooled endpoint) run it: the suite's pooled tests talk to a real one. Plain JS, like pgServer.js.
 
 const BINARY = '/usr/sbin/pgbouncer';
 const asRoot = process.getuid?.() === 0;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function accepts(port) {
   return new Promise((resolve) => {

@@ -10,3 +10,4 @@ export interface TestServer {
 }
 export function startTestServer(): Promise<TestServer>;
 export function stopTestServer(server: TestServer): void;
+export function freePort(): Promise<number>;

@@ -4,7 +4,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 export const TEST_PASSWORD = 'Tr1cky p@ss:w/rd%?#&=';
-function freePort() {
+/** A TCP port nothing listens on now (the server's, PgBouncer's). */
+export function freePort() {
     return new Promise((resolve, reject) => {
         const srv = net.createServer();
         srv.unref();
