@@ -173,13 +173,16 @@ export async function terminateBackend(sql: SqlRunner, pid: number): Promise<boo
   return row.done === true;
 }
 
-/** application_name of a migration run's connection: says who holds the lock (see migrate unlock). */
+/**
+ * application_name of a session command's connection (`migrate up` → `bindu-db migrate pid=… host=…`):
+ * says who holds the migration lock (see migrate unlock).
+ */
 export function migrationApplicationName(command: string): string {
-  return `bindu-db ${command} pid=${process.pid} host=${os.hostname()}`.slice(0, 63);
+  return `bindu-db ${command.split(' ')[0]} pid=${process.pid} host=${os.hostname()}`.slice(0, 63);
 }
 
 /** The pid and host of a migration run, read back from its application_name. */
 export function parseMigrationApplicationName(name: string): { pid: number; host: string } | undefined {
-  const match = /^bindu-db migrate(?: \w+)? pid=(\d+) host=(.*)$/.exec(name);
+  const match = /^bindu-db migrate pid=(\d+) host=(.*)$/.exec(name);
   return match ? { pid: Number(match[1]), host: match[2] } : undefined;
 }
