@@ -38,6 +38,9 @@ describe('a pooled DATABASE_URL', () => {
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ pending: [], locked: false });
     expect(status.stderr).toContain(`using ${masked(pooled)} (pooled: PgBouncer)`);
+    const history = await runCli(['migrate', 'history', '--json'], { env });
+    expect(history.code).toBe(0);
+    expect(JSON.parse(history.stdout).items.every((m: { state: string }) => m.state === 'applied')).toBe(true);
     const password = decodeURIComponent(new URL(db.url).password);
     expect(up.stdout + up.stderr + status.stdout + status.stderr).not.toContain(password);
     // --direct-url does the same as the variable.
