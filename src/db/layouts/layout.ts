@@ -10,8 +10,8 @@ export type Field = string | { readonly expr: (alias: string) => string };
 
 /**
  * Where a table layout keeps what the inspection commands read. Queries are written once
- * against this mapping and return the normalized rows of ../types.ts, so the Bindu server
- * layout of SPEC §8 (`id`, `state`, `context_data`, `message_history`, ...) is one more
+ * against this mapping and return the normalized rows of ../types.ts, so the layout Bindu's
+ * server writes (`id`, `state`, `context_data`, `message_history`, ...) is one more
  * Layout object, not a second set of commands.
  */
 export interface Layout {
