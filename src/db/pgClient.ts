@@ -47,7 +47,9 @@ export function connectError(err: unknown, label: string, timeout: number): Oper
       '28000': 'the server refused this user or host (pg_hba.conf)',
       '3D000': 'create the database first, or fix its name in DATABASE_URL',
     };
-    return new OperationError(`${base}: ${err.message}`, hints[err.code!], err);
+    // PgBouncer refuses a wrong password with its own code (08P01): the message says it.
+    const hint = hints[err.code!] ?? (/authentication failed/i.test(err.message) ? hints['28P01'] : undefined);
+    return new OperationError(`${base}: ${err.message}`, hint, err);
   }
   if (e.code === 'ECONNREFUSED') return new OperationError(`${base}: connection refused`, 'is the server running and listening on that host and port?', err);
   if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return new OperationError(`${base}: unknown host`, undefined, err);

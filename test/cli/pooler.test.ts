@@ -70,6 +70,15 @@ describe('a pooled DATABASE_URL', () => {
     expect(fs.readFileSync(file, 'utf8')).toContain('CREATE TABLE public.tasks');
   });
 
+  test('a wrong password through PgBouncer reads like one through PostgreSQL', async () => {
+    const wrong = new URL(pooled);
+    wrong.password = 'not-the-password';
+    const r = await runCli(['tasks', 'list'], { env: { DATABASE_URL: wrong.toString() } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: cannot connect to .*: .*authentication failed\nhint: check the user name and password in DATABASE_URL\n$/);
+    expect(r.stderr).not.toContain('not-the-password');
+  });
+
   test('--ddl-lock-timeout and BINDU_DB_DDL_LOCK_TIMEOUT take seconds; anything else is a usage error', async () => {
     const flag = await runCli(['migrate', 'up', '--ddl-lock-timeout', 'soon'], { env: { DATABASE_URL: db.url } });
     expect({ code: flag.code, err: flag.stderr.trim() }).toEqual({ code: 2, err: 'error: --ddl-lock-timeout must be a number of seconds, not "soon"' });
