@@ -38,6 +38,11 @@ export interface Config {
   readonly directConnection?: PgConnection;
   /** Postgres schema holding the tables. */
   readonly schema: string;
+  /**
+   * Every schema named with --schema (repeatable; DIDs mapped to their schema), in order: the
+   * fleet commands work on these, or on every schema when there are none. `schema` is the last.
+   */
+  readonly schemasGiven: readonly string[];
   /** Bring the embedded database's schema up to date when a command opens it. */
   readonly runMigrationsOnStartup: boolean;
   readonly connectTimeoutSeconds: number;
@@ -69,7 +74,8 @@ export interface PgTools {
 export interface ConfigFlags {
   url?: string;
   directUrl?: string;
-  schema?: string;
+  /** Several when --schema was repeated. */
+  schema?: string | string[];
   connectTimeout?: string;
   lockTimeout?: string;
   ddlLockTimeout?: string;
@@ -131,17 +137,20 @@ export function loadConfig(flags: ConfigFlags, env: EnvSource, dotenv: EnvSource
   const directConnection = directUrl === undefined ? undefined : parseDatabaseUrl(directUrl);
   if (directConnection?.password) secrets.push(directConnection.password);
 
-  const schemaGiven = flags.schema ?? get('BINDU_DB_SCHEMA') ?? 'public';
   // An agent's DID names the schema Bindu's server keeps its tables in.
-  const schema = schemaGiven.startsWith('did:') ? schemaNameForDid(schemaGiven) : schemaGiven;
-  if (!SCHEMA_NAME.test(schema)) {
-    throw new UsageError(`invalid schema name "${schema}"`, 'use letters, digits and _ (at most 63 characters)');
-  }
+  const schemaOf = (given: string) => {
+    const name = given.startsWith('did:') ? schemaNameForDid(given) : given;
+    if (!SCHEMA_NAME.test(name)) throw new UsageError(`invalid schema name "${name}"`, 'use letters, digits and _ (at most 63 characters)');
+    return name;
+  };
+  const schemasGiven = [flags.schema ?? []].flat().map(schemaOf);
+  const schema = schemasGiven.at(-1) ?? schemaOf(get('BINDU_DB_SCHEMA') ?? 'public');
 
   return Object.freeze({
     target,
     ...(directConnection ? { directConnection } : {}),
     schema,
+    schemasGiven: Object.freeze([...new Set(schemasGiven)]),
     runMigrationsOnStartup: parseBoolean('STORAGE__RUN_MIGRATIONS_ON_STARTUP', get('STORAGE__RUN_MIGRATIONS_ON_STARTUP'), true),
     connectTimeoutSeconds: parseSeconds('--connect-timeout', flags.connectTimeout ?? get('PGCONNECT_TIMEOUT'), 10),
     lockTimeoutSeconds: parseSeconds('--lock-timeout', flags.lockTimeout ?? get('BINDU_DB_LOCK_TIMEOUT'), 60),

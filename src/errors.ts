@@ -91,3 +91,10 @@ export function describePgError(err: Error & PgErrorFields): { message: string; 
     statement: statement && (statement.length > 120 ? `${statement.slice(0, 119)}…` : statement),
   };
 }
+
+/** `schemas doctor` found differences from a layout's reference (exit 3, a CI gate). */
+export class DriftFoundError extends BinduError {
+  constructor(message: string) {
+    super(message, { exitCode: ExitCode.pending });
+  }
+}

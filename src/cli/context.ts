@@ -14,7 +14,7 @@ export interface GlobalOptions {
   url?: string;
   directUrl?: string;
   envFile?: string;
-  schema?: string;
+  schema?: string | string[];
   dataDir?: string;
   migrationsDir?: string;
   connectTimeout?: string;

@@ -38,6 +38,11 @@ export function commandNamed(args: string[], program: Command): string | undefin
 // Read beside the bundle (dist/main.js → package.json), with no import that --help would pay for.
 const version = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
+/** --schema given again keeps every value: the fleet commands (schemas doctor/repair) take several. */
+function collectSchemas(value: string, previous: string | string[] | undefined): string | string[] {
+  return previous === undefined ? value : [...[previous].flat(), value];
+}
+
 export async function buildProgram(args: string[]): Promise<Command> {
   const program = new Command('bindu-db')
     .description('Administer the PostgreSQL storage of Bindu: migrations, backups, and what the agents did.')
@@ -45,7 +50,7 @@ export async function buildProgram(args: string[]): Promise<Command> {
     .option('--url <url>', 'PostgreSQL URL (default: $DATABASE_URL; none: the embedded database)')
     .option('--direct-url <url>', 'the direct (unpooled) endpoint, for migrations, backup and restore when --url is a pooler (default: $DIRECT_DATABASE_URL)')
     .option('--env-file <path>', 'read variables from this file (default: ./.env if present)')
-    .option('--schema <name>', 'Postgres schema holding the tables (default: $BINDU_DB_SCHEMA or public)')
+    .option('--schema <name>', 'Postgres schema holding the tables, or an agent\'s DID (default: $BINDU_DB_SCHEMA or public); repeatable for the schemas commands', collectSchemas)
     .option('--data-dir <dir>', 'embedded database directory (default: $BINDU_DB_DATA_DIR or ./.bindu/db)')
     .addOption(new Option('--migrations-dir <dir>', 'migrations directory (default: $BINDU_DB_MIGRATIONS_DIR or the package\'s)').hideHelp())
     .option('--connect-timeout <seconds>', 'give up connecting after this long (default: $PGCONNECT_TIMEOUT or 10)')

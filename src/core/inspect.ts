@@ -7,6 +7,9 @@ import { OperationError, RefusedError, UsageError } from '../errors.js';
 import { listMigrationFiles } from './migrationFiles.js';
 import { parseLimit, parseOwner, parsePaymentStatuses, parseRating, parseStatuses, parseTime, parseUuid } from './inspectInput.js';
 import { requireLayout } from './schemas.js';
+import { type SchemaStatsRow, type Skipped, allSources, fitContextFilter, fitSources, fitTaskFilter, mergeStats, schemaStats } from './inspectAll.js';
+
+export type { SchemaStatsRow, Skipped } from './inspectAll.js';
 
 export { parseFormat, parseUuid } from './inspectInput.js';
 
@@ -56,7 +59,12 @@ export interface TaskListInput {
   until?: string;
   limit?: string;
   after?: string;
+  /** Every schema of a recognised layout at once (items carry their schema). */
+  allSchemas?: boolean;
 }
+
+/** A page of one schema, or across schemas (then items carry `schema` and `skipped` names the schemas left out). */
+export type ListResult<T> = Page<T & { schema?: string }> & { skipped?: Skipped[] };
 
 /** --since and --until, the first before the second. */
 function timeRange(input: { since?: string; until?: string }): { since?: Date; until?: Date } {
@@ -101,8 +109,9 @@ function checkTaskFilter(source: repo.Source, db: Database, filter: repo.TaskFil
   return filter;
 }
 
-function pageOptions(input: { limit?: string; after?: string }, kind: repo.CursorKind): repo.PageOptions {
-  return { limit: parseLimit(input.limit, 20), after: input.after !== undefined ? repo.decodeCursor(kind, input.after.trim()) : undefined };
+function pageOptions(input: { limit?: string; after?: string; allSchemas?: boolean }, kind: repo.CursorKind): repo.PageOptions {
+  const across = input.allSchemas === true;
+  return { limit: parseLimit(input.limit, 20), after: input.after !== undefined ? repo.decodeCursor(kind, input.after.trim(), across) : undefined, acrossSchemas: across };
 }
 
 // parse*: flags -> typed query, no database needed, so the CLI can call them before connecting
@@ -112,8 +121,12 @@ export function parseTaskList(input: TaskListInput): { filter: repo.TaskFilter; 
   return { filter: taskFilter(input), page: pageOptions(input, 'tasks') };
 }
 
-export async function listTasks(db: Database, input: TaskListInput): Promise<Page<TaskSummaryRow>> {
+export async function listTasks(db: Database, input: TaskListInput): Promise<ListResult<TaskSummaryRow>> {
   const { filter, page } = parseTaskList(input);
+  if (page.acrossSchemas) {
+    const fit = fitSources(await allSources(db, layoutFor), (s) => fitTaskFilter(s, filter));
+    return { ...(await repo.listTasksAcross(fit.sources, fit.filters, page)), skipped: fit.skipped };
+  }
   const source = await sourceFor(db);
   return repo.listTasks(source, checkTaskFilter(source, db, filter), page);
 }
@@ -138,7 +151,15 @@ export function parseTaskExport(input: Omit<TaskListInput, 'limit' | 'after'>): 
   return taskFilter(input);
 }
 
-export async function exportTasks(db: Database, input: Omit<TaskListInput, 'limit' | 'after'>, onBatch: (lines: string[]) => Promise<void>): Promise<number> {
+export async function exportTasks(db: Database, input: Omit<TaskListInput, 'limit' | 'after'>, onBatch: (lines: string[]) => Promise<void>, onSkipped?: (skipped: Skipped[]) => void): Promise<number> {
+  if (input.allSchemas) {
+    // Schema after schema, each line with its schema: still one row at a time in memory.
+    const fit = fitSources(await allSources(db, layoutFor), (s) => fitTaskFilter(s, taskFilter(input)));
+    if (fit.skipped.length) onSkipped?.(fit.skipped);
+    let count = 0;
+    for (const [i, source] of fit.sources.entries()) count += await repo.exportTasks(source, fit.filters[i], onBatch, { withSchema: true });
+    return count;
+  }
   const source = await sourceFor(db);
   return repo.exportTasks(source, checkTaskFilter(source, db, taskFilter(input)), onBatch);
 }
@@ -150,6 +171,7 @@ export interface ContextListInput {
   until?: string;
   limit?: string;
   after?: string;
+  allSchemas?: boolean;
 }
 
 export function parseContextList(input: ContextListInput): { filter: repo.ContextFilter; page: repo.PageOptions } {
@@ -157,8 +179,12 @@ export function parseContextList(input: ContextListInput): { filter: repo.Contex
   return { filter, page: pageOptions(input, 'contexts') };
 }
 
-export async function listContexts(db: Database, input: ContextListInput): Promise<Page<ContextSummaryRow>> {
+export async function listContexts(db: Database, input: ContextListInput): Promise<ListResult<ContextSummaryRow>> {
   const { filter, page } = parseContextList(input);
+  if (page.acrossSchemas) {
+    const fit = fitSources(await allSources(db, layoutFor), (s) => fitContextFilter(s, filter));
+    return { ...(await repo.listContextsAcross(fit.sources, filter, page)), skipped: fit.skipped };
+  }
   const source = await sourceFor(db);
   checkOwner(db, source.layout, source.layout.contexts.ownerDid, filter.ownerDid);
   return repo.listContexts(source, filter, page);
@@ -186,6 +212,7 @@ export interface FeedbackListInput {
   since?: string;
   limit?: string;
   after?: string;
+  allSchemas?: boolean;
 }
 
 export function parseFeedbackList(input: FeedbackListInput): { filter: repo.FeedbackFilter; page: repo.PageOptions } {
@@ -204,13 +231,32 @@ export function parseFeedbackList(input: FeedbackListInput): { filter: repo.Feed
   return { filter, page: pageOptions(input, 'feedback') };
 }
 
-export async function listFeedback(db: Database, input: FeedbackListInput): Promise<Page<FeedbackRow>> {
+export async function listFeedback(db: Database, input: FeedbackListInput): Promise<ListResult<FeedbackRow>> {
   const { filter, page } = parseFeedbackList(input);
+  if (page.acrossSchemas) return { ...(await repo.listFeedbackAcross(await allSources(db, layoutFor), filter, page)), skipped: [] };
   return repo.listFeedback(await sourceFor(db), filter, page);
 }
 
-export async function stats(db: Database): Promise<StatsRow> {
-  return repo.collectStats(await sourceFor(db));
+export interface StatsInput {
+  /** One set of numbers over every schema of a recognised layout. */
+  allSchemas?: boolean;
+  /** One row per schema (agent) instead; implies every schema. */
+  bySchema?: boolean;
+}
+
+/** `stats`: of the configured schema, of all of them together, or one row per schema. */
+export async function stats(db: Database, input?: StatsInput & { bySchema?: false }): Promise<StatsRow>;
+export async function stats(db: Database, input: StatsInput): Promise<StatsRow | { items: SchemaStatsRow[] }>;
+export async function stats(db: Database, input: StatsInput = {}): Promise<StatsRow | { items: SchemaStatsRow[] }> {
+  if (input.bySchema) {
+    const items: SchemaStatsRow[] = [];
+    for (const source of await allSources(db, layoutFor)) items.push(await schemaStats(source));
+    return { items };
+  }
+  if (!input.allSchemas) return repo.collectStats(await sourceFor(db));
+  const all: StatsRow[] = [];
+  for (const source of await allSources(db, layoutFor)) all.push(await repo.collectStats(source));
+  return { ...mergeStats(all), schemas: all.length };
 }
 
 /** Bulk synthetic data (seed generate). Refuses on a database holding tasks unless `yes`. */

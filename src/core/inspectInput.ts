@@ -42,9 +42,9 @@ export function parseStatuses(value: string): TaskStatus[] {
 }
 
 /** An owner DID as the server stores it (varchar(255)). */
-export function parseOwner(value: string): string {
+export function parseOwner(value: string, what = '--owner'): string {
   const v = value.trim();
-  if (v === '' || v.length > 255) throw new UsageError(`--owner must be a DID of 1 to 255 characters, not ${JSON.stringify(truncateValue(value))}`, 'e.g. --owner did:bindu:acme@example.com:echo_agent:438b4');
+  if (v === '' || v.length > 255) throw new UsageError(`${what} must be a DID of 1 to 255 characters, not ${JSON.stringify(truncateValue(value))}`, `e.g. ${what} did:bindu:acme@example.com:echo_agent:438b4`);
   return v;
 }
 

@@ -125,4 +125,6 @@ export interface StatsRow {
   failure_rate: number | null;
   feedback: { count: number; by_rating: Record<string, number>; average_rating: number | null };
   table_sizes: Record<string, TableSize>;
+  /** --all-schemas: how many schemas the numbers add up. */
+  schemas?: number;
 }

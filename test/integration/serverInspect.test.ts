@@ -5,11 +5,11 @@ import { loadMigrations } from '../../src/core/migrationFiles.js';
 import { up } from '../../src/core/migrations.js';
 import { runSeeds } from '../../src/core/seeds.js';
 import * as inspect from '../../src/core/inspect.js';
-import type { Page } from '../../src/db/types.js';
 import { type BinduError, UsageError } from '../../src/errors.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 import { pooledUrl } from '../helpers/pooler.js';
 import { buildServerDatabase } from '../helpers/serverDb.js';
+import { allPages } from '../helpers/paging.js';
 import { AGENT_SCHEMAS } from '../fixtures/serverLayout.js';
 
 // Inspection on databases written by Bindu's Python server (issue 5): detection per schema, every
@@ -43,18 +43,6 @@ const usageError = async (p: Promise<unknown>, pattern: RegExp) => {
   expect(`${(err as BinduError).message} | ${(err as BinduError).hint ?? ''}`).toMatch(pattern);
 };
 
-async function all<T>(fetch: (after?: string) => Promise<Page<T>>): Promise<T[]> {
-  const items: T[] = [];
-  let after: string | undefined;
-  do {
-    const page = await fetch(after);
-    items.push(...page.items);
-    if (page.next !== null && page.next === after) throw new Error('pagination repeats a page');
-    after = page.next ?? undefined;
-    if (items.length > 1000) throw new Error('pagination does not end');
-  } while (after);
-  return items;
-}
 
 describe('inspection of a Bindu server database', () => {
   let t: { name: string; url: string };
@@ -145,7 +133,7 @@ describe('inspection of a Bindu server database', () => {
 
   test('tasks list pages through every task once on the server layout (no index on (created_at, id))', async () => {
     for (const [db, x] of [[echo, ECHO], [legacy, LEGACY], [pub, PUBLIC]] as const) {
-      const items = await all((after) => inspect.listTasks(db, { limit: '2', after }));
+      const items = await allPages((after) => inspect.listTasks(db, { limit: '2', after }));
       expect(items.map((i) => i.task_id)).toEqual(NEWEST_FIRST(x));
     }
   });
@@ -249,7 +237,7 @@ describe('inspection of a Bindu server database', () => {
   });
 
   test('feedback list: text and rating from feedback_data, filters, pages over serial ids', async () => {
-    const items = await all((after) => inspect.listFeedback(echo, { limit: '1', after }));
+    const items = await allPages((after) => inspect.listFeedback(echo, { limit: '1', after }));
     expect(items.map((f) => [f.task_id, f.rating, f.feedback])).toEqual(
       expect.arrayContaining([[ECHO.completed, 5, 'Great answer'], [ECHO.failed, 1, 'It failed']]),
     );

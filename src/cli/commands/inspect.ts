@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Database } from '../../db/connect.js';
 import type { Page } from '../../db/types.js';
+import type { Skipped } from '../../core/inspect.js';
 import type { RunContext } from '../context.js';
 import { run } from '../run.js';
 import { examples } from '../options.js';
@@ -13,6 +14,7 @@ const core = () => import('../../core/inspect.js');
 const fmt = () => import('../ui/inspectFormat.js');
 
 interface ListFlags {
+  allSchemas?: boolean;
   limit?: string;
   after?: string;
   since?: string;
@@ -25,8 +27,9 @@ interface ListFlags {
  * command). The embedded database is migrated first; a PostgreSQL schema of our layout only
  * gets a warning about pending migrations (a server schema is migrated by the server).
  */
-async function openForInspection(ctx: RunContext): Promise<Database> {
+async function openForInspection(ctx: RunContext, opts: { allSchemas?: boolean } = {}): Promise<Database> {
   const db = await ctx.db({ autoMigrate: true });
+  if (opts.allSchemas) return db; // each schema's layout is detected with the others
   const inspect = await core();
   const source = await inspect.sourceFor(db);
   if (db.kind === 'postgres' && source.layout.name === 'bindu-db') {
@@ -36,10 +39,19 @@ async function openForInspection(ctx: RunContext): Promise<Database> {
   return db;
 }
 
+/** Says once which schemas an answer across schemas left out, and why. */
+function noticeSkipped(ctx: RunContext, skipped: readonly Skipped[] | undefined): void {
+  if (!skipped?.length) return;
+  const reasons = [...new Set(skipped.map((s) => s.reason))];
+  ctx.out.notice(`skipped ${plural(skipped.length, 'schema')} (${reasons.join('; ')}): ${skipped.map((s) => s.schema).join(', ')}`);
+}
+
 /** Prints a page as a table, one JSON document, JSON Lines or CSV; the next cursor goes to stderr except in JSON. */
-async function printPage<T extends object>(ctx: RunContext, flags: ListFlags, page: Page<T>, table: (items: T[]) => string[], base: string[]): Promise<void> {
+async function printPage<T extends object>(ctx: RunContext, flags: ListFlags, page: Page<T> & { skipped?: Skipped[] }, table: (items: T[]) => string[], columnsOfOurs: string[]): Promise<void> {
   const f = await fmt();
-  // The server layout's own fields (state, owner_did, ...) follow SPEC §3's columns in CSV.
+  noticeSkipped(ctx, page.skipped);
+  // The server layout's own fields (state, owner_did, ...) follow SPEC §3's columns in CSV; the schema comes first.
+  const base = flags.allSchemas ? ['schema', ...columnsOfOurs] : columnsOfOurs;
   const columns = [...base, ...Object.keys(page.items[0] ?? {}).filter((k) => !base.includes(k))];
   const format = (await import('../../core/inspectInput.js')).parseFormat(flags.format, ctx.out.json);
   if (format === 'json') return ctx.out.document({ items: page.items.map(f.plain), next: page.next });
@@ -55,7 +67,10 @@ const listOptions = (cmd: Command, what: string) =>
     .option('--until <time>', `only ${what} created before this (ISO date or duration)`)
     .option('--limit <n>', 'rows per page (default 20)')
     .option('--after <cursor>', 'the page after this cursor (printed at the end of the previous page)')
-    .option('--format <format>', 'table (default), json, jsonl or csv');
+    .option('--format <format>', 'table (default), json, jsonl or csv')
+    .option('--all-schemas', ALL_SCHEMAS_HELP);
+
+const ALL_SCHEMAS_HELP = 'every schema of a recognised layout at once, newest first across them; each row carries its schema';
 
 const TASK_COLUMNS = ['task_id', 'context_id', 'status', 'created_at', 'updated_at', 'message_count', 'failure_reason'];
 const STATUS_HELP = 'only these statuses, comma-separated: pending, running, completed, failed, input_required; on Bindu server schemas also auth_required, canceled, rejected (the server\'s names submitted, working, input-required, auth-required work too)';
@@ -80,6 +95,7 @@ export function registerInspect(program: Command): void {
         'bindu-db tasks list --status failed,input_required --limit 50 --json',
         'bindu-db tasks list --after <cursor>',
         'bindu-db --schema <agent_schema> tasks list --payment-status payment-failed,payment-orphaned --until 5m',
+        'bindu-db tasks list --all-schemas --status failed --since 1h',
       ),
     )
     .action(
@@ -87,7 +103,7 @@ export function registerInspect(program: Command): void {
         const inspect = await core();
         inspect.parseTaskList(opts); // bad flags fail before connecting
         inspect.parseFormat(opts.format, ctx.out.json);
-        const page = await inspect.listTasks(await openForInspection(ctx), opts);
+        const page = await inspect.listTasks(await openForInspection(ctx, opts), opts);
         const f = await fmt();
         await printPage(ctx, opts, page, (items) => f.formatTaskList(items, ctx.out.color), TASK_COLUMNS);
       }),
@@ -111,11 +127,12 @@ export function registerInspect(program: Command): void {
   taskFilterOptions(tasks.command('export').description('every matching task with its full history, as JSON Lines on stdout (any number of rows, constant memory)'))
     .option('--since <time>', 'only tasks created at or after this')
     .option('--until <time>', 'only tasks created before this')
-    .addHelpText('after', examples('bindu-db tasks export > tasks.jsonl', 'bindu-db tasks export --status failed --since 7d | jq -r .task_id'))
+    .option('--all-schemas', 'every schema of a recognised layout, one after the other; each line carries its schema')
+    .addHelpText('after', examples('bindu-db tasks export > tasks.jsonl', 'bindu-db tasks export --status failed --since 7d | jq -r .task_id', 'bindu-db tasks export --all-schemas --status failed | jq -r .schema'))
     .action(
-      run<TaskFilterFlags & { since?: string; until?: string }>(async (ctx, opts) => {
+      run<TaskFilterFlags & { since?: string; until?: string; allSchemas?: boolean }>(async (ctx, opts) => {
         (await core()).parseTaskExport(opts);
-        const db = await openForInspection(ctx);
+        const db = await openForInspection(ctx, opts);
         // The reader may leave early (`| head`): stop fetching instead of crashing on EPIPE.
         let gone = false;
         const onError = (e: NodeJS.ErrnoException) => {
@@ -130,7 +147,7 @@ export function registerInspect(program: Command): void {
               if (e.code === 'EPIPE') throw stop;
               throw e;
             });
-          });
+          }, (skipped) => noticeSkipped(ctx, skipped));
           ctx.out.notice(`exported ${plural(count, 'task')}`);
         } catch (err) {
           if (err !== stop) throw err;
@@ -149,7 +166,7 @@ export function registerInspect(program: Command): void {
         const inspect = await core();
         inspect.parseContextList(opts);
         inspect.parseFormat(opts.format, ctx.out.json);
-        const page = await inspect.listContexts(await openForInspection(ctx), opts);
+        const page = await inspect.listContexts(await openForInspection(ctx, opts), opts);
         const f = await fmt();
         await printPage(ctx, opts, page, (items) => f.formatContextList(items, ctx.out.color), CONTEXT_COLUMNS);
       }),
@@ -181,13 +198,14 @@ export function registerInspect(program: Command): void {
     .option('--limit <n>', 'rows per page (default 20)')
     .option('--after <cursor>', 'the page after this cursor')
     .option('--format <format>', 'table (default), json, jsonl or csv')
-    .addHelpText('after', examples('bindu-db feedback list --rating 1', 'bindu-db feedback list --task <task_id> --json'))
+    .option('--all-schemas', ALL_SCHEMAS_HELP)
+    .addHelpText('after', examples('bindu-db feedback list --rating 1', 'bindu-db feedback list --task <task_id> --json', 'bindu-db feedback list --all-schemas --rating 1'))
     .action(
       run<ListFlags & { task?: string; rating?: string; minRating?: string }>(async (ctx, opts) => {
         const inspect = await core();
         inspect.parseFeedbackList(opts);
         inspect.parseFormat(opts.format, ctx.out.json);
-        const page = await inspect.listFeedback(await openForInspection(ctx), opts);
+        const page = await inspect.listFeedback(await openForInspection(ctx, opts), opts);
         const f = await fmt();
         await printPage(ctx, opts, page, (items) => f.formatFeedbackList(items, ctx.out.color), FEEDBACK_COLUMNS);
       }),
@@ -195,12 +213,15 @@ export function registerInspect(program: Command): void {
 
   program
     .command('stats')
-    .addHelpText('after', examples('bindu-db stats', 'bindu-db stats --json | jq .failure_rate'))
+    .option('--all-schemas', 'the numbers of every schema of a recognised layout added up')
+    .option('--by-schema', 'one row per schema (agent): tasks by status, failure rate, last activity')
+    .addHelpText('after', examples('bindu-db stats', 'bindu-db stats --json | jq .failure_rate', 'bindu-db stats --by-schema', 'bindu-db stats --all-schemas --json'))
     .action(
-      run(async (ctx) => {
-        const s = await (await core()).stats(await openForInspection(ctx));
+      run<{ allSchemas?: boolean; bySchema?: boolean }>(async (ctx, opts) => {
+        const s = await (await core()).stats(await openForInspection(ctx, { allSchemas: opts.allSchemas || opts.bySchema }), opts);
         if (ctx.out.json) return ctx.out.document(s);
-        ctx.out.print(...(await fmt()).formatStats(s, ctx.out.color));
+        const f = await fmt();
+        ctx.out.print(...('items' in s ? f.formatSchemaStats(s.items, ctx.out.color) : f.formatStats(s, ctx.out.color)));
       }),
     );
 }

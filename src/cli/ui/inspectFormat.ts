@@ -1,6 +1,6 @@
 import type { ChalkInstance } from 'chalk';
 import type { ContextSummaryRow, FeedbackRow, StatsRow, TaskStatus, TaskSummaryRow } from '../../db/types.js';
-import type { ContextDetail, TaskDetail } from '../../core/inspect.js';
+import type { ContextDetail, SchemaStatsRow, TaskDetail } from '../../core/inspect.js';
 import { formatTable, formatTime, plural, truncate } from './format.js';
 
 // Pure formatting of the inspection results: data in, lines out.
@@ -15,8 +15,8 @@ export function colorStatus(c: ChalkInstance, status: TaskStatus | string, shown
 }
 
 /** Our status, with the server's own state beside it where the words differ: `running (working)`. */
-function statusText(c: ChalkInstance, t: { status: string; state?: string }): string {
-  return colorStatus(c, t.status, t.state !== undefined && t.state !== t.status ? `${t.status} (${t.state})` : t.status);
+function statusText(c: ChalkInstance, t: { status: string; state?: string | null }): string {
+  return colorStatus(c, t.status, t.state !== undefined && t.state !== null && t.state !== t.status ? `${t.status} (${t.state})` : t.status);
 }
 
 /** Stars for a rating; the server does not enforce 1-5, so anything else is shown as the number. */
@@ -26,6 +26,12 @@ function stars(rating: number | null): string {
 }
 
 const short = (id: string) => `${id.slice(0, 8)}…`;
+
+/** A SCHEMA column first, when the rows come from several schemas (--all-schemas). */
+function withSchema(head: string[], rows: string[][], items: object[]): [string[], string[][]] {
+  if (!items.some((x) => 'schema' in x)) return [head, rows];
+  return [['SCHEMA', ...head], rows.map((r, i) => [String((items[i] as { schema?: string }).schema ?? ''), ...r])];
+}
 
 export function formatTaskList(items: TaskSummaryRow[], c: ChalkInstance): string[] {
   if (items.length === 0) return ['No tasks match.'];
@@ -44,7 +50,7 @@ export function formatTaskList(items: TaskSummaryRow[], c: ChalkInstance): strin
     t.failure_reason ? c.red(truncate(t.failure_reason, 60)) : '',
   ]);
   const head = ['TASK', 'STATUS', 'CONTEXT', ...(owner ? ['OWNER'] : []), 'CREATED', 'UPDATED', 'MSGS', ...(payment ? ['PAYMENT'] : []), 'FAILURE REASON'];
-  return formatTable(head, rows, c.bold);
+  return formatTable(...withSchema(head, rows, items), c.bold);
 }
 
 interface Part {
@@ -130,7 +136,7 @@ export function formatContextList(items: ContextSummaryRow[], c: ChalkInstance):
     formatTime(x.last_activity_at),
     truncate(typeof x.metadata?.title === 'string' ? x.metadata.title : '', 40),
   ]);
-  return formatTable(['CONTEXT', 'TASKS', 'MSGS', 'CREATED', 'LAST ACTIVITY', 'TITLE'], rows, c.bold);
+  return formatTable(...withSchema(['CONTEXT', 'TASKS', 'MSGS', 'CREATED', 'LAST ACTIVITY', 'TITLE'], rows, items), c.bold);
 }
 
 export function formatContextDetail(x: ContextDetail, c: ChalkInstance): string[] {
@@ -154,7 +160,7 @@ export function formatContextDetail(x: ContextDetail, c: ChalkInstance): string[
 export function formatFeedbackList(items: FeedbackRow[], c: ChalkInstance): string[] {
   if (items.length === 0) return ['No feedback matches.'];
   const rows = items.map((f) => [f.feedback_id, f.task_id, f.rating === null ? '-' : String(f.rating), formatTime(f.created_at), truncate(f.feedback ?? '', 60)]);
-  return formatTable(['FEEDBACK', 'TASK', 'RATING', 'CREATED', 'TEXT'], rows, c.bold);
+  return formatTable(...withSchema(['FEEDBACK', 'TASK', 'RATING', 'CREATED', 'TEXT'], rows, items), c.bold);
 }
 
 /** A horizontal bar of `width` cells for value/max, with eighth-block precision. */
@@ -180,6 +186,7 @@ export function formatStats(s: StatsRow, c: ChalkInstance): string[] {
   const maxDay = Math.max(0, ...s.tasks_per_day.map((d) => d.count));
   const width = Math.max(...Object.keys(s.tasks_by_status).map((k) => k.length));
   return [
+    ...(s.schemas !== undefined ? [c.bold(`All ${plural(s.schemas, 'schema')}`), ''] : []),
     c.bold(`Tasks by status (${total} in all)`),
     ...Object.entries(s.tasks_by_status).map(([k, n]) => `  ${colorStatus(c, k)}${' '.repeat(Math.max(0, width - k.length))}  ${String(n).padStart(9)}`),
     `  failure rate ${s.failure_rate === null ? '-' : `${(s.failure_rate * 100).toFixed(2)}%`}`,
@@ -195,6 +202,21 @@ export function formatStats(s: StatsRow, c: ChalkInstance): string[] {
     c.bold('Tables'),
     ...formatTable(['TABLE', 'ROWS', 'SIZE'], Object.entries(s.table_sizes).map(([t, z]) => [t, String(z.rows), bytes(z.bytes)])).map((l) => `  ${l}`),
   ];
+}
+
+/** `stats --by-schema`: one line per agent. */
+export function formatSchemaStats(items: SchemaStatsRow[], c: ChalkInstance): string[] {
+  if (items.length === 0) return ['No schema holds Bindu tables.'];
+  const statuses = [...new Set(items.flatMap((s) => Object.keys(s.tasks_by_status)))];
+  const rows = items.map((s) => [
+    s.schema,
+    s.layout,
+    String(s.tasks),
+    ...statuses.map((k) => String(s.tasks_by_status[k] ?? 0)),
+    s.failure_rate === null ? '-' : `${(s.failure_rate * 100).toFixed(2)}%`,
+    formatTime(s.last_activity),
+  ]);
+  return formatTable(['SCHEMA', 'LAYOUT', 'TASKS', ...statuses.map((k) => k.toUpperCase()), 'FAILED %', 'LAST ACTIVITY'], rows, c.bold);
 }
 
 /** JSON-ready copy of a row: Dates as ISO strings. */

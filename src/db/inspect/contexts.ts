@@ -1,9 +1,10 @@
 import { UsageError } from '../../errors.js';
 import type { ContextRow, ContextSummaryRow, Page } from '../types.js';
-import { type Keyset, cursorTsSql, toPage } from './keyset.js';
+import { cursorTsSql, keysetAfter, toPage } from './keyset.js';
 import { ident } from '../../lib/sqlIdent.js';
 import { col, extraColumns } from '../layouts/layout.js';
-import { type Source, type Statement, Where, num, rowsOf, table } from './source.js';
+import { type Source, type Statement, Where, num, rowsOf, table, typedColumns, unionAcross } from './source.js';
+import type { AcrossRow, PageOptions } from './tasks.js';
 
 export interface ContextFilter {
   since?: Date;
@@ -13,7 +14,7 @@ export interface ContextFilter {
 }
 
 /** A page of contexts, newest first; task counts and last activity are computed for the page only. */
-export function contextPageStatement(source: Source, filter: ContextFilter, page: { limit: number; after?: Keyset }): Statement {
+export function contextPageStatement(source: Source, filter: ContextFilter, page: PageOptions): Statement {
   const C = source.layout.contexts;
   const T = source.layout.tasks;
   const w = new Where();
@@ -23,7 +24,7 @@ export function contextPageStatement(source: Source, filter: ContextFilter, page
     if (!C.ownerDid) throw new UsageError(`--owner: the ${source.layout.name} contexts table of this schema has no owner_did column`);
     w.add(`${col('c', C.ownerDid)} = ?`, filter.ownerDid);
   }
-  if (page.after) w.add(`(${col('c', C.createdAt)}, ${col('c', C.id)}) < (?::timestamptz, ?::uuid)`, page.after.ts, page.after.id);
+  if (page.after) keysetAfter(w, col('c', C.createdAt), col('c', C.id), 'uuid', page.after, 'contexts', page.acrossSchemas ? source.schema : undefined);
   const extras = C.extras.map(([name]) => `, page.${ident(name)}`).join('');
   const sql = `select page.context_id, page.metadata, page.created_at, page.updated_at${extras},
       ${cursorTsSql('page.created_at')} as cursor_ts,
@@ -41,9 +42,26 @@ export function contextPageStatement(source: Source, filter: ContextFilter, page
 
 type ContextPageRow = Omit<ContextSummaryRow, 'message_count' | 'task_count'> & { message_count: unknown; task_count: unknown; cursor_ts: string };
 
-export async function listContexts(source: Source, filter: ContextFilter, page: { limit: number; after?: Keyset }): Promise<Page<ContextSummaryRow>> {
+export async function listContexts(source: Source, filter: ContextFilter, page: PageOptions): Promise<Page<ContextSummaryRow>> {
   const rows = await rowsOf<ContextPageRow>(source, contextPageStatement(source, filter, page));
-  return toPage(rows, page.limit, 'contexts', (r) => r.context_id, ({ cursor_ts: _, ...r }) => ({
+  return toPage(rows, page.limit, 'contexts', (r) => ({ id: r.context_id }), ({ cursor_ts: _, ...r }) => ({
+    ...r,
+    message_count: num(r.message_count),
+    task_count: num(r.task_count),
+  }));
+}
+
+/** A page of contexts across `sources` (in the order of their names), each item with its schema. */
+export async function listContextsAcross(sources: readonly Source[], filter: ContextFilter, page: PageOptions): Promise<Page<AcrossRow<ContextSummaryRow>>> {
+  if (sources.length === 0) return { items: [], next: null };
+  const branches = sources.map((source, rank) => ({
+    rank,
+    statement: contextPageStatement(source, filter, { ...page, acrossSchemas: true }),
+    select: `x.context_id, x.metadata, x.created_at, x.updated_at, x.cursor_ts, x.message_count, x.task_count, x.last_activity_at${typedColumns(['owner_did'], {}, source.layout.contexts.extras.map(([n]) => n))}`,
+  }));
+  const rows = await rowsOf<ContextPageRow & { schema_rank: number }>(sources[0], unionAcross(branches, 'created_at desc, schema_rank desc, context_id desc', page.limit + 1));
+  return toPage(rows, page.limit, 'contexts', (r) => ({ id: r.context_id, schema: sources[r.schema_rank].schema }), ({ cursor_ts: _, schema_rank, ...r }) => ({
+    schema: sources[schema_rank].schema,
     ...r,
     message_count: num(r.message_count),
     task_count: num(r.task_count),

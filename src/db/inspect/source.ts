@@ -54,3 +54,26 @@ export const num = (v: unknown): number => (v === null || v === undefined ? 0 : 
 
 /** "?, ?, ?" for a list of values bound one by one (no array parameters: both drivers agree on scalars). */
 export const placeholders = (values: readonly unknown[]): string => values.map(() => '?').join(', ');
+
+/**
+ * `, x."name"::type as "name"` for each column a branch of a union has (`has`), a typed null
+ * for the others: every branch of a UNION ALL across layouts gives the same columns.
+ */
+export function typedColumns(names: readonly string[], types: Readonly<Record<string, string>>, has: readonly string[]): string {
+  return names.map((name) => `, ${has.includes(name) ? `x.${ident(name)}` : 'null'}::${types[name] ?? 'text'} as ${ident(name)}`).join('');
+}
+
+/**
+ * One page across schemas: each branch (one schema's statement, already cut at limit+1 in its
+ * own index order) selected as `select` on alias x with its schema's rank, all of them in one
+ * UNION ALL, merged by `order` and cut at `take`. Ranks follow the schemas' names, so that the
+ * order is (created_at, schema, id) as keysetAfter pages it.
+ */
+export function unionAcross(branches: ReadonlyArray<{ rank: number; statement: Statement; select: string }>, order: string, take: number): Statement {
+  const bindings: unknown[] = [];
+  const parts = branches.map((b) => {
+    bindings.push(b.rank, ...b.statement.bindings);
+    return `(select ?::int as schema_rank, ${b.select} from (${b.statement.sql}) x)`;
+  });
+  return { sql: `select * from (${parts.join(' union all ')}) u order by ${order} limit ?`, bindings: [...bindings, take] };
+}

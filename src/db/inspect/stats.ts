@@ -65,6 +65,21 @@ async function countByStatus(source: Source, st: Statement): Promise<Pick<StatsR
   return { tasks_by_status, tasks_by_state };
 }
 
+/** Tasks by normalized status (and, on the server's layout, by its own state). */
+export async function taskStatusCounts(source: Source): Promise<Pick<StatsRow, 'tasks_by_status' | 'tasks_by_state'>> {
+  return countByStatus(source, statsStatements(source).byStatus);
+}
+
+/** The newest update of a task or context of the schema; null when it holds none. */
+export async function lastActivity(source: Source): Promise<Date | null> {
+  const { tasks: T, contexts: C } = source.layout;
+  const [row] = await rowsOf<{ at: Date | null }>(source, {
+    sql: `select greatest((select max(${col('t', T.updatedAt)}) from ${table(source, T.table)} t), (select max(${col('c', C.updatedAt)}) from ${table(source, C.table)} c)) as at`,
+    bindings: [],
+  });
+  return row.at;
+}
+
 export async function collectStats(source: Source): Promise<StatsRow> {
   const { tasks: T, feedback: F } = source.layout;
   const st = statsStatements(source);

@@ -1,10 +1,10 @@
 import type { TaskRow, TaskStatus, TaskSummaryRow, Page, FeedbackRow, WebhookConfigRow } from '../types.js';
-import { type Keyset, cursorTsSql, toPage } from './keyset.js';
+import { type Keyset, cursorTsSql, keysetAfter, toPage } from './keyset.js';
 import { UsageError } from '../../errors.js';
 import { ident } from '../../lib/sqlIdent.js';
 import { col, extraColumns } from '../layouts/layout.js';
 import { PAYMENT_STATUS_KEY } from '../layouts/server.js';
-import { type Source, type Statement, Where, num, placeholders, rowsOf, table } from './source.js';
+import { type Source, type Statement, Where, num, placeholders, rowsOf, table, typedColumns, unionAcross } from './source.js';
 
 export interface TaskFilter {
   /** Any of these (normalized) statuses. */
@@ -23,10 +23,12 @@ export interface TaskFilter {
 export interface PageOptions {
   limit: number;
   after?: Keyset;
+  /** The page is one across schemas: keyset on (created_at, schema, id); see keysetAfter. */
+  acrossSchemas?: boolean;
 }
 
 /** The filter as WHERE clauses on alias `t`, for one stored status (or none). */
-function taskWhere(source: Source, filter: TaskFilter, stored: string | undefined, after: Keyset | undefined): Where {
+function taskWhere(source: Source, filter: TaskFilter, stored: string | undefined, after: Keyset | undefined, acrossSchemas = false): Where {
   const T = source.layout.tasks;
   const w = new Where();
   if (stored !== undefined) w.add(`${col('t', T.status)} = ?`, stored);
@@ -44,7 +46,7 @@ function taskWhere(source: Source, filter: TaskFilter, stored: string | undefine
     const one = `${col('t', T.metadata)} @> ?::jsonb`;
     w.add(`(${filter.paymentStatuses.map(() => one).join(' or ')})`, ...filter.paymentStatuses.map((p) => JSON.stringify({ [PAYMENT_STATUS_KEY]: p })));
   }
-  if (after) w.add(`(${col('t', T.createdAt)}, ${col('t', T.id)}) < (?::timestamptz, ?::uuid)`, after.ts, after.id);
+  if (after) keysetAfter(w, col('t', T.createdAt), col('t', T.id), 'uuid', after, 'tasks', acrossSchemas ? source.schema : undefined);
   return w;
 }
 
@@ -67,43 +69,90 @@ function lastAgentTextSql(history: string): string {
 }
 
 /**
- * One page of tasks, newest first. Each status gets its own branch ordered by the
- * (status, created_at, id) index and cut at the limit, so several statuses stay index scans;
- * the JSON work (message count, failure reason) runs on the final page only.
+ * The light part of one schema's page: each status gets its own branch ordered by the
+ * (status, created_at, id) index and cut at limit+1, so several statuses stay index scans.
  */
-export function taskPageStatement(source: Source, filter: TaskFilter, page: PageOptions): Statement {
+function taskBranches(source: Source, filter: TaskFilter, page: PageOptions): Statement {
   const T = source.layout.tasks;
   const take = page.limit + 1; // one extra row says whether a next page exists
   const bindings: unknown[] = [];
   const branches = storedValues(source, filter.statuses).map((stored) => {
-    const w = taskWhere(source, filter, stored, page.after);
+    const w = taskWhere(source, filter, stored, page.after, page.acrossSchemas);
     bindings.push(...w.bindings, take);
     return `(select ${col('t', T.id)} as task_id, ${col('t', T.contextId)} as context_id, ${col('t', T.status)}::text as status,
               ${col('t', T.history)} as history, ${col('t', T.createdAt)} as created_at, ${col('t', T.updatedAt)} as updated_at${extraColumns('t', T.summaryExtras)}
          from ${table(source, T.table)} t ${w}
         order by ${col('t', T.createdAt)} desc, ${col('t', T.id)} desc limit ?)`;
   });
-  const inner = branches.length === 1 ? branches[0] : `select * from (${branches.join(' union all ')}) b order by created_at desc, task_id desc limit ?`;
-  if (branches.length > 1) bindings.push(take);
-  const failed = source.layout.storedStatuses('failed');
-  const extras = T.summaryExtras.map(([name]) => `, page.${ident(name)}`).join('');
-  const sql = `select page.task_id, page.context_id, page.status, page.created_at, page.updated_at${extras},
+  if (branches.length === 1) return { sql: branches[0], bindings };
+  return { sql: `select * from (${branches.join(' union all ')}) b order by created_at desc, task_id desc limit ?`, bindings: [...bindings, take] };
+}
+
+/**
+ * The page's JSON work (message count, failure reason) on its final rows only. `inner` yields
+ * the light columns, `extras` their names beyond ours, `schemaRank` whether a schema_rank
+ * column orders schemas (a page across schemas).
+ */
+function taskPageOf(inner: Statement, failed: readonly string[], extras: readonly string[], schemaRank: boolean): Statement {
+  const more = [...(schemaRank ? ['schema_rank'] : []), ...extras].map((name) => `, page.${ident(name)}`).join('');
+  const sql = `select page.task_id, page.context_id, page.status, page.created_at, page.updated_at${more},
       ${cursorTsSql('page.created_at')} as cursor_ts,
       case when jsonb_typeof(page.history) = 'array' then jsonb_array_length(page.history) else 0 end as message_count,
       case when page.status in (${placeholders(failed)}) then ${lastAgentTextSql('page.history')} end as failure_reason
-    from (${inner}) page
-   order by page.created_at desc, page.task_id desc`;
+    from (${inner.sql}) page
+   order by page.created_at desc${schemaRank ? ', page.schema_rank desc' : ''}, page.task_id desc`;
   // Bindings in the order their ? appear: the failure-reason test comes first in the text.
-  return { sql, bindings: [...failed, ...bindings] };
+  return { sql, bindings: [...failed, ...inner.bindings] };
+}
+
+/** One page of tasks of one schema, newest first. */
+export function taskPageStatement(source: Source, filter: TaskFilter, page: PageOptions): Statement {
+  return taskPageOf(taskBranches(source, filter, page), source.layout.storedStatuses('failed'), source.layout.tasks.summaryExtras.map(([name]) => name), false);
+}
+
+/** SQL types of the server's extra list fields, so that schemas without them give typed nulls in a union. */
+const SUMMARY_EXTRA_TYPES: Readonly<Record<string, string>> = { state: 'text', state_timestamp: 'timestamptz', owner_did: 'text', payment_status: 'text' };
+
+/**
+ * One page of tasks across schemas (each source's filter already fitted to it), newest first:
+ * one index-ordered branch per schema and status, each cut at limit+1, in one UNION ALL.
+ */
+export function taskPageAcrossStatement(sources: readonly Source[], filters: readonly TaskFilter[], page: PageOptions): Statement {
+  const extras = [...new Set(sources.flatMap((s) => s.layout.tasks.summaryExtras.map(([name]) => name)))];
+  const branches = sources.map((source, i) => ({
+    rank: i,
+    statement: taskBranches(source, filters[i], { ...page, acrossSchemas: true }),
+    select: `x.task_id, x.context_id, x.status, x.history, x.created_at, x.updated_at${typedColumns(extras, SUMMARY_EXTRA_TYPES, source.layout.tasks.summaryExtras.map(([n]) => n))}`,
+  }));
+  const failed = [...new Set(sources.flatMap((s) => s.layout.storedStatuses('failed')))];
+  return taskPageOf(unionAcross(branches, 'created_at desc, schema_rank desc, task_id desc', page.limit + 1), failed, extras, true);
 }
 
 type TaskPageRow = Omit<TaskSummaryRow, 'message_count'> & { message_count: unknown; cursor_ts: string };
 
 export async function listTasks(source: Source, filter: TaskFilter, page: PageOptions): Promise<Page<TaskSummaryRow>> {
   const rows = await rowsOf<TaskPageRow>(source, taskPageStatement(source, filter, page));
-  return toPage(rows, page.limit, 'tasks', (r) => r.task_id, ({ cursor_ts: _, ...r }) => ({
+  return toPage(rows, page.limit, 'tasks', (r) => ({ id: r.task_id }), ({ cursor_ts: _, ...r }) => ({
     ...r,
     status: source.layout.normalizeStatus(r.status),
+    message_count: num(r.message_count),
+  }));
+}
+
+/** A row of a page across schemas: its schema (and the layout's own fields, null where a schema has none). */
+export type AcrossRow<T> = T & { schema: string };
+
+/**
+ * A page of tasks across `sources` (in the order of their names, each with its fitted filter).
+ * Every item carries its schema, and the server layout's fields (null on ours).
+ */
+export async function listTasksAcross(sources: readonly Source[], filters: readonly TaskFilter[], page: PageOptions): Promise<Page<AcrossRow<TaskSummaryRow>>> {
+  if (sources.length === 0) return { items: [], next: null };
+  const rows = await rowsOf<TaskPageRow & { schema_rank: number }>(sources[0], taskPageAcrossStatement(sources, filters, page));
+  return toPage(rows, page.limit, 'tasks', (r) => ({ id: r.task_id, schema: sources[r.schema_rank].schema }), ({ cursor_ts: _, schema_rank, ...r }) => ({
+    schema: sources[schema_rank].schema,
+    ...r,
+    status: sources[schema_rank].layout.normalizeStatus(r.status),
     message_count: num(r.message_count),
   }));
 }
@@ -152,17 +201,21 @@ export async function webhookConfigOfTask(source: Source, taskId: string): Promi
  * `batch` at a time, so memory stays flat however many there are; `onBatch` is awaited
  * before the next fetch (backpressure).
  */
-export async function exportTasks(source: Source, filter: TaskFilter, onBatch: (lines: string[]) => Promise<void>, batch = 1000): Promise<number> {
+export async function exportTasks(source: Source, filter: TaskFilter, onBatch: (lines: string[]) => Promise<void>, opts: { batch?: number; withSchema?: boolean } = {}): Promise<number> {
   const T = source.layout.tasks;
+  const batch = opts.batch ?? 1000;
   const stored = storedValues(source, filter.statuses);
   const w = taskWhere(source, { ...filter, statuses: undefined }, undefined, undefined);
   if (stored[0] !== undefined) w.add(`${col('t', T.status)}::text in (${placeholders(stored)})`, ...stored);
-  const sql = `select row_to_json(x)::text as line from (select ${taskColumns(source)} from ${table(source, T.table)} t ${w}) x`;
+  // withSchema (an export across schemas): each line says which schema it comes from, first.
+  const schema = opts.withSchema ? '?::text as schema, ' : '';
+  const sql = `select row_to_json(x)::text as line from (select ${schema}${taskColumns(source)} from ${table(source, T.table)} t ${w}) x`;
+  const bindings = [...(opts.withSchema ? [source.schema] : []), ...w.bindings];
   let count = 0;
   await source.sql.transaction(async (tx) => {
     await tx.query('set transaction read only');
     await tx.query("set local timezone = 'UTC'");
-    await tx.query(`declare bindu_export no scroll cursor for ${sql}`, w.bindings);
+    await tx.query(`declare bindu_export no scroll cursor for ${sql}`, bindings);
     for (;;) {
       const rows = await tx.query<{ line: string }>(`fetch ${Math.trunc(batch)} from bindu_export`);
       if (rows.length === 0) break;

@@ -63,12 +63,17 @@ export async function detectLayout(sql: SqlRunner, schema: string): Promise<Dete
   return row && layoutOf(row.columns);
 }
 
-/** Every schema holding a recognised layout, with its task count and last activity. */
-export async function listSchemas(sql: SqlRunner): Promise<SchemaInfo[]> {
-  const found = (await tasksTables(sql)).flatMap((row) => {
+/** Every schema holding a recognised layout and what was detected there (one catalog query), by name. */
+export async function detectLayouts(sql: SqlRunner): Promise<Array<DetectedLayout & { schema: string }>> {
+  return (await tasksTables(sql)).flatMap((row) => {
     const detected = layoutOf(row.columns);
     return detected ? [{ schema: row.schema, ...detected }] : [];
   });
+}
+
+/** Every schema holding a recognised layout, with its task count and last activity. */
+export async function listSchemas(sql: SqlRunner): Promise<SchemaInfo[]> {
+  const found = await detectLayouts(sql);
   const result: SchemaInfo[] = [];
   for (const s of found) {
     // Exact counts: these run per agent schema, and operators compare them. The schema name
