@@ -21,6 +21,7 @@ const TOP_LEVEL: Record<string, { description: string; load: () => Promise<Regis
   backup: { description: 'dump one schema (--schema, default public) with pg_dump (in process on the embedded database), atomically', load: async () => (await import('./commands/backup.js')).registerBackup },
   restore: { description: 'restore a backup into the schemas it holds, in one transaction (destructive: asks first)', load: async () => (await import('./commands/backup.js')).registerBackup },
   schemas: { description: 'the Postgres schemas holding Bindu tables (one per agent on a Bindu server)', load: async () => (await import('./commands/schemas.js')).registerSchemas },
+  studio: { description: 'a read-only web view of what the agents did, on 127.0.0.1 (prints one URL with a token)', load: async () => (await import('./commands/studio.js')).registerStudio },
 };
 
 /** The command a command line names: its first operand, skipping global options and their values. */

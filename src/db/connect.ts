@@ -260,3 +260,13 @@ function checkDataDirVersion(dataDir: string): void {
     );
   }
 }
+
+/**
+ * The same open database read as another schema: one pool and one embedded instance for
+ * every schema a long-running reader (the studio) shows. Statements are schema-qualified
+ * from `schema`, so no session state changes; closing the view closes nothing.
+ */
+export function inSchema(db: Database, schema: string): Database {
+  if (schema === db.schema) return db;
+  return Object.create(db, { schema: { value: schema, enumerable: true }, close: { value: async () => undefined } }) as Database;
+}

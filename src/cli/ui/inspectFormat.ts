@@ -1,6 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { ContextSummaryRow, FeedbackRow, StatsRow, TaskStatus, TaskSummaryRow } from '../../db/types.js';
 import type { ContextDetail, SchemaStatsRow, TaskDetail } from '../../core/inspect.js';
+import { describePart, messageTime, messagesOf, partsOf } from '../../core/messages.js';
 import { formatTable, formatTime, plural, truncate } from './format.js';
 
 // Pure formatting of the inspection results: data in, lines out.
@@ -53,44 +54,15 @@ export function formatTaskList(items: TaskSummaryRow[], c: ChalkInstance): strin
   return formatTable(...withSchema(head, rows, items), c.bold);
 }
 
-interface Part {
-  kind?: string;
-  text?: string;
-  file?: { name?: string; mime_type?: string; mimeType?: string; uri?: string };
-  data?: unknown;
-}
-interface Message {
-  role?: string;
-  parts?: Part[];
-  metadata?: { timestamp?: string; created_at?: string };
-  message_id?: string;
-}
-
-/** One part as text: text as is; file and data parts summarised. */
-export function describePart(p: Part): string {
-  if (p === null || typeof p !== 'object') return String(p);
-  if (p.kind === 'text' || (p.kind === undefined && typeof p.text === 'string')) return p.text ?? '';
-  if (p.kind === 'file') {
-    const f = p.file ?? {};
-    return `[file ${f.name ?? f.uri ?? '(unnamed)'}${f.mime_type ?? f.mimeType ? ` ${f.mime_type ?? f.mimeType}` : ''}]`;
-  }
-  if (p.kind === 'data') {
-    const d = p.data;
-    const keys = d && typeof d === 'object' && !Array.isArray(d) ? Object.keys(d) : [];
-    return `[data${keys.length ? ` {${keys.slice(0, 6).join(', ')}${keys.length > 6 ? ', …' : ''}}` : ''}]`;
-  }
-  return `[${p.kind ?? 'part'}]`;
-}
+export { describePart } from '../../core/messages.js';
 
 /** A history or context messages array as a readable timeline: time, role, then each part indented. */
 export function formatTimeline(messages: unknown, c: ChalkInstance): string[] {
   if (!Array.isArray(messages) || messages.length === 0) return ['  (no messages)'];
-  return messages.flatMap((raw) => {
-    const m = (raw ?? {}) as Message;
-    const time = m.metadata?.timestamp ?? m.metadata?.created_at;
+  return messagesOf(messages).flatMap((m) => {
+    const time = messageTime(m);
     const role = m.role === 'agent' ? c.cyan('agent') : m.role === 'user' ? c.green('user') : (m.role ?? '?');
-    const parts = Array.isArray(m.parts) ? m.parts : [];
-    const text = parts.map(describePart).flatMap((t) => t.split('\n'));
+    const text = partsOf(m).map(describePart).flatMap((t) => t.split('\n'));
     return [`  ${time ? c.dim(formatTime(time)) + ' ' : ''}${role}`, ...(text.length ? text : ['(no parts)']).map((l) => `      ${l}`)];
   });
 }
