@@ -1,4 +1,5 @@
-import type { Database } from '../db/connect.js';
+import { sourceFor } from '../core/inspect.js';
+import { type Database, inSchema } from '../db/connect.js';
 import { OperationError, UsageError } from '../errors.js';
 import { startTool } from '../lib/process.js';
 import { createRoutes } from './routes.js';
@@ -49,6 +50,8 @@ function openBrowser(url: string, onError: (err: unknown) => void): void {
 export async function serveStudio(db: Database, options: StudioOptions, signal: AbortSignal, callbacks: StudioCallbacks): Promise<void> {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 0;
+  // A schema without Bindu tables is said now, listing those with some, not as a page that 404s.
+  if (options.schema !== undefined) await sourceFor(inSchema(db, options.schema));
   let server: StudioServer;
   try {
     server = await startServer((token) => createRoutes(db, linksFor(token), callbacks.onError), { host, port });

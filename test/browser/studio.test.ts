@@ -100,6 +100,7 @@ describe('bindu-db studio on PostgreSQL, in a browser', () => {
   test('filter failed tasks, page forward, every failed task exactly once', async () => {
     await page.goto(studio.url);
     await page.getByRole('link', { name: 'public', exact: true }).click();
+    await page.screenshot({ path: path.join(SHOTS, 'studio-tasks.png') });
     await page.locator('input[name=status][value=failed]').check();
     await page.fill('input[name=limit]', '2');
     await page.getByRole('button', { name: 'Filter' }).click();
@@ -110,7 +111,6 @@ describe('bindu-db studio on PostgreSQL, in a browser', () => {
     expect(first).toHaveLength(2);
     expect(await statuses()).toEqual(['failed', 'failed']);
     expect(await page.locator('td.reason').first().innerText()).not.toBe('');
-    await page.screenshot({ path: path.join(SHOTS, 'studio-tasks.png') });
     const seen = [...first];
     while (await page.locator('a.next').count()) {
       await page.locator('a.next').click();

@@ -20,7 +20,7 @@ page can be bookmarked or shared while this process runs. Ctrl-C stops it (exit 
       run<{ port?: string; host?: string; open?: boolean }>(async (ctx, opts) => {
         const { parsePort, serveStudio } = await import('../../studio/serve.js');
         const port = parsePort(opts.port);
-        if (opts.host !== undefined && opts.host !== '127.0.0.1') ctx.out.warn(`listening on ${opts.host}: anyone who can reach it and has the URL sees every task`);
+        if (opts.host !== undefined && !['127.0.0.1', '::1', 'localhost'].includes(opts.host)) ctx.out.warn(`listening on ${opts.host}: anyone who can reach it and has the URL sees every task`);
         const db = await ctx.db({ autoMigrate: true });
         const schema = opts.schema !== undefined || ctx.config.schema !== 'public' ? ctx.config.schema : undefined;
         await serveStudio(db, { host: opts.host, port, open: opts.open, schema }, ctx.signal, {

@@ -47,7 +47,8 @@ function filterForm(links: Links, schema: string, statuses: readonly string[], q
   const chosen = new Set((q.status ?? '').split(',').map((s) => s.trim()).filter(Boolean));
   const field = (name: keyof TaskFilterQuery, label: string, placeholder: string) =>
     html`<label>${label} <input name="${name}" value="${q[name] ?? ''}" placeholder="${placeholder}"></label>`;
-  return html`<form class="filters" method="get" action="${links.tasks(schema).split('?')[0]}">
+  // A GET form replaces the action's query with its fields: the token travels as a hidden one.
+  return html`<form class="filters" method="get" action="${links.tasks(schema)}">
 <input type="hidden" name="token" value="${links.token}">
 <fieldset><legend>Status</legend>${statuses.map((s) => html`<label class="check"><input type="checkbox" name="status" value="${s}"${chosen.has(s) ? html` checked` : ''}> ${statusBadge(s)}</label>`)}</fieldset>
 ${field('since', 'Since', '24h or 2026-01-31')}
