@@ -8,6 +8,7 @@ import { type Html, html, showControls } from './views/html.js';
 import type { Links } from './views/links.js';
 import { page } from './views/page.js';
 import { statsPage } from './views/stats.js';
+import { contextsPage } from './views/contexts.js';
 import { contextPage, taskPage } from './views/task.js';
 import { type TaskFilterQuery, tasksPage } from './views/tasks.js';
 import { partText, prettyJson } from './views/timeline.js';
@@ -109,6 +110,10 @@ export function createRoutes(db: Database, links: Links, onError: (err: unknown)
     if (what === 'tasks' && segments.length === 4) return htmlReply(taskPage(links, schema, await task(schema, id), index(q.get('from'))));
     if (what === 'tasks' && sub === 'artifacts' && segments.length === 5) return textReply(showControls(prettyJson((await task(schema, id)).artifacts)));
     if (what === 'tasks' && sub === 'history' && segments.length === 7) return part(schema, id, m, p);
+    if (what === 'contexts' && segments.length === 3) {
+      const after = q.get('after') || undefined;
+      return htmlReply(contextsPage(links, schema, await inspect.listContexts(await viewOf(schema), { after, limit: q.get('limit') || undefined }), after));
+    }
     if (what === 'contexts' && segments.length === 4) return context(schema, id);
     throw new NotFound(`no page at ${url.pathname}`);
   };

@@ -37,6 +37,8 @@ describe('bindu-db studio on PostgreSQL, in a browser', () => {
   let studio: RunningStudio;
   let browser: Browser;
   let page: Page;
+  /** Errors the browser reported on any page (a Content-Security-Policy violation among them). */
+  const consoleErrors: string[] = [];
 
   beforeAll(async () => {
     t = await createTestDatabase('studio');
@@ -74,6 +76,8 @@ describe('bindu-db studio on PostgreSQL, in a browser', () => {
     studio = await startStudio(['--url', t.url], {});
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
   });
 
   afterAll(async () => {
@@ -194,6 +198,21 @@ describe('bindu-db studio on PostgreSQL, in a browser', () => {
     expect(await page.locator('svg.chart').count()).toBe(3);
     expect(await page.locator('svg.chart rect.bar').count()).toBeGreaterThanOrEqual(14 + 8 + 5);
     await page.screenshot({ path: path.join(SHOTS, 'studio-stats.png'), fullPage: true });
+  });
+
+  test('contexts list newest first and lead to a context', async () => {
+    await page.goto(studio.url.replace('/?', '/agents/public/tasks?'));
+    await page.getByRole('link', { name: 'contexts', exact: true }).click();
+    const ids = await page.locator('table.contexts tbody tr td:first-child').allInnerTexts();
+    expect(ids[0]).toBe(CONTEXT);
+    expect(ids.length).toBe(4);
+    expect(await page.locator('table.contexts').innerText()).toContain('<b>not bold</b>');
+    await page.getByRole('link', { name: CONTEXT }).click();
+    expect(await page.locator('table.tasks tbody tr').count()).toBe(2);
+  });
+
+  test('no page broke the Content-Security-Policy or threw', () => {
+    expect(consoleErrors).toEqual([]);
   });
 
   test('the gate: no token, a wrong token, a foreign Host, another method, a cross-site load', async () => {

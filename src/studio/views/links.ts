@@ -10,6 +10,7 @@ export interface Links {
   /** One part of one history message, whole, as text. */
   part(schema: string, id: string, message: number, part: number): string;
   artifacts(schema: string, id: string): string;
+  contexts(schema: string, query?: Query): string;
   context(schema: string, id: string): string;
   stats(schema: string): string;
   asset(name: string): string;
@@ -32,6 +33,7 @@ export function linksFor(token: string): Links {
     task: (schema, id, query) => url(`${agent(schema)}/tasks/${encodeURIComponent(id)}`, query),
     part: (schema, id, message, part) => url(`${agent(schema)}/tasks/${encodeURIComponent(id)}/history/${message}/${part}`),
     artifacts: (schema, id) => url(`${agent(schema)}/tasks/${encodeURIComponent(id)}/artifacts`),
+    contexts: (schema, query) => url(`${agent(schema)}/contexts`, query),
     context: (schema, id) => url(`${agent(schema)}/contexts/${encodeURIComponent(id)}`),
     stats: (schema) => url(`${agent(schema)}/stats`),
     asset: (name) => url(`/static/${name}`),

@@ -73,5 +73,5 @@ ${taskRows(links, schema, x.tasks)}
 ${x.tasks_next ? html`<p><a href="${links.tasks(schema, { context: x.context_id, after: x.tasks_next })}">more tasks of this context »</a></p>` : ''}
 </section>
 <section><h2>Conversation</h2>${conversation}</section>`;
-  return page(links, `Context ${x.context_id}`, [{ label: schema, href: links.tasks(schema) }, { label: 'contexts' }, { label: `${x.context_id.slice(0, 8)}…` }], body);
+  return page(links, `Context ${x.context_id}`, [{ label: schema, href: links.tasks(schema) }, { label: 'contexts', href: links.contexts(schema) }, { label: `${x.context_id.slice(0, 8)}…` }], body);
 }

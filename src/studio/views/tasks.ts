@@ -77,7 +77,7 @@ export function tasksPage(links: Links, input: TasksPageInput): Html {
   const { schema, query, page: p } = input;
   const filters: Query = { ...query };
   const body = html`<h1>Tasks <span class="dim small">${schema} · ${input.layout} layout</span></h1>
-<p><a href="${links.stats(schema)}">stats</a></p>
+<p><a href="${links.contexts(schema)}">contexts</a> · <a href="${links.stats(schema)}">stats</a></p>
 ${filterForm(links, schema, input.statuses, query, input)}
 ${taskRows(links, schema, p.items)}
 <nav class="pager">${input.after ? html`<a href="${links.tasks(schema, filters)}">« newest</a>` : ''}${p.next ? html`<a rel="next" class="next" href="${links.tasks(schema, { ...filters, after: p.next })}">next page »</a>` : html`<span class="dim">end of list</span>`}</nav>`;
