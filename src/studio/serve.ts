@@ -34,6 +34,19 @@ export function parsePort(value: string | undefined): number {
   return Number(value);
 }
 
+/**
+ * A --host value. Not an unspecified address (0.0.0.0, ::): requests must name the address the
+ * studio listens on (the Host check that stops DNS rebinding), and no browser names that one.
+ */
+export function parseHost(value: string | undefined): string {
+  if (value === undefined) return '127.0.0.1';
+  const host = value.trim();
+  if (host === '' || /^(0\.0\.0\.0|::|\[::\])$/.test(host)) {
+    throw new UsageError(`--host must be an address of this machine that browsers will use, not ${JSON.stringify(value)}`, 'e.g. --host 192.168.1.20 (the URL printed names it; requests naming another host are refused)');
+  }
+  return host.replace(/^\[(.*)\]$/, '$1');
+}
+
 function listenError(err: NodeJS.ErrnoException, host: string, port: number): OperationError {
   if (err.code === 'EADDRINUSE') return new OperationError(`port ${port} on ${host} is already in use`, 'choose another with --port, or leave it out for a free one');
   if (err.code === 'EACCES') return new OperationError(`not allowed to listen on port ${port}`, 'ports below 1024 need privileges: choose another with --port');
@@ -48,7 +61,7 @@ function openBrowser(url: string, onError: (err: unknown) => void): void {
 }
 
 export async function serveStudio(db: Database, options: StudioOptions, signal: AbortSignal, callbacks: StudioCallbacks): Promise<void> {
-  const host = options.host ?? '127.0.0.1';
+  const host = parseHost(options.host);
   const port = options.port ?? 0;
   // A schema without Bindu tables is said now, listing those with some, not as a page that 404s.
   if (options.schema !== undefined) await sourceFor(inSchema(db, options.schema));

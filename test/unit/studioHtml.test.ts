@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { escapeHtml, html, showControls } from '../../src/studio/views/html.js';
 import { linksFor } from '../../src/studio/views/links.js';
-import { parsePort } from '../../src/studio/serve.js';
+import { parseHost, parsePort } from '../../src/studio/serve.js';
 import { UsageError } from '../../src/errors.js';
 
 // The studio's one escape and its template: what a text from the database becomes in a page.
@@ -58,5 +58,14 @@ describe('parsePort', () => {
   });
   test.each(['-1', '65536', 'abc', '80.5', ''])('%j is a usage error', (value) => {
     expect(() => parsePort(value)).toThrow(UsageError);
+  });
+});
+
+describe('parseHost', () => {
+  test.each([[undefined, '127.0.0.1'], ['192.168.1.20', '192.168.1.20'], ['[::1]', '::1'], ['localhost', 'localhost']])('%j -> %j', (value, host) => {
+    expect(parseHost(value)).toBe(host);
+  });
+  test.each(['0.0.0.0', '::', '[::]', ' '])('%j is a usage error: no browser names it', (value) => {
+    expect(() => parseHost(value)).toThrow(UsageError);
   });
 });

@@ -18,8 +18,9 @@ page can be bookmarked or shared while this process runs. Ctrl-C stops it (exit 
     )
     .action(
       run<{ port?: string; host?: string; open?: boolean }>(async (ctx, opts) => {
-        const { parsePort, serveStudio } = await import('../../studio/serve.js');
+        const { parseHost, parsePort, serveStudio } = await import('../../studio/serve.js');
         const port = parsePort(opts.port);
+        parseHost(opts.host);
         if (opts.host !== undefined && !['127.0.0.1', '::1', 'localhost'].includes(opts.host)) ctx.out.warn(`listening on ${opts.host}: anyone who can reach it and has the URL sees every task`);
         const db = await ctx.db({ autoMigrate: true });
         const schema = opts.schema !== undefined || ctx.config.schema !== 'public' ? ctx.config.schema : undefined;
