@@ -13,6 +13,7 @@ import * as inspect from '../../src/core/inspect.js';
 import { AGENT_SCHEMAS } from '../fixtures/serverLayout.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 import { buildServerDatabase } from '../helpers/serverDb.js';
+import { pooledUrl } from '../helpers/pooler.js';
 import { repoRoot, runCli } from '../helpers/cli.js';
 import { type RunningStudio, launchBrowser, request, startStudio } from '../helpers/studio.js';
 
@@ -251,6 +252,32 @@ describe('bindu-db studio on PostgreSQL, in a browser', () => {
     expect((await request(studio.url.replace('/?', '/agents/public/tasks/not-a-uuid?'))).status).toBe(400);
     expect((await request(studio.url.replace('/?', `/agents/public/tasks/${CONTEXT}?`))).status).toBe(404);
     expect((await request(studio.url.replace('/?', '/agents/no_such_schema/tasks?'))).status).toBe(404);
+  });
+
+  test('through a transaction pooler (PgBouncer) every page reads the same', async () => {
+    const pooled = await startStudio(['--url', pooledUrl(t.url)], {});
+    try {
+      const page = (p: string) => request(pooled.url.replace('/?', `${p}?`));
+      const agents = await page('/');
+      expect(agents.status).toBe(200);
+      expect(agents.body).toContain(AGENT_SCHEMAS.legacy);
+      const pages = [
+        '/agents/public/tasks',
+        `/agents/public/tasks/${WEBHOOK_TASK}`,
+        `/agents/${AGENT_SCHEMAS.echo}/tasks`,
+        `/agents/${AGENT_SCHEMAS.echo}/contexts/aa000000-0000-4000-8000-000000000000`,
+        `/agents/${AGENT_SCHEMAS.research}/stats`,
+      ];
+      for (const p of pages) {
+        const direct = await request(studio.url.replace('/?', `${p}?`));
+        const viaPooler = await page(p);
+        expect([p, viaPooler.status]).toEqual([p, 200]);
+        // The same page but for the token in its links.
+        expect(viaPooler.body.split(pooled.token).join('T')).toBe(direct.body.split(studio.token).join('T'));
+      }
+    } finally {
+      await pooled.stop('SIGKILL');
+    }
   });
 
   test('Ctrl-C stops it with exit 130, open connections closed', async () => {
