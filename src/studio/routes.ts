@@ -1,4 +1,3 @@
-import { agentSummaries } from '../core/agents.js';
 import * as inspect from '../core/inspect.js';
 import { messagesOf, partsOf } from '../core/messages.js';
 import { type Database, inSchema } from '../db/connect.js';
@@ -102,7 +101,7 @@ export function createRoutes(db: Database, links: Links, onError: (err: unknown)
   const dispatch = async (url: URL): Promise<Reply> => {
     const segments = url.pathname.split('/').slice(1).map((s) => decodeURIComponent(s));
     const q = url.searchParams;
-    if (url.pathname === '/') return htmlReply(agentsPage(links, await agentSummaries(db)));
+    if (url.pathname === '/') return htmlReply(agentsPage(links, ((await inspect.stats(db, { bySchema: true })) as { items: inspect.SchemaStatsRow[] }).items));
     if (segments[0] !== 'agents' || segments.length < 3) throw new NotFound(`no page at ${url.pathname}`);
     const [, schema, what, id, sub, m, p] = segments;
     if (what === 'stats' && segments.length === 3) return htmlReply(statsPage(links, schema, await inspect.stats(await viewOf(schema))));

@@ -1,4 +1,4 @@
-import type { AgentSummary } from '../../core/agents.js';
+import type { SchemaStatsRow } from '../../core/inspect.js';
 import { type Html, html } from './html.js';
 import type { Links } from './links.js';
 import { page, statusBadge, time } from './page.js';
@@ -6,7 +6,7 @@ import { page, statusBadge, time } from './page.js';
 const percent = (rate: number | null) => (rate === null ? '-' : `${(rate * 100).toFixed(rate < 0.1 ? 2 : 1)}%`);
 
 /** The start page: one row per schema holding Bindu tables (per agent on a Bindu server). */
-export function agentsPage(links: Links, agents: AgentSummary[]): Html {
+export function agentsPage(links: Links, agents: SchemaStatsRow[]): Html {
   const body = agents.length
     ? html`<h1>Agents</h1>
 <p class="dim">${agents.length} schema${agents.length === 1 ? '' : 's'} holding Bindu tables.</p>
