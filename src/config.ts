@@ -56,9 +56,10 @@ export interface Config {
   /** The PostgreSQL client tools backup and restore spawn. */
   readonly tools: PgTools;
   /**
-   * The environment the client tools run with: ours minus every PG* variable, so a stray
-   * password or service variable in the shell cannot redirect a restore; pgArgs adds the
-   * connection's own.
+   * The environment the client tools run with: ours minus the PG* variables that could point
+   * them elsewhere (a stray PGHOST or PGSERVICE in the shell cannot redirect a restore); pgArgs
+   * adds the connection's own. PGPASSWORD and PGPASSFILE stay: they are where the driver finds a
+   * password the URL leaves out, so the tools authenticate exactly as the driver does.
    */
   readonly toolEnv: Readonly<Record<string, string>>;
 }
@@ -100,6 +101,9 @@ const SSL_SPELLINGS: Record<string, SslMode> = {
   'verify-full': 'verify-full',
 };
 
+/** Where libpq and node-pg look for a password the URL does not carry. */
+const PASSWORD_VARIABLES = ['PGPASSWORD', 'PGPASSFILE'];
+
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 
 /**
@@ -129,6 +133,7 @@ export function loadConfig(flags: ConfigFlags, env: EnvSource, dotenv: EnvSource
     }
     const connection = parseDatabaseUrl(url);
     if (connection.password) secrets.push(connection.password);
+    if (env.PGPASSWORD) secrets.push(env.PGPASSWORD);
     target = { kind: 'postgres', connection };
   } else {
     target = { kind: 'embedded', dataDir: path.resolve(flags.dataDir ?? get('BINDU_DB_DATA_DIR') ?? '.bindu/db') };
@@ -159,7 +164,7 @@ export function loadConfig(flags: ConfigFlags, env: EnvSource, dotenv: EnvSource
     seedsDir: path.resolve(get('BINDU_DB_SEEDS_DIR') ?? path.join(packageRoot, 'seeds')),
     secrets: Object.freeze(secrets),
     tools: resolveTools(flags.pgBin ?? get('BINDU_DB_PG_BIN'), get),
-    toolEnv: Object.freeze(Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && !/^PG/.test(e[0])))),
+    toolEnv: Object.freeze(Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && (!/^PG/.test(e[0]) || PASSWORD_VARIABLES.includes(e[0]))))),
   });
 }
 

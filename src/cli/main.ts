@@ -18,7 +18,7 @@ const TOP_LEVEL: Record<string, { description: string; load: () => Promise<Regis
   contexts: { description: 'look into conversation contexts: list, show', load: async () => (await import('./commands/inspect.js')).registerInspect },
   feedback: { description: 'look into task feedback', load: async () => (await import('./commands/inspect.js')).registerInspect },
   stats: { description: 'tasks by status, tasks per day (14 days), failure rate, feedback ratings, table sizes', load: async () => (await import('./commands/inspect.js')).registerInspect },
-  backup: { description: 'dump one schema (--schema, default public) with pg_dump (in process on the embedded database), atomically', load: async () => (await import('./commands/backup.js')).registerBackup },
+  backup: { description: 'back up the whole database (or the schemas --schema names) with pg_dump, atomically; backup verify proves a file restores', load: async () => (await import('./commands/backup.js')).registerBackup },
   restore: { description: 'restore a backup into the schemas it holds, in one transaction (destructive: asks first)', load: async () => (await import('./commands/backup.js')).registerBackup },
   schemas: { description: 'the Postgres schemas holding Bindu tables (one per agent on a Bindu server)', load: async () => (await import('./commands/schemas.js')).registerSchemas },
   studio: { description: 'a read-only web view of what the agents did, on 127.0.0.1 (prints one URL with a token)', load: async () => (await import('./commands/studio.js')).registerStudio },
@@ -67,7 +67,8 @@ export async function buildProgram(args: string[]): Promise<Command> {
       `${examples('bindu-db migrate up', 'bindu-db seed run', 'bindu-db tasks list --status failed', 'bindu-db migrate history --json')}
 
 Configuration: flag > environment > .env file > default. Exit codes: 0 ok, 1 failed,
-2 usage error or refused, 3 migrations pending (migrate status --check), 130 cancelled.`,
+2 usage error or refused, 3 migrations pending (migrate status --check), 130 cancelled (Ctrl-C),
+143 terminated (SIGTERM).`,
     );
   const named = commandNamed(args, program);
   if (named !== undefined && Object.hasOwn(TOP_LEVEL, named)) (await TOP_LEVEL[named].load())(program);

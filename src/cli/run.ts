@@ -5,15 +5,20 @@ import type { GlobalOptions, RunContext } from './context.js';
 // with it chalk, knex, pg or PGlite) is imported only when an action actually runs.
 
 /** How long an interrupted action may take to wind down by itself (see ctx.signal). */
-const GRACE_MS = 1500;
+const GRACE_MS = 3000;
+
+/** The exit code of an interrupted run: 130 for SIGINT (Ctrl-C), 143 for SIGTERM, on every command. */
+export const signalExitCode = (signal: unknown): number => (signal === 'SIGTERM' ? 143 : 130);
 
 /**
  * Wraps a command action: builds the context, runs the handler, always closes the database,
  * and turns an error into one printed line and an exit code.
  *
- * Ctrl-C or SIGTERM aborts ctx.signal. An action that listens (backup) cleans up and throws
- * CancelledError. One that does not (a migration stops only between migrations) is given a
- * moment, then the process exits 130.
+ * The one interrupt mechanism of every command: SIGINT or SIGTERM aborts ctx.signal. An action
+ * that listens (backup, restore, seed, export) kills its tools, removes its temporary files and
+ * throws. One that does not stop in time (a migration stops only between migrations), or a second
+ * Ctrl-C, ends the process, after the cleanups registered with atExit (tools' process groups
+ * killed, temporary files removed) have run.
  */
 export function run<O extends object = object, P extends unknown[] = []>(
   handler: (ctx: RunContext, opts: O & GlobalOptions, ...positionals: P) => Promise<void>,
@@ -22,17 +27,22 @@ export function run<O extends object = object, P extends unknown[] = []>(
     const command = args.at(-1) as Command;
     const opts = command.optsWithGlobals<O & GlobalOptions>();
     const { createContext, reportError } = await import('./context.js');
+    const { runExitCleanups } = await import('../lib/process.js');
     const controller = new AbortController();
     let ctx: RunContext | undefined;
+    const exitNow = () => {
+      runExitCleanups();
+      process.exit(signalExitCode(controller.signal.reason));
+    };
     const onSignal = (signal: NodeJS.Signals) => {
-      if (controller.signal.aborted) process.exit(130); // a second Ctrl-C: now
+      if (controller.signal.aborted) return exitNow(); // a second Ctrl-C: now
       controller.abort(signal);
       setTimeout(() => {
         ctx?.out.notice(`interrupted (${signal}): stopping`);
         // PostgreSQL: just go; the server rolls back what the dropped connection left open.
         // Embedded: shut PGlite down cleanly first, so its data directory is never cut mid-write.
-        if (ctx?.config.target.kind !== 'embedded') process.exit(130);
-        void Promise.race([ctx.close(), new Promise((r) => setTimeout(r, 3000))]).finally(() => process.exit(130));
+        if (ctx?.config.target.kind !== 'embedded') return exitNow();
+        void Promise.race([ctx.close(), new Promise((r) => setTimeout(r, 3000))]).finally(exitNow);
       }, GRACE_MS).unref();
     };
     process.on('SIGINT', onSignal);
@@ -47,7 +57,8 @@ export function run<O extends object = object, P extends unknown[] = []>(
       await ctx?.close().catch(() => undefined);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      if (controller.signal.aborted && !process.exitCode) process.exitCode = 130;
+      // Interrupted: the signal decides the code, whatever error the interrupted work ended with.
+      if (controller.signal.aborted) process.exitCode = signalExitCode(controller.signal.reason);
     }
   };
 }

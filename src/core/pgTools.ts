@@ -9,7 +9,7 @@ import { createRedactor } from '../lib/redact.js';
 
 export const MISSING_HINT = 'install the PostgreSQL client tools (e.g. apt-get install postgresql-client), or point --pg-bin <dir> (or PG_DUMP, PSQL, PG_RESTORE) at them';
 
-/** The child's environment: ours without PG* variables, plus the connection's own (password included). */
+/** The child's environment: ours without the PG* variables that could redirect it (see Config.toolEnv), plus the connection's own (password included). */
 export function toolEnv(config: Config, c?: PgConnection): Record<string, string> {
   return { ...config.toolEnv, ...(c ? libpqEnv(c, config.connectTimeoutSeconds) : {}) };
 }

@@ -1,4 +1,4 @@
-// Catalog facts backup and restore share. The queries themselves are in clean.ts and pgClient.ts,
+// Catalog facts backup and restore share. The queries themselves are in restoreQueries.ts, backupCatalog.ts and pgClient.ts,
 // on a bare pg connection (or PGlite): restore and backup no longer open knex.
 
 /** The tables that make a schema a Bindu store. */

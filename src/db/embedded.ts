@@ -1,15 +1,72 @@
 import type { PGlite } from '@electric-sql/pglite';
 import type { ScriptPart } from '../lib/sqlScript.js';
 import { ident } from '../lib/sqlIdent.js';
+import { copyPagesStatement, dumpedTables, sequenceValues } from './backupCatalog.js';
+import { pgliteRunner } from './sqlRunner.js';
 
 // Backup and restore for the embedded database, in process: PGlite has no server to point
 // pg_dump or psql at. PGlite is one session, so nothing else runs between BEGIN and COMMIT.
 
-/** A plain SQL dump made by PGlite's own pg_dump (WebAssembly). */
-export async function dumpEmbedded(pglite: PGlite, args: string[]): Promise<Uint8Array> {
+/** pg_dump's entry header, as its plain scripts write them (restore reads them back). */
+const header = (name: string, type: string, schema: string) => `--\n-- ${type === 'TABLE DATA' ? 'Data for ' : ''}Name: ${name}; Type: ${type}; Schema: ${schema}; Owner: -\n--\n\n`;
+
+/** Pages of a table read per COPY: a few megabytes in memory at a time, whatever the table's size. */
+const PAGES_PER_BATCH = 256;
+
+export interface EmbeddedDumpOptions {
+  /** pg_dump's arguments (schema patterns, --no-owner…), for the definitions. */
+  args: string[];
+  /** The schemas whose rows are written (all the dump holds). */
+  schemas: string[];
+  schemaOnly: boolean;
+  dataOnly: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * A plain SQL dump of the embedded database, streamed in bounded memory. PGlite's own pg_dump
+ * (WebAssembly) returns its whole output as one string, which fails past 512 MB; so it writes
+ * only the definitions (before and after the data), and the rows are copied here, each table in
+ * batches of pages, in pg_dump's own COPY format. PGlite is one session, held by us alone, so all
+ * of it reads one state of the database.
+ */
+export async function* dumpEmbedded(pglite: PGlite, opts: EmbeddedDumpOptions): AsyncGenerator<Buffer> {
   const { pgDump } = await import('@electric-sql/pglite-tools');
-  const file = await pgDump({ pg: pglite, args });
-  return new Uint8Array(await file.arrayBuffer());
+  const sql = pgliteRunner(pglite);
+  const trailer = '--\n-- PostgreSQL database dump complete\n--\n\n';
+  // Each section comes with pg_dump's prologue (SET …) and trailer: one of each is kept, so the
+  // result reads as one dump (and its settings stay in the head, where restore adapts them).
+  const section = async (name: 'pre-data' | 'post-data') => {
+    const text = await (await pgDump({ pg: pglite, args: [...opts.args, `--section=${name}`] })).text();
+    if (name === 'pre-data') return Buffer.from(text.replace(/\n--\n-- PostgreSQL database dump complete\n--\n\s*$/, '\n'));
+    const first = text.indexOf('\n--\n-- Name: ');
+    return Buffer.from(first === -1 ? trailer : text.slice(first + 1));
+  };
+  const stop = () => {
+    if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error(String(opts.signal.reason));
+  };
+  if (!opts.dataOnly) yield await section('pre-data');
+  else yield Buffer.from('--\n-- PostgreSQL database dump\n--\n\nSET client_encoding = \'UTF8\';\nSET standard_conforming_strings = on;\nSELECT pg_catalog.set_config(\'search_path\', \'\', false);\n\n');
+  if (!opts.schemaOnly) {
+    for (const t of await dumpedTables(sql, opts.schemas)) {
+      yield Buffer.from(`${header(t.name, 'TABLE DATA', t.schema)}COPY ${ident(t.schema)}.${ident(t.name)} (${t.columns.map(ident).join(', ')}) FROM stdin;\n`);
+      // Past the last page counted: rows written since are read too (the last batch is open-ended).
+      for (let from = 0; from <= t.pages; from += PAGES_PER_BATCH) {
+        stop();
+        const to = from + PAGES_PER_BATCH > t.pages ? 2 ** 31 - 1 : from + PAGES_PER_BATCH;
+        const result = await pglite.query(copyPagesStatement(t, from, to, "'/dev/blob'"));
+        if (result.blob && result.blob.size > 0) yield Buffer.from(await result.blob.arrayBuffer());
+        if (to === 2 ** 31 - 1) break;
+      }
+      yield Buffer.from('\\.\n\n');
+    }
+    for (const s of await sequenceValues(sql, opts.schemas)) {
+      if (s.value === null) continue;
+      const name = `${ident(s.schema)}.${ident(s.name)}`.replace(/'/g, "''");
+      yield Buffer.from(`${header(s.name, 'SEQUENCE SET', s.schema)}SELECT pg_catalog.setval('${name}', ${s.value}, ${s.called});\n\n`);
+    }
+  }
+  yield opts.dataOnly ? Buffer.from(trailer) : await section('post-data');
 }
 
 /**

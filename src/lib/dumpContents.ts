@@ -52,25 +52,9 @@ export function parseTocLine(line: string): DumpEntry | undefined {
   return { type, schema: schema === '-' ? null : schema, name };
 }
 
-export function parseTocList(text: string): DumpEntry[] {
-  return text.split('\n').flatMap((line) => parseTocLine(line) ?? []);
-}
-
 /** Entries that create a schema, or comment on one: restore creates schemas itself (IF NOT EXISTS). */
 export function isSchemaEntry(e: DumpEntry): boolean {
   return e.type === 'SCHEMA' || (e.type === 'COMMENT' && e.schema === null && e.name.startsWith('SCHEMA '));
-}
-
-const SYSTEM_SCHEMAS = new Set(['pg_catalog', 'information_schema']);
-
-/** The schemas a dump brings: those it creates, and those its objects live in, in order of appearance. */
-export function dumpedSchemas(entries: DumpEntry[]): string[] {
-  const seen = new Set<string>();
-  for (const e of entries) {
-    const schema = e.type === 'SCHEMA' ? e.name : e.schema;
-    if (schema && !SYSTEM_SCHEMAS.has(schema)) seen.add(schema);
-  }
-  return [...seen];
 }
 
 /**
@@ -84,50 +68,4 @@ export function isDataOnly(entries: DumpEntry[]): boolean {
 /** `COPY … FROM stdin;` starts a block of rows that ends at a line `\.`; nothing inside is a header. */
 export function startsCopy(line: string): boolean {
   return line.startsWith('COPY ') && line.endsWith(' FROM stdin;');
-}
-
-/**
- * Every entry of a plain script, not just its head: a data-only script declares each table's
- * rows just before them. Rows are skipped unread as headers (a row could look like one).
- */
-export async function readScriptEntries(source: AsyncIterable<Buffer>): Promise<DumpEntry[]> {
-  const entries: DumpEntry[] = [];
-  let pending = '';
-  let inCopy = false;
-  const onLine = (line: string) => {
-    if (inCopy) inCopy = line !== '\\.';
-    else if (startsCopy(line)) inCopy = true;
-    else {
-      const entry = parseHeaderLine(line);
-      if (entry) entries.push(entry);
-    }
-  };
-  for await (const chunk of source) {
-    const lines = (pending + chunk.toString('utf8')).split('\n');
-    pending = lines.pop()!;
-    lines.forEach(onLine);
-  }
-  onLine(pending);
-  return entries;
-}
-
-/**
- * The entries declared in a plain script's head (everything before its first rows). Stops
- * reading there: on a large dump that is a few kilobytes, not the whole file.
- */
-export async function readScriptHead(source: AsyncIterable<Buffer>): Promise<DumpEntry[]> {
-  const entries: DumpEntry[] = [];
-  let pending = '';
-  for await (const chunk of source) {
-    const lines = (pending + chunk.toString('utf8')).split('\n');
-    pending = lines.pop()!;
-    for (const line of lines) {
-      if (startsData(line)) return entries;
-      const entry = parseHeaderLine(line);
-      if (entry) entries.push(entry);
-    }
-  }
-  const last = parseHeaderLine(pending);
-  if (last) entries.push(last);
-  return entries;
 }

@@ -33,28 +33,40 @@ export type DumpFormat = 'plain' | 'custom';
 
 export interface DumpOptions {
   format: DumpFormat;
-  /** Dump only this schema (-n). */
-  schema?: string;
+  /** Dump only these schemas (-n each); none: the whole database. */
+  schemas?: string[];
   schemaOnly?: boolean;
   dataOnly?: boolean;
   /** gzip level for a plain dump (pg_dump --compress). pg_dump writes to stdout: the caller hands it the file. */
   compress?: number;
 }
 
-/** Portable dumps: no owner or privilege statements, so they restore on managed hosts. */
+/**
+ * A --schema pattern matching exactly this name: pg_dump folds an unquoted pattern to lower case
+ * and reads * ? . as wildcards, so the name goes in double quotes, its own quotes doubled.
+ */
+export function exactSchemaPattern(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * Portable dumps: no owner or privilege statements, so they restore on managed hosts. Schemas
+ * named must all exist (--strict-names): a misspelt one is an error, not a smaller backup.
+ */
 export function dumpArgs(opts: DumpOptions): string[] {
-  const args = ['--no-owner', '--no-privileges', `--format=${opts.format === 'custom' ? 'c' : 'p'}`];
-  if (opts.schema) args.push(`--schema=${opts.schema}`);
+  const args = ['--no-password', '--no-owner', '--no-privileges', `--format=${opts.format === 'custom' ? 'c' : 'p'}`];
+  for (const s of opts.schemas ?? []) args.push(`--schema=${exactSchemaPattern(s)}`);
+  if (opts.schemas?.length) args.push('--strict-names');
   if (opts.schemaOnly) args.push('--schema-only');
   if (opts.dataOnly) args.push('--data-only');
   if (opts.compress !== undefined) args.push(`--compress=${opts.compress}`);
   return args;
 }
 
-const PSQL_BASE = ['--no-psqlrc', '--quiet', '--no-align', '--tuples-only', '-v', 'ON_ERROR_STOP=1'];
+const PSQL_BASE = ['--no-psqlrc', '--no-password', '--quiet', '--no-align', '--tuples-only', '-v', 'ON_ERROR_STOP=1'];
 
 /**
- * psql reading a script on stdin. The script carries its own BEGIN and COMMIT (see core/restore.ts):
+ * psql reading a script on stdin. The script carries its own BEGIN and COMMIT (see core/restore/run.ts):
  * COMMIT is written only once the whole input is known good, so a truncated input can never commit.
  * ON_ERROR_STOP makes the first failed statement end psql, the open transaction rolling back.
  */
@@ -80,10 +92,11 @@ export function planPsqlSteps(c: PgConnection, connectTimeoutSeconds: number, st
  * `output`, restricted to the entries of `list` when given. The script goes to psql in one
  * transaction that we control: pg_restore's own --single-transaction cannot be made to replace a
  * schema the archive creates (CREATE SCHEMA public fails on every fresh database, and --clean
- * cannot drop a schema holding other objects).
+ * cannot drop a schema holding other objects). `restrictKey`: the key of the \restrict pair it
+ * writes around the script, ours, so that psql stays restricted for all of the archive's content.
  */
-export function planPgRestoreToScript(file: string, opts: { list?: string; output?: string } = {}): ToolPlan {
-  const args = ['--no-owner', '--no-privileges', ...(opts.list ? [`--use-list=${opts.list}`] : []), `--file=${opts.output ?? '-'}`, file];
+export function planPgRestoreToScript(file: string, opts: { list?: string; output?: string; restrictKey?: string } = {}): ToolPlan {
+  const args = ['--no-owner', '--no-privileges', ...(opts.restrictKey ? [`--restrict-key=${opts.restrictKey}`] : []), ...(opts.list ? [`--use-list=${opts.list}`] : []), `--file=${opts.output ?? '-'}`, file];
   return { args, env: {} };
 }
 
@@ -94,7 +107,7 @@ export function planPgRestoreToScript(file: string, opts: { list?: string; outpu
  */
 export function planPgRestoreDirect(c: PgConnection, connectTimeoutSeconds: number, file: string, list: string): ToolPlan {
   const dbname = `dbname='${c.database.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-  return { args: ['--no-owner', '--no-privileges', '--single-transaction', `--use-list=${list}`, `--dbname=${dbname}`, file], env: libpqEnv(c, connectTimeoutSeconds) };
+  return { args: ['--no-password', '--no-owner', '--no-privileges', '--single-transaction', `--use-list=${list}`, `--dbname=${dbname}`, file], env: libpqEnv(c, connectTimeoutSeconds) };
 }
 
 /** pg_restore printing an archive's table of contents. */

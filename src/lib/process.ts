@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { BinduError, CancelledError, ConfigError, OperationError } from '../errors.js';
 
-// The one module that spawns processes. argv arrays only, never a shell; the child is killed
-// when we are interrupted or when the caller gives up on it, so none outlives a bindu-db run.
+// The one module that spawns processes. argv arrays only, never a shell. Each tool runs in a
+// process group of its own, killed as a group when we are interrupted or when the caller gives up
+// on it: a wrapper script's own children (a PG_DUMP that is a shell script) never outlive a run.
 
 export interface ToolCommand {
   /** How errors name it (pg_dump), whatever the command's file is called. */
@@ -17,13 +18,13 @@ export interface ToolCommand {
 }
 
 export interface StartOptions {
-  /** 'pipe' to feed the child's stdin; a file descriptor to let it read a file itself. */
-  stdin?: 'pipe' | 'ignore' | number;
+  /** 'pipe' to feed the child's stdin; a file descriptor to let it read a file itself; another child's stdout. */
+  stdin?: 'pipe' | 'ignore' | number | Readable;
   /** 'pipe' to read the child's stdout; a file descriptor to let it write a file itself. */
   stdout?: 'pipe' | 'ignore' | number;
   /** Scrubs secrets from the stderr we report. */
   redact: (text: string) => string;
-  /** Aborting kills the child (see trapInterrupts). */
+  /** Aborting kills the child's process group (the CLI aborts it on SIGINT and SIGTERM). */
   signal?: AbortSignal;
   /** Hint for a command that is not installed. */
   missingHint?: string;
@@ -36,7 +37,7 @@ export interface RunningTool {
   readonly stdout: Readable | null;
   /** Settles when the child exits: resolves on exit 0, rejects with a one-line error otherwise. */
   readonly done: Promise<void>;
-  /** Stops the child: SIGTERM, then SIGKILL if it lingers. Safe to call twice. */
+  /** Stops the child's process group: SIGTERM, then SIGKILL if it lingers. Safe to call twice. */
   kill(): void;
 }
 
@@ -70,6 +71,8 @@ export function startTool(tool: ToolCommand, options: StartOptions): RunningTool
     stdio: [options.stdin ?? 'ignore', options.stdout ?? 'ignore', 'pipe'],
     shell: false,
     windowsHide: true,
+    // Its own process group: killed as one, and out of the terminal's reach (Ctrl-C is ours to handle).
+    detached: process.platform !== 'win32',
   });
   let stderr = '';
   child.stderr?.setEncoding('utf8');
@@ -80,18 +83,31 @@ export function startTool(tool: ToolCommand, options: StartOptions): RunningTool
   child.stdin?.on('error', () => undefined);
 
   let killTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const signalGroup = (sig: NodeJS.Signals) => {
+    if (closed || child.pid === undefined) return;
+    try {
+      process.kill(process.platform === 'win32' ? child.pid : -child.pid, sig);
+    } catch {
+      // the group is gone already
+    }
+  };
+  // The tool itself may have exited while a child of its own still runs: the group is killed
+  // until our side of the pipes closes ('close'), not only until the tool exits.
   const kill = () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    killTimer ??= setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    signalGroup('SIGTERM');
+    killTimer ??= setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS);
     killTimer.unref();
   };
+  const forget = atExit(() => signalGroup('SIGKILL'));
   const onAbort = () => kill();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) kill(); // interrupted before it even started
 
   const done = new Promise<void>((resolve, reject) => {
     child.once('error', (err: NodeJS.ErrnoException) => {
+      closed = true;
+      forget();
       if (err.code === 'ENOENT' || err.code === 'EACCES') {
         reject(notFound());
       } else {
@@ -99,6 +115,8 @@ export function startTool(tool: ToolCommand, options: StartOptions): RunningTool
       }
     });
     child.once('close', (code, signal) => {
+      closed = true;
+      forget();
       clearTimeout(killTimer);
       options.signal?.removeEventListener('abort', onAbort);
       if (options.signal?.aborted) return reject(abortError(options.signal));
@@ -129,34 +147,31 @@ function oneLine(text: string): string {
   return joined.length > 600 ? `${joined.slice(0, 600)}…` : joined;
 }
 
-export interface Interrupts {
-  /** Aborted on the first SIGINT or SIGTERM while trapped. */
-  readonly signal: AbortSignal;
-  /** Stop trapping: signals get their default behaviour again. */
-  dispose(): void;
-}
+const exitCleanups = new Set<() => void>();
 
 /**
- * Traps SIGINT and SIGTERM for the length of an operation, so that it can kill its child and
- * remove its temporary file before exiting (130 for SIGINT, 143 for SIGTERM) instead of dying
- * with the work half done.
+ * Registers something to undo synchronously if the process must exit before the operation could
+ * clean up itself (a second Ctrl-C, or a handler that does not stop in time): kill a tool's group,
+ * remove a temporary file. Returns the function that unregisters it.
  */
-export function trapInterrupts(): Interrupts {
-  const controller = new AbortController();
-  const handlers = (['SIGINT', 'SIGTERM'] as const).map((sig) => {
-    const handler = () => controller.abort(sig);
-    process.on(sig, handler);
-    return [sig, handler] as const;
-  });
-  return {
-    signal: controller.signal,
-    dispose: () => handlers.forEach(([sig, handler]) => process.off(sig, handler)),
-  };
+export function atExit(cleanup: () => void): () => void {
+  exitCleanups.add(cleanup);
+  return () => exitCleanups.delete(cleanup);
+}
+
+/** Runs every registered cleanup, once; the CLI calls it just before a forced exit. */
+export function runExitCleanups(): void {
+  for (const cleanup of [...exitCleanups]) {
+    exitCleanups.delete(cleanup);
+    try {
+      cleanup();
+    } catch {
+      // exiting anyway: each cleanup is best effort
+    }
+  }
 }
 
 /** The error an operation ends with once interrupted. */
-export function abortError(signal: AbortSignal): BinduError {
-  return signal.reason === 'SIGTERM'
-    ? new BinduError('terminated (SIGTERM): nothing was changed', { exitCode: 143 })
-    : new CancelledError('cancelled: nothing was changed');
+export function abortError(signal: AbortSignal, what = 'nothing was changed'): BinduError {
+  return signal.reason === 'SIGTERM' ? new BinduError(`terminated (SIGTERM): ${what}`, { exitCode: 143 }) : new CancelledError(`cancelled: ${what}`);
 }

@@ -19,10 +19,12 @@ export interface PrepareOptions {
  * - `SET transaction_timeout` exists from PostgreSQL 17; pg_dump 17+ (and PGlite's) write it.
  * - `CREATE SCHEMA x;` fails when x exists, as public always does: IF NOT EXISTS.
  * - `COMMENT ON SCHEMA public` needs ownership of public, which managed hosts do not give.
+ * - `\restrict <key>`: restore runs psql restricted with a key of its own, which the file cannot know.
  */
 export function rewriteHeadLine(line: string, opts: PrepareOptions): string | null {
+  if (/^\\restrict\s/.test(line)) return null;
   if (opts.targetMajor < 17 && /^SET transaction_timeout = /.test(line)) return null;
-  const schema = /^CREATE SCHEMA ([^\s;]+);$/.exec(line);
+  const schema = /^CREATE SCHEMA (.+);$/.exec(line);
   if (schema) return `CREATE SCHEMA IF NOT EXISTS ${schema[1]};`;
   if (/^COMMENT ON SCHEMA public IS /.test(line)) return null;
   return line;

@@ -47,7 +47,7 @@ describe('round trips on PostgreSQL', () => {
     expect(b.stderr).not.toContain('error');
     expect(b.code).toBe(0);
     const doc = JSON.parse(b.stdout);
-    expect(Object.keys(doc).sort()).toEqual(['bytes', 'file', 'format', 'seconds', 'sha256']);
+    expect(Object.keys(doc).sort()).toEqual(['bytes', 'file', 'format', 'schemas', 'seconds', 'sha256']);
     expect(doc.file).toBe(file);
     expect(doc.format).toBe(name.split('.')[0]);
     expect(doc.bytes).toBe(fs.statSync(file).size);
@@ -278,5 +278,5 @@ describe('data-only backups', () => {
     expect(back.stderr).not.toContain('error');
     expect(back.code).toBe(0);
     expect(await snapshot(target.name)).toEqual(await snapshot(source.name));
-  });
+  }, 300_000); // five embedded runs, each opening PGlite
 });

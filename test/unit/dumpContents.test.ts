@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import { describe, expect, test } from '@jest/globals';
-import { cleanStatements, countTasksStatement, createSchemaStatements, parseTasksCount, truncateStatement } from '../../src/db/clean.js';
-import { dumpedSchemas, isDataOnly, isSchemaEntry, parseHeaderLine, parseTocLine, readScriptEntries, readScriptHead } from '../../src/lib/dumpContents.js';
+import { cleanSet, cleanStatements, countTasksStatement, createSchemaStatements, parseTasksCount, truncateStatement } from '../../src/db/restoreQueries.js';
+import { vetScript } from '../../src/core/restore/vet.js';
+import { isDataOnly, isSchemaEntry, parseHeaderLine, parseTocLine } from '../../src/lib/dumpContents.js';
 import { dropEntries } from '../../src/lib/sqlScript.js';
 
 describe('what a dump holds', () => {
@@ -25,16 +26,9 @@ describe('what a dump holds', () => {
     [';     Format: CUSTOM', undefined],
   ])('pg_restore -l line %s', (line, entry) => expect(parseTocLine(line)).toEqual(entry));
 
-  test('schemas: those created and those objects live in, without system schemas; schema entries', () => {
+  test('schema entries: those creating or commenting on a schema', () => {
     const entries = ['4; 2615 2200 SCHEMA - did_a x', '5; 1259 1 TABLE did_a tasks x', '6; 1259 2 TABLE public t x', '7; 0 0 COMMENT - EXTENSION plpgsql x', '8; 0 0 COMMENT - SCHEMA did_a x'].map((l) => parseTocLine(l)!);
-    expect(dumpedSchemas(entries)).toEqual(['did_a', 'public']);
     expect(entries.map(isSchemaEntry)).toEqual([true, false, false, false, true]);
-  });
-
-  test('the head of a script ends at its first rows', async () => {
-    const script = ['-- Name: s; Type: SCHEMA; Schema: -; Owner: -', 'CREATE SCHEMA s;', '-- Name: t; Type: TABLE; Schema: s; Owner: -', 'COPY s.t (a) FROM stdin;', '-- Name: late; Type: TABLE; Schema: other; Owner: -', ''].join('\n');
-    const chunks = [Buffer.from(script.slice(0, 30)), Buffer.from(script.slice(30))];
-    expect(await readScriptHead(Readable.from(chunks))).toEqual([{ type: 'SCHEMA', schema: null, name: 's' }, { type: 'TABLE', schema: 's', name: 't' }]);
   });
 });
 
@@ -48,7 +42,7 @@ describe('restore --clean statements', () => {
       { type: 'TYPE', schema: 'did_a', name: 'mood' },
       { type: 'TABLE', schema: 'elsewhere', name: 'not_ours' },
     ];
-    const sql = cleanStatements(entries, [{ schema: 'did_a', tables: ['contexts', 'tasks'], layout: 'bindu-server' }]);
+    const sql = cleanStatements(cleanSet(entries, [{ schema: 'did_a', tables: ['contexts', 'tasks'], layout: 'bindu-server' }]));
     expect(sql.split('\n').filter(Boolean)).toEqual([
       'DROP TABLE IF EXISTS "did_a"."contexts", "did_a"."tasks" CASCADE;',
       'DROP SEQUENCE IF EXISTS "did_a"."task_feedback_id_seq" CASCADE;',
@@ -59,7 +53,7 @@ describe('restore --clean statements', () => {
   });
 
   test('a schema of our layout loses our migration log, enum and trigger function too', () => {
-    const sql = cleanStatements([], [{ schema: 'public', tables: ['tasks'], layout: 'bindu-db' }]);
+    const sql = cleanStatements(cleanSet([], [{ schema: 'public', tables: ['tasks'], layout: 'bindu-db' }]));
     expect(sql).toContain('DROP TABLE IF EXISTS "public"."tasks", "public"."bindu_db_migrations" CASCADE;');
     expect(sql).toContain('DROP FUNCTION IF EXISTS "public"."set_updated_at"() CASCADE;');
     expect(sql).toContain('DROP TYPE IF EXISTS "public"."task_status" CASCADE;');
@@ -79,6 +73,7 @@ describe('restore --clean statements', () => {
 
 describe('data-only dumps', () => {
   const script = [
+    '\\restrict abc',
     '-- Data for Name: bindu_db_migrations; Type: TABLE DATA; Schema: public; Owner: -',
     '--',
     'COPY public.bindu_db_migrations (id, name) FROM stdin;',
@@ -107,7 +102,7 @@ describe('data-only dumps', () => {
   });
 
   test('every entry of the script is read, rows never taken for headers', async () => {
-    expect((await readScriptEntries(chunked())).map((e) => `${e.type} ${e.name}`)).toEqual(['TABLE DATA bindu_db_migrations', 'TABLE DATA tasks', 'SEQUENCE SET bindu_db_migrations_id_seq']);
+    expect((await vetScript(chunked(), 'data.sql')).entries.map((e) => `${e.type} ${e.name}`)).toEqual(['TABLE DATA bindu_db_migrations', 'TABLE DATA tasks', 'SEQUENCE SET bindu_db_migrations_id_seq']);
   });
 
   test('entries are left out from their header to the next, rows included', async () => {
@@ -120,7 +115,7 @@ describe('data-only dumps', () => {
   });
 
   test('--clean empties the tables, in one statement, dropping nothing', () => {
-    expect(truncateStatement([{ schema: 'public', name: 'contexts' }, { schema: 'a"b', name: 'tasks' }])).toBe('TRUNCATE TABLE "public"."contexts", "a""b"."tasks" CASCADE;\n');
+    expect(truncateStatement([{ schema: 'public', name: 'contexts' }, { schema: 'a"b', name: 'tasks' }])).toBe('TRUNCATE TABLE "public"."contexts", "a""b"."tasks";\n');
     expect(truncateStatement([])).toBe('');
   });
 });

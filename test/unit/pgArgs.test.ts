@@ -1,8 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import { parseDatabaseUrl } from '../../src/config.js';
 import { dumpArgs, libpqEnv, parseToolVersion, planPgRestoreToScript, planPsqlRestore, planPsqlSteps, planTocList, serverMajor } from '../../src/lib/pgArgs.js';
-import { resolveBackupFormat } from '../../src/core/backup.js';
-import { sniffFormat } from '../../src/core/restore.js';
+import { resolveBackupFormat } from '../../src/core/backup/plan.js';
+import { sniffFormat } from '../../src/core/restore/run.js';
 import { prepareScript, rewriteHeadLine, splitScript } from '../../src/lib/sqlScript.js';
 
 const PASSWORD = 's3cr3t p@ss:/?#';
@@ -37,20 +37,21 @@ describe('libpqEnv', () => {
 
 describe('argv plans never hold a connection', () => {
   test.each([
-    [{ format: 'plain' as const }, ['--no-owner', '--no-privileges', '--format=p']],
-    [{ format: 'custom' as const, schema: 'agent_1' }, ['--no-owner', '--no-privileges', '--format=c', '--schema=agent_1']],
-    [{ format: 'plain' as const, compress: 6 }, ['--no-owner', '--no-privileges', '--format=p', '--compress=6']],
-    [{ format: 'plain' as const, schemaOnly: true }, ['--no-owner', '--no-privileges', '--format=p', '--schema-only']],
-    [{ format: 'plain' as const, dataOnly: true }, ['--no-owner', '--no-privileges', '--format=p', '--data-only']],
+    [{ format: 'plain' as const }, ['--no-password', '--no-owner', '--no-privileges', '--format=p']],
+    // Names kept exactly (pg_dump folds an unquoted pattern to lower case), several, all required to exist.
+    [{ format: 'custom' as const, schemas: ['AgentX', 'a"b*'] }, ['--no-password', '--no-owner', '--no-privileges', '--format=c', '--schema="AgentX"', '--schema="a""b*"', '--strict-names']],
+    [{ format: 'plain' as const, compress: 6 }, ['--no-password', '--no-owner', '--no-privileges', '--format=p', '--compress=6']],
+    [{ format: 'plain' as const, schemaOnly: true }, ['--no-password', '--no-owner', '--no-privileges', '--format=p', '--schema-only']],
+    [{ format: 'plain' as const, dataOnly: true }, ['--no-password', '--no-owner', '--no-privileges', '--format=p', '--data-only']],
   ])('dumpArgs %j', (opts, args) => {
     expect(dumpArgs(opts)).toEqual(args);
   });
   test('psql and pg_restore', () => {
     const psql = planPsqlRestore(parseDatabaseUrl(url), 10);
-    expect(psql.args).toEqual(['--no-psqlrc', '--quiet', '--no-align', '--tuples-only', '-v', 'ON_ERROR_STOP=1', '--file=-']);
+    expect(psql.args).toEqual(['--no-psqlrc', '--no-password', '--quiet', '--no-align', '--tuples-only', '-v', 'ON_ERROR_STOP=1', '--file=-']);
     expect(psql.env.PGPASSWORD).toBe(PASSWORD);
     expect(planPgRestoreToScript('/b/x.dump')).toEqual({ args: ['--no-owner', '--no-privileges', '--file=-', '/b/x.dump'], env: {} });
-    expect(planPgRestoreToScript('/b/x.dump', { list: '/t/list', output: '/t/fifo' }).args).toEqual(['--no-owner', '--no-privileges', '--use-list=/t/list', '--file=/t/fifo', '/b/x.dump']);
+    expect(planPgRestoreToScript('/b/x.dump', { list: '/t/list', output: '/t/out', restrictKey: 'k1' }).args).toEqual(['--no-owner', '--no-privileges', '--restrict-key=k1', '--use-list=/t/list', '--file=/t/out', '/b/x.dump']);
     expect(planTocList('/b/x.dump').args).toEqual(['--list', '/b/x.dump']);
     const steps = planPsqlSteps(parseDatabaseUrl(url), 10, [{ file: '/t/head.sql' }, { file: '-' }, { command: 'COMMIT' }]);
     expect(steps.args.slice(-3)).toEqual(['--file=/t/head.sql', '--file=-', '--command=COMMIT']);
@@ -130,7 +131,8 @@ describe('scripts', () => {
 
   test.each([1, 7, 4096])('prepareScript rewrites the head only, whatever the chunking (%i bytes)', async (size) => {
     const out = Buffer.concat(await collect(prepareScript(chunks(SCRIPT, size), { targetMajor: 15 }))).toString();
-    expect(out.startsWith('\\restrict abc\nCREATE SCHEMA IF NOT EXISTS public;\nCREATE TABLE')).toBe(true);
+    // The file's own \restrict goes: restore runs psql restricted with a key of its own.
+    expect(out.startsWith('CREATE SCHEMA IF NOT EXISTS public;\nCREATE TABLE')).toBe(true);
     expect(out).toContain('COPY public.t (a, b) FROM stdin;\n1\tsay "hi"\\nthere ✓\n');
     expect(out).toContain('\nCREATE SCHEMA x;\n'); // past the head: untouched
   });

@@ -5,9 +5,10 @@ import { MIGRATION_TABLE } from './migrationLog.js';
 import type { SqlRunner } from './sqlRunner.js';
 import { ident } from '../lib/sqlIdent.js';
 
-// restore --clean: what a schema the dump brings holds now, and the statements that clear the way
-// for the dump inside the restore's own transaction. Only the dump's schemas are touched, and a
-// schema itself is never dropped (public belongs to the database, and may hold other things).
+// Restore's planning queries: what the schemas a dump brings hold now, what outside the dump
+// depends on what --clean would replace, and the statements that clear the way for the dump
+// inside the restore's own transaction. Only the dump's schemas are touched, and a schema itself
+// is never dropped (public belongs to the database, and may hold other things).
 
 /** The Bindu tables a schema holds now, their layout, and its task count (null: no tasks table). */
 export interface SchemaHolding {
@@ -65,25 +66,39 @@ function routine(schema: string, tag: string): string {
   return open < 0 ? `${q(schema, tag)}()` : `${q(schema, tag.slice(0, open))}${tag.slice(open)}`;
 }
 
+/** What restore --clean drops, as quoted names; tables with CASCADE (indexes, constraints, triggers, owned sequences go with them). */
+export interface CleanSet {
+  tables: { schema: string; name: string }[];
+  views: { schema: string; name: string; materialized: boolean }[];
+  /** "DROP <kind> IF EXISTS <target>" for everything else: sequences, routines, types. */
+  other: { kind: string; target: string }[];
+  /** Types dropped ("schema"."name"), whose use elsewhere would be dropped with them. */
+  types: { schema: string; name: string }[];
+}
+
 /**
- * DROP … IF EXISTS … CASCADE for everything the dump creates in its schemas, plus the Bindu
- * tables they hold now (and, in a schema of our layout, our migration log, enum and trigger
- * function, which a dump of the server's layout would otherwise leave behind).
- * CASCADE takes indexes, constraints, triggers and owned sequences with the tables.
+ * Everything the dump creates in its schemas, plus the Bindu tables they hold now (and, in a
+ * schema of our layout, our migration log, enum and trigger function, which a dump of the
+ * server's layout would otherwise leave behind).
  */
-export function cleanStatements(entries: DumpEntry[], holdings: SchemaHolding[]): string {
-  const tables = new Map<string, string>();
-  const other: string[] = [];
+export function cleanSet(entries: DumpEntry[], holdings: SchemaHolding[]): CleanSet {
+  const set: CleanSet = { tables: [], views: [], other: [], types: [] };
+  const addTable = (schema: string, name: string) => {
+    if (!set.tables.some((t) => t.schema === schema && t.name === name)) set.tables.push({ schema, name });
+  };
   const add = (kind: string, target: string) => {
-    const sql = `DROP ${kind} IF EXISTS ${target} CASCADE;`;
-    if (!other.includes(sql)) other.push(sql);
+    if (!set.other.some((o) => o.kind === kind && o.target === target)) set.other.push({ kind, target });
+  };
+  const addType = (kind: string, schema: string, name: string) => {
+    add(kind, q(schema, name));
+    if (!set.types.some((t) => t.schema === schema && t.name === name)) set.types.push({ schema, name });
   };
   for (const h of holdings) {
-    for (const t of h.tables) tables.set(q(h.schema, t), q(h.schema, t));
+    for (const t of h.tables) addTable(h.schema, t);
     if (h.layout === 'bindu-db') {
-      tables.set(q(h.schema, MIGRATION_TABLE), q(h.schema, MIGRATION_TABLE));
+      addTable(h.schema, MIGRATION_TABLE);
       add('FUNCTION', routine(h.schema, 'set_updated_at()'));
-      add('TYPE', q(h.schema, 'task_status'));
+      addType('TYPE', h.schema, 'task_status');
     }
   }
   const schemas = new Set(holdings.map((h) => h.schema));
@@ -92,13 +107,11 @@ export function cleanStatements(entries: DumpEntry[], holdings: SchemaHolding[])
     switch (e.type) {
       case 'TABLE':
       case 'FOREIGN TABLE':
-        tables.set(q(e.schema, e.name), q(e.schema, e.name));
+        addTable(e.schema, e.name);
         break;
       case 'VIEW':
-        add('VIEW', q(e.schema, e.name));
-        break;
       case 'MATERIALIZED VIEW':
-        add('MATERIALIZED VIEW', q(e.schema, e.name));
+        if (!set.views.some((v) => v.schema === e.schema && v.name === e.name)) set.views.push({ schema: e.schema, name: e.name, materialized: e.type !== 'VIEW' });
         break;
       case 'SEQUENCE':
         add('SEQUENCE', q(e.schema, e.name));
@@ -109,15 +122,54 @@ export function cleanStatements(entries: DumpEntry[], holdings: SchemaHolding[])
         break;
       case 'TYPE':
       case 'DOMAIN':
-        add(e.type, q(e.schema, e.name));
+        addType(e.type, e.schema, e.name);
         break;
     }
   }
-  // Views first (they depend on tables), then tables, then what tables depended on.
-  const views = other.filter((s) => s.startsWith('DROP VIEW') || s.startsWith('DROP MATERIALIZED'));
-  const rest = other.filter((s) => !views.includes(s));
-  const dropTables = tables.size ? [`DROP TABLE IF EXISTS ${[...tables.values()].join(', ')} CASCADE;`] : [];
-  return [...views, ...dropTables, ...rest].map((s) => `${s}\n`).join('');
+  return set;
+}
+
+/** DROP … IF EXISTS … CASCADE for a clean set: views first (they depend on tables), then tables, then what tables depended on. */
+export function cleanStatements(set: CleanSet): string {
+  const views = set.views.map((v) => `DROP ${v.materialized ? 'MATERIALIZED VIEW' : 'VIEW'} IF EXISTS ${q(v.schema, v.name)} CASCADE;`);
+  const tables = set.tables.length ? [`DROP TABLE IF EXISTS ${set.tables.map((t) => q(t.schema, t.name)).join(', ')} CASCADE;`] : [];
+  const rest = set.other.map((o) => `DROP ${o.kind} IF EXISTS ${o.target} CASCADE;`);
+  return [...views, ...tables, ...rest].map((s) => `${s}\n`).join('');
+}
+
+/** An object outside what restore replaces that depends on what it would drop or empty. */
+export interface Dependent {
+  /** e.g. `view public.open_tasks`, `foreign key reports_task_fkey on public.reports`. */
+  what: string;
+}
+
+/**
+ * What depends on these relations (and types) from outside them: views reading them, foreign keys
+ * pointing at them from other tables, columns of other tables of these types. CASCADE would drop
+ * (or, for TRUNCATE, empty) each one, so restore --clean refuses while there are any.
+ */
+export async function dependentsOutside(sql: SqlRunner, relations: { schema: string; name: string }[], types: { schema: string; name: string }[] = []): Promise<Dependent[]> {
+  const rows = await sql.query<{ what: string }>(
+    `with rel as (select c.oid from unnest(?::text[], ?::text[]) as t(s, n)
+                    join pg_catalog.pg_namespace ns on ns.nspname = t.s join pg_catalog.pg_class c on c.relnamespace = ns.oid and c.relname = t.n),
+          typ as (select ty.oid from unnest(?::text[], ?::text[]) as t(s, n)
+                    join pg_catalog.pg_namespace ns on ns.nspname = t.s join pg_catalog.pg_type ty on ty.typnamespace = ns.oid and ty.typname = t.n)
+     select distinct format('%s %I.%I', case v.relkind when 'm' then 'materialized view' else 'view' end, vn.nspname, v.relname) as what
+       from pg_catalog.pg_depend d join pg_catalog.pg_rewrite r on r.oid = d.objid join pg_catalog.pg_class v on v.oid = r.ev_class
+       join pg_catalog.pg_namespace vn on vn.oid = v.relnamespace
+      where d.classid = 'pg_catalog.pg_rewrite'::regclass and d.refobjid in (select oid from rel union all select oid from typ) and v.oid not in (select oid from rel)
+     union
+     select format('foreign key %I on %I.%I', con.conname, cn.nspname, c.relname)
+       from pg_catalog.pg_constraint con join pg_catalog.pg_class c on c.oid = con.conrelid join pg_catalog.pg_namespace cn on cn.oid = c.relnamespace
+      where con.contype = 'f' and con.confrelid in (select oid from rel) and con.conrelid not in (select oid from rel)
+     union
+     select format('column %I of %I.%I', a.attname, cn.nspname, c.relname)
+       from pg_catalog.pg_attribute a join pg_catalog.pg_class c on c.oid = a.attrelid join pg_catalog.pg_namespace cn on cn.oid = c.relnamespace
+      where a.atttypid in (select oid from typ) and not a.attisdropped and c.relkind in ('r', 'p', 'f') and c.oid not in (select oid from rel)
+     order by 1`,
+    [relations.map((r) => r.schema), relations.map((r) => r.name), types.map((t) => t.schema), types.map((t) => t.name)],
+  );
+  return rows;
 }
 
 /** The schemas a dump creates, made if missing (public, or an agent's schema, may well exist). */
@@ -179,10 +231,9 @@ export async function dataTables(sql: SqlRunner, tables: { schema: string; name:
 
 /**
  * restore --clean of a data-only dump: its tables are emptied, never dropped, in the restore's
- * transaction. CASCADE because the tables reference each other (tasks → contexts…); it also
- * empties any other table whose foreign keys point at them, as their rows could not stay.
+ * transaction. No CASCADE: a table outside the dump whose foreign keys point at them makes the
+ * server refuse rather than empty it too (restore has refused such a target already).
  */
 export function truncateStatement(tables: { schema: string; name: string }[]): string {
-  return tables.length ? `TRUNCATE TABLE ${tables.map((t) => q(t.schema, t.name)).join(', ')} CASCADE;\n` : '';
+  return tables.length ? `TRUNCATE TABLE ${tables.map((t) => q(t.schema, t.name)).join(', ')};\n` : '';
 }
-

@@ -1,0 +1,278 @@
+import { RefusedError } from '../../errors.js';
+import { type DumpEntry, parseHeaderLine } from '../../lib/dumpContents.js';
+import { COMPLETE_MARK, incompleteError } from '../../lib/sqlScript.js';
+import { type Manifest, parseManifestLine } from '../backup/manifest.js';
+
+// The untrusted-file check. A backup file is input from wherever it came from, and psql would run
+// whatever it says: meta-commands (\! runs a shell), COMMIT in the middle of our transaction,
+// role and database statements, COPY ... PROGRAM. Before anything reaches the target, the whole
+// script is read once and refused, naming the line, if it holds anything pg_dump does not write
+// for the schemas it declares. psql then runs restricted as well (see run.ts): this check is what
+// gives a clear error; restricted mode is what holds if the check ever misses something.
+
+/** What the check learnt about a script that passed it. */
+export interface VettedScript {
+  /** pg_dump's `-- Name: …` headers, in order. */
+  entries: DumpEntry[];
+  /** The schemas the file declares: its manifest's, or those its headers name. */
+  schemas: string[];
+  /** bindu-db's manifest (row counts at backup time), when the file has one. */
+  manifest?: Manifest;
+  /** Byte offset where the script's own trailing `\unrestrict` starts (or its end): psql is fed up to here. */
+  bodyEnd: number;
+}
+
+/** The first words of statements pg_dump never writes, and why each is refused. */
+const REFUSED: [RegExp, string][] = [
+  [/^(BEGIN|START TRANSACTION|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE TRANSACTION)\b/, 'transaction control'],
+  [/^(CREATE|ALTER|DROP) (ROLE|USER|GROUP)\b|^SET (SESSION |LOCAL )?(ROLE|SESSION AUTHORIZATION)\b|^RESET (ROLE|SESSION AUTHORIZATION|ALL)\b|^(REASSIGN|DROP) OWNED\b/, 'a role statement'],
+  [/^(CREATE|ALTER|DROP) (DATABASE|TABLESPACE|SUBSCRIPTION|SERVER|FOREIGN DATA WRAPPER|USER MAPPING|EVENT TRIGGER|LANGUAGE)\b/, 'a statement outside the backup\'s schemas'],
+  [/^ALTER SYSTEM\b/, 'ALTER SYSTEM'],
+  [/^(DO|CALL|EXECUTE|PREPARE|LOAD|CHECKPOINT|VACUUM|CLUSTER|LISTEN|NOTIFY|DISCARD|LOCK|TRUNCATE|DELETE|UPDATE|MERGE|IMPORT FOREIGN SCHEMA|SECURITY LABEL)\b/, 'a statement pg_dump does not write'],
+];
+
+/** The only function calls pg_dump's scripts make at top level. */
+const SELECT_ALLOWED = /^SELECT pg_catalog\.(set_config|setval) ?\(/i;
+/** Names that follow these words are the objects a statement makes, changes or reads. */
+const OBJECT_NAME = /\b(?:TABLE|VIEW|SEQUENCE|TYPE|DOMAIN|FUNCTION|PROCEDURE|AGGREGATE|INDEX|ON|ONLY|REFERENCES|INTO|COPY|FROM|JOIN|EXISTS|OWNED BY|COLUMN|SCHEMA|TRIGGER|COLLATION|RULE|POLICY|STATISTICS|OPERATOR)\s+((?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*))+)/gi;
+const SYSTEM = new Set(['pg_catalog', 'information_schema']);
+
+function unquote(part: string): string {
+  const p = part.trim();
+  return p.startsWith('"') ? p.slice(1, -1).replace(/""/g, '"') : p.toLowerCase();
+}
+
+/** The schema of a qualified name `a.b[.c]` (a), as the server reads it. */
+function schemaOf(qualified: string): string {
+  return unquote(/^("(?:[^"]|"")+"|[^.\s]+)/.exec(qualified)![1]);
+}
+
+/** Why a statement (its skeleton: strings emptied, comments gone) is refused, or undefined. */
+function refusal(skeleton: string, bodies: string, literals: string[]): string | undefined {
+  const s = skeleton.replace(/\s+/g, ' ').trim().toUpperCase();
+  for (const [re, why] of REFUSED) if (re.test(s)) return why;
+  if (s.startsWith('SELECT PG_CATALOG.SET_CONFIG(') && /^(role|session_authorization)$/i.test(literals[0] ?? '')) return 'a role statement';
+  if (s.startsWith('COPY ') && !/^COPY [^(][^;]* FROM STDIN$/.test(s)) return 'COPY other than FROM stdin (PROGRAM, or a server file)';
+  if (s.startsWith('SELECT ') && !SELECT_ALLOWED.test(s)) return 'a query pg_dump does not write';
+  if (/^CREATE (OR REPLACE )?(FUNCTION|PROCEDURE)\b/.test(s) && / LANGUAGE (?!SQL\b|PLPGSQL\b)"?\w+/.test(s)) return 'a function in a language other than SQL and PL/pgSQL';
+  // Function bodies run later (a trigger fires on the rows this very restore loads).
+  const b = bodies.replace(/\s+/g, ' ').toUpperCase();
+  if (/\bCOPY\b[^;]*\bPROGRAM\b/.test(b)) return 'a function body running COPY … PROGRAM';
+  if (/\bALTER SYSTEM\b/.test(b)) return 'a function body running ALTER SYSTEM';
+  return undefined;
+}
+
+/** The schemas a statement names objects in (setval's sequence included). */
+function schemasNamed(skeleton: string, literals: string[]): string[] {
+  const out: string[] = [];
+  for (const m of skeleton.matchAll(OBJECT_NAME)) out.push(schemaOf(m[1]));
+  if (/^\s*SELECT\s+pg_catalog\.setval\s*\(/i.test(skeleton) && literals[0]) out.push(schemaOf(literals[0]));
+  return out.filter((s) => !SYSTEM.has(s));
+}
+
+const refuse = (origin: string, line: number, what: string, text: string) =>
+  new RefusedError(
+    `${origin} line ${line}: refused ${what} (${text.trim().replace(/\s+/g, ' ').slice(0, 80)}); nothing was restored`,
+    'a backup file is checked before it runs: only what pg_dump writes for the schemas the file declares is allowed',
+  );
+
+type State = 'normal' | 'single' | 'escape' | 'double' | 'dollar' | 'line-comment' | 'block-comment';
+
+/**
+ * Reads a plain script (or the one pg_restore makes of an archive) once, in bounded memory:
+ * COPY rows are skipped with a byte search, never parsed. Throws a RefusedError naming the first
+ * line that is refused, or an OperationError when the script is incomplete.
+ */
+export async function vetScript(source: AsyncIterable<Buffer>, origin: string): Promise<VettedScript> {
+  const entries: DumpEntry[] = [];
+  const named: { schema: string; line: number; text: string }[] = [];
+  let manifest: Manifest | undefined;
+  let restrictKey: string | undefined;
+  let bodyEnd: number | undefined; // byte offset of the trailing \unrestrict line, or of the manifest
+  let afterUnrestrict = false;
+  let complete = false; // past pg_dump's "dump complete" trailer
+  let lineNo = 0;
+  let offset = 0; // of the current line's start
+  let inCopy = false;
+  // The statement being read.
+  let state: State = 'normal';
+  let dollarTag = '';
+  let depth = 0;
+  let skeleton = '';
+  let bodies = '';
+  let literal = '';
+  const literals: string[] = [];
+  let raw = '';
+  let startLine = 0;
+
+  const endStatement = () => {
+    // The statement starts at its first line that is not blank or a comment: name that line.
+    const lead = /^(?:[ \t]*(?:--[^\n]*)?\n)*/.exec(raw)![0];
+    const text = raw.slice(lead.length);
+    startLine += lead.split('\n').length - 1;
+    const why = refusal(skeleton, bodies, literals);
+    if (why) throw refuse(origin, startLine, why, text);
+    for (const schema of schemasNamed(skeleton, literals)) named.push({ schema, line: startLine, text });
+    inCopy = /^\s*COPY\b.*\bFROM\s+stdin\s*$/is.test(skeleton);
+    skeleton = bodies = raw = '';
+    literals.length = 0;
+  };
+
+  const onLine = (line: string) => {
+    lineNo++;
+    // bindu-db's manifest is the file's last line, after everything psql is given.
+    const trailing = complete && state === 'normal' && skeleton.trim() === '' ? parseManifestLine(line) : undefined;
+    if (trailing) {
+      manifest = trailing;
+      bodyEnd ??= offset;
+      return;
+    }
+    if (afterUnrestrict && line.trim() !== '') throw refuse(origin, lineNo, 'anything after the closing \\unrestrict', line);
+    if (line.startsWith(COMPLETE_MARK) && state === 'normal' && skeleton.trim() === '') complete = true;
+    if (state === 'normal' && skeleton.trim() === '') {
+      if (line.startsWith('-- ')) {
+        const entry = parseHeaderLine(line);
+        if (entry) entries.push(entry);
+      }
+    }
+    let i = 0;
+    if (skeleton.trim() === '' && state === 'normal') startLine = lineNo;
+    raw += `${line}\n`;
+    for (; i < line.length; i++) {
+      const c = line[i];
+      switch (state) {
+        case 'normal':
+          if (c === '\\') {
+            // psql reads the rest of the line as a meta-command.
+            const meta = line.slice(i).trim();
+            const restrict = /^\\restrict\s+(\S+)$/.exec(meta);
+            const unrestrict = /^\\unrestrict\s+(\S+)$/.exec(meta);
+            if (restrict && restrictKey === undefined && entries.length === 0 && named.length === 0 && skeleton.trim() === '') restrictKey = restrict[1];
+            else if (unrestrict && restrictKey !== undefined && unrestrict[1] === restrictKey && skeleton.trim() === '') {
+              bodyEnd = offset;
+              afterUnrestrict = true;
+            } else throw refuse(origin, lineNo, `the psql meta-command ${meta.split(/\s/)[0]}`, meta);
+            raw = raw.slice(0, -(line.length + 1));
+            i = line.length;
+            break;
+          }
+          if (c === "'") {
+            state = (line[i - 1] === 'E' || line[i - 1] === 'e') && !/\w/.test(line[i - 2] ?? '') ? 'escape' : 'single';
+            literal = '';
+            skeleton += "''";
+          } else if (c === '"') {
+            state = 'double';
+            skeleton += c;
+          } else if (c === '-' && line[i + 1] === '-') {
+            state = 'line-comment';
+          } else if (c === '/' && line[i + 1] === '*') {
+            state = 'block-comment';
+            depth = 1;
+            i++;
+          } else if (c === '$' && !/[\w$]/.test(line[i - 1] ?? '')) {
+            const tag = /^\$([A-Za-z_]\w*)?\$/.exec(line.slice(i));
+            if (tag) {
+              state = 'dollar';
+              dollarTag = tag[0];
+              skeleton += "''";
+              i += tag[0].length - 1;
+            } else skeleton += c;
+          } else if (c === ';') {
+            endStatement();
+            if (inCopy) return; // rows follow from the next line
+          } else skeleton += c;
+          break;
+        case 'single':
+        case 'escape':
+          if (state === 'escape' && c === '\\') {
+            literal += line[i + 1] ?? '';
+            i++;
+          } else if (c === "'") {
+            if (line[i + 1] === "'") {
+              literal += "'";
+              i++;
+            } else {
+              state = 'normal';
+              literals.push(literal);
+            }
+          } else literal += c;
+          break;
+        case 'double':
+          skeleton += c;
+          if (c === '"') state = line[i + 1] === '"' ? ((skeleton += '"'), i++, 'double') : 'normal';
+          break;
+        case 'dollar':
+          if (c === '$' && line.startsWith(dollarTag, i)) {
+            state = 'normal';
+            i += dollarTag.length - 1;
+          } else bodies += c;
+          break;
+        case 'block-comment':
+          if (c === '*' && line[i + 1] === '/') {
+            depth--;
+            i++;
+            if (depth === 0) state = 'normal';
+          } else if (c === '/' && line[i + 1] === '*') {
+            depth++;
+            i++;
+          }
+          break;
+        case 'line-comment':
+          i = line.length;
+          break;
+      }
+    }
+    if (state === 'line-comment') state = 'normal';
+    if (state === 'normal') skeleton += '\n';
+    else if (state === 'dollar') bodies += '\n';
+    else if (state === 'single' || state === 'escape') literal += '\n';
+    else if (state === 'double') skeleton += '\n';
+  };
+
+  let pending = Buffer.alloc(0);
+  for await (const chunk of source) {
+    let buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    let start = 0;
+    for (;;) {
+      if (inCopy) {
+        // Rows end at a line `\.`; nothing in them is read. `start` is always at a line's start.
+        const atEnd = buf.subarray(start, start + 3).toString('latin1') === '\\.\n';
+        const nl = atEnd ? -1 : buf.indexOf('\n\\.\n', start); // the last row's newline
+        const upTo = atEnd ? start - 1 : nl === -1 ? buf.lastIndexOf(10) : nl;
+        for (let k = buf.indexOf(10, start); k !== -1 && k <= upTo; k = buf.indexOf(10, k + 1)) lineNo++;
+        if (!atEnd && nl === -1) {
+          if (upTo >= start) {
+            offset += upTo + 1 - start;
+            start = upTo + 1;
+          }
+          break;
+        }
+        const next = upTo + 4; // past "\n\\.\n" (or, at a line's start, "\\.\n")
+        lineNo++;
+        offset += next - start;
+        start = next;
+        inCopy = false;
+        continue;
+      }
+      const nl = buf.indexOf(10, start);
+      if (nl === -1) break;
+      const line = buf.toString('utf8', start, nl);
+      onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+      offset += nl + 1 - start;
+      start = nl + 1;
+    }
+    pending = Buffer.from(buf.subarray(start));
+    buf = pending;
+  }
+  if (pending.length) {
+    if (inCopy) throw incompleteError();
+    onLine(pending.toString('utf8'));
+    offset += pending.length;
+  }
+  if (inCopy || !complete) throw incompleteError();
+  if (state !== 'normal' || skeleton.trim() !== '') throw refuse(origin, startLine, 'an unfinished statement', raw);
+  const declared = manifest?.schemas ?? [...new Set(entries.map((e) => (e.type === 'SCHEMA' ? e.name : e.schema)).filter((s): s is string => s !== null && !SYSTEM.has(s)))];
+  const outside = named.find((n) => !declared.includes(n.schema));
+  if (outside) throw refuse(origin, outside.line, `an object in schema "${outside.schema}", which the file does not declare`, outside.text);
+  return { entries, schemas: declared, manifest, bodyEnd: bodyEnd ?? offset };
+}

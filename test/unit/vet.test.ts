@@ -1,0 +1,94 @@
+import { Readable } from 'node:stream';
+import { describe, expect, test } from '@jest/globals';
+import { vetScript } from '../../src/core/restore/vet.js';
+import { RefusedError } from '../../src/errors.js';
+
+// The untrusted-file check on scripts shaped like pg_dump's, cut into chunks of every size: what it
+// refuses (naming the line), what it lets through, and what it learns on the way.
+
+const MANIFEST = '-- bindu-db manifest: {"schemas":["public","Agent X"],"rows":{"public.t":2}}';
+const HEAD = [
+  '--',
+  '-- PostgreSQL database dump',
+  '--',
+  '',
+  '\\restrict k3y',
+  '',
+  'SET statement_timeout = 0;',
+  "SELECT pg_catalog.set_config('search_path', '', false);",
+  '',
+  '--',
+  '-- Name: Agent X; Type: SCHEMA; Schema: -; Owner: -',
+  '--',
+  '',
+  'CREATE SCHEMA "Agent X";',
+  '',
+  '-- Name: t; Type: TABLE; Schema: public; Owner: -',
+  'CREATE TABLE public.t (a integer, b text DEFAULT \'x;\\\\y\'::text);',
+  "CREATE FUNCTION \"Agent X\".f() RETURNS trigger LANGUAGE plpgsql AS $_$ begin new.b := 'COMMIT;'; return new; end $_$;",
+  'CREATE VIEW public.v AS SELECT t.a FROM public.t ORDER BY t.a;',
+  '/* a comment; COMMIT; */ COMMENT ON TABLE public.t IS \'it says COMMIT; and \\\\! in a string\';',
+  '-- Data for Name: t; Type: TABLE DATA; Schema: public; Owner: -',
+  'COPY public.t (a, b) FROM stdin;',
+  '1\tCOMMIT;',
+  '2\t\\\\! rm -rf /',
+];
+const TAIL = ['\\.', '', "SELECT pg_catalog.setval('public.t_seq', 3, true);", 'CREATE INDEX i ON public.t USING btree (a);', '', '--', '-- PostgreSQL database dump complete', '--', '', '\\unrestrict k3y', MANIFEST, ''];
+const script = (extra: string[] = [], at = 'tail') => (at === 'tail' ? [...HEAD, ...TAIL.slice(0, 3), ...extra, ...TAIL.slice(3)] : [...HEAD.slice(0, 9), ...extra, ...HEAD.slice(9), ...TAIL]).join('\n');
+const chunks = (text: string, size: number) => Readable.from(Array.from({ length: Math.ceil(text.length / size) }, (_, i) => Buffer.from(text.slice(i * size, (i + 1) * size))));
+
+describe('a real script passes', () => {
+  test.each([1, 3, 64, 1 << 20])('in chunks of %i bytes', async (size) => {
+    const text = script();
+    const vetted = await vetScript(chunks(text, size), 'ok.sql');
+    expect(vetted.schemas).toEqual(['public', 'Agent X']);
+    expect(vetted.manifest).toEqual({ schemas: ['public', 'Agent X'], rows: { 'public.t': 2 } });
+    expect(vetted.entries.map((e) => e.type)).toEqual(['SCHEMA', 'TABLE', 'TABLE DATA']);
+    // psql is fed up to the closing \unrestrict, never past it.
+    expect(text.slice(vetted.bodyEnd)).toBe(`\\unrestrict k3y\n${MANIFEST}\n`);
+  });
+});
+
+describe('refused, naming the line', () => {
+  test.each([
+    ['\\! touch /tmp/x', /the psql meta-command \\!/],
+    ['\\connect other', /the psql meta-command \\connect/],
+    ['\\unrestrict k3y', /anything after the closing \\unrestrict/],
+    ['COMMIT;', /transaction control/],
+    ['  rollback ;', /transaction control/],
+    ['SAVEPOINT a;', /transaction control/],
+    ['CREATE ROLE evil SUPERUSER;', /role statement/],
+    ['SET ROLE postgres;', /role statement/],
+    ["SELECT pg_catalog.set_config('role', 'postgres', false);", /role statement/],
+    ['CREATE DATABASE other;', /outside the backup's schemas/],
+    ["ALTER SYSTEM SET work_mem = '1GB';", /ALTER SYSTEM/],
+    ["COPY public.t FROM PROGRAM 'id';", /COPY other than FROM stdin/],
+    ["COPY public.t TO '/tmp/x';", /COPY other than FROM stdin/],
+    ["DO $$ begin perform 1; end $$;", /pg_dump does not write/],
+    ['SELECT public.f();', /a query pg_dump does not write/],
+    ["CREATE FUNCTION public.g() RETURNS int LANGUAGE c AS '/lib/x.so', 'g';", /language other than SQL/],
+    ["CREATE FUNCTION public.h() RETURNS void LANGUAGE plpgsql AS $$ begin copy public.t to program 'id'; end $$;", /function body running COPY … PROGRAM/],
+    ['CREATE TABLE elsewhere.t (a int);', /schema "elsewhere"/],
+    ['ALTER TABLE ONLY public.t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES other.x(a);', /schema "other"/],
+    ["SELECT pg_catalog.setval('other.s', 1, true);", /schema "other"/],
+    ['SELECT 1; \\! id', /refused/],
+  ])('%s', async (line, why) => {
+    const text = script([line]);
+    const lineNo = text.split('\n').indexOf(line) + 1;
+    for (const size of [1, 7, 1 << 20]) {
+      const err = await vetScript(chunks(text, size), 'x.sql').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RefusedError);
+      expect((err as Error).message).toMatch(new RegExp(`^x\\.sql line ${why.source.includes('after the closing') ? '\\d+' : lineNo}: refused `));
+      expect((err as Error).message).toMatch(why);
+    }
+  });
+
+  test('a meta-command before the script\'s own \\restrict, or a second \\restrict', async () => {
+    await expect(vetScript(chunks(script(['\\restrict other'], 'head'), 64), 'x.sql')).rejects.toThrow(/line 10: refused the psql meta-command \\restrict/);
+  });
+
+  test('a truncated script: incomplete, not refused', async () => {
+    const text = script();
+    await expect(vetScript(chunks(text.slice(0, text.indexOf('2\t')), 64), 'x.sql')).rejects.toThrow(/incomplete/);
+  });
+});
