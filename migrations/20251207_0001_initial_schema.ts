@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 /** The first migration. */
 export const revises = null;
 
-// The database enforces the shapes (SPEC §3): array vs object JSON, status values, rating range.
+// The database enforces the shapes: array vs object JSON, status values, rating range.
 export async function up(knex: Knex): Promise<void> {
   // PGlite runs one statement per call, so each statement is its own query.
   for (const sql of [

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 
 export const revises = '20250614_0001_add_webhook_configs_table';
 
-// Indexes for the inspection queries (SPEC §6) on millions of rows:
+// Indexes for the inspection queries (tasks, contexts, feedback list) on millions of rows:
 // - the tasks of a context, newest first, paged by (created_at, task_id); updated_at is
 //   included so a context's last activity is an index-only scan. Replaces the index without task_id.
 // - the feedback of a task and feedback by rating, newest first, paged by (created_at, feedback_id);

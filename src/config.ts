@@ -1,28 +1,11 @@
+import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, UsageError } from './errors.js';
+import { ConfigError, UsageError, quoted } from './errors.js';
 import { schemaNameForDid } from './lib/didSchema.js';
 import { packageRoot } from './lib/packageRoot.js';
-import { maskUrl } from './lib/redact.js';
+import { type PgConnection, parseDatabaseUrl } from './config/databaseUrl.js';
 
-/** libpq's sslmode values; asyncpg's `ssl=` spellings map onto them. */
-export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
-
-/** A parsed PostgreSQL connection. `password` never leaves the process except in a child's env. */
-export interface PgConnection {
-  host: string;
-  port: number;
-  user: string;
-  password?: string;
-  database: string;
-  sslMode: SslMode;
-  /** libpq's sslrootcert/sslcert/sslkey file paths, when the URL names them. */
-  sslRootCert?: string;
-  sslCert?: string;
-  sslKey?: string;
-  applicationName?: string;
-  /** `?pgbouncer=true` (Prisma's spelling): the URL says it is a PgBouncer endpoint. */
-  pgbouncer?: true;
-}
+export { type PgConnection, type SslMode, describeConnection, parseDatabaseUrl } from './config/databaseUrl.js';
 
 export type DbTarget =
   | { kind: 'postgres'; connection: PgConnection }
@@ -90,17 +73,6 @@ export type EnvSource = Readonly<Record<string, string | undefined>>;
 
 export { packageRoot };
 
-const SSL_SPELLINGS: Record<string, SslMode> = {
-  disable: 'disable',
-  false: 'disable',
-  allow: 'allow',
-  prefer: 'prefer',
-  require: 'require',
-  true: 'require',
-  'verify-ca': 'verify-ca',
-  'verify-full': 'verify-full',
-};
-
 /** Where libpq and node-pg look for a password the URL does not carry. */
 const PASSWORD_VARIABLES = ['PGPASSWORD', 'PGPASSFILE'];
 
@@ -118,7 +90,7 @@ export function loadConfig(flags: ConfigFlags, env: EnvSource, dotenv: EnvSource
 
   const storageType = (get('STORAGE_TYPE') ?? '').toLowerCase();
   if (storageType && storageType !== 'postgres' && storageType !== 'memory') {
-    throw new ConfigError(`STORAGE_TYPE must be "postgres" or "memory", not "${storageType}"`);
+    throw new ConfigError(`STORAGE_TYPE must be "postgres" or "memory", not ${quoted(storageType)}`);
   }
   const url = flags.url ?? get('DATABASE_URL');
 
@@ -131,9 +103,12 @@ export function loadConfig(flags: ConfigFlags, env: EnvSource, dotenv: EnvSource
         'set DATABASE_URL (or pass --url), or unset STORAGE_TYPE to use the embedded database',
       );
     }
-    const connection = parseDatabaseUrl(url);
+    const parsed = parseDatabaseUrl(url);
+    // libpq's rule, for the driver and the tools alike: the URL's password, else PGPASSWORD,
+    // else the password file PGPASSFILE names (node-pg reads it when given no password).
+    const passfile = env.PGPASSFILE && fs.existsSync(env.PGPASSFILE) ? env.PGPASSFILE : undefined;
+    const connection = { ...parsed, password: parsed.password ?? (env.PGPASSWORD || undefined), ...(passfile ? { passfile } : {}) };
     if (connection.password) secrets.push(connection.password);
-    if (env.PGPASSWORD) secrets.push(env.PGPASSWORD);
     target = { kind: 'postgres', connection };
   } else {
     target = { kind: 'embedded', dataDir: path.resolve(flags.dataDir ?? get('BINDU_DB_DATA_DIR') ?? '.bindu/db') };
@@ -145,7 +120,7 @@ export function loadConfig(flags: ConfigFlags, env: EnvSource, dotenv: EnvSource
   // An agent's DID names the schema Bindu's server keeps its tables in.
   const schemaOf = (given: string) => {
     const name = given.startsWith('did:') ? schemaNameForDid(given) : given;
-    if (!SCHEMA_NAME.test(name)) throw new UsageError(`invalid schema name "${name}"`, 'use letters, digits and _ (at most 63 characters)');
+    if (!SCHEMA_NAME.test(name)) throw new UsageError(`invalid schema name ${quoted(name)}`, 'use letters, digits and _ (at most 63 characters)');
     return name;
   };
   const schemasGiven = [flags.schema ?? []].flat().map(schemaOf);
@@ -157,9 +132,9 @@ export function loadConfig(flags: ConfigFlags, env: EnvSource, dotenv: EnvSource
     schema,
     schemasGiven: Object.freeze([...new Set(schemasGiven)]),
     runMigrationsOnStartup: parseBoolean('STORAGE__RUN_MIGRATIONS_ON_STARTUP', get('STORAGE__RUN_MIGRATIONS_ON_STARTUP'), true),
-    connectTimeoutSeconds: parseSeconds('--connect-timeout', flags.connectTimeout ?? get('PGCONNECT_TIMEOUT'), 10),
-    lockTimeoutSeconds: parseSeconds('--lock-timeout', flags.lockTimeout ?? get('BINDU_DB_LOCK_TIMEOUT'), 60),
-    ddlLockTimeoutSeconds: parseSeconds('--ddl-lock-timeout', flags.ddlLockTimeout ?? get('BINDU_DB_DDL_LOCK_TIMEOUT'), 5),
+    connectTimeoutSeconds: parseSeconds(['--connect-timeout', flags.connectTimeout], ['PGCONNECT_TIMEOUT', get('PGCONNECT_TIMEOUT')], 10),
+    lockTimeoutSeconds: parseSeconds(['--lock-timeout', flags.lockTimeout], ['BINDU_DB_LOCK_TIMEOUT', get('BINDU_DB_LOCK_TIMEOUT')], 60),
+    ddlLockTimeoutSeconds: parseSeconds(['--ddl-lock-timeout', flags.ddlLockTimeout], ['BINDU_DB_DDL_LOCK_TIMEOUT', get('BINDU_DB_DDL_LOCK_TIMEOUT')], 5),
     migrationsDir: path.resolve(flags.migrationsDir ?? get('BINDU_DB_MIGRATIONS_DIR') ?? path.join(packageRoot, 'migrations')),
     seedsDir: path.resolve(get('BINDU_DB_SEEDS_DIR') ?? path.join(packageRoot, 'seeds')),
     secrets: Object.freeze(secrets),
@@ -179,109 +154,22 @@ function parseBoolean(name: string, value: string | undefined, fallback: boolean
   const v = value.toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(v)) return true;
   if (['0', 'false', 'no', 'off'].includes(v)) return false;
-  throw new ConfigError(`${name} must be true or false, not "${value}"`);
-}
-
-export function parseSeconds(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || value.trim() === '') {
-    throw new UsageError(`${name} must be a number of seconds, not "${value}"`);
-  }
-  return n;
+  throw new ConfigError(`${name} must be true or false, not ${quoted(value)}`);
 }
 
 /**
- * Parses the URL forms Bindu's .env files use: postgresql://, postgres:// and SQLAlchemy's
- * postgresql+driver://. SSL comes from asyncpg's `ssl=` or libpq's `sslmode=`.
+ * A number of seconds from the flag, else the variable: a bad value is a usage error naming
+ * where it came from (the variable, when it was the variable) and the other way to set it.
  */
-export function parseDatabaseUrl(raw: string): PgConnection {
-  const shown = maskUrl(raw);
-  const fail = (problem: string): never => {
-    throw new ConfigError(`invalid database URL (${problem}): ${shown}`, 'expected postgresql://user:password@host:5432/database');
-  };
-
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(raw.trim());
-  if (!scheme) fail('it must start with postgresql://');
-  const [base, driver] = scheme![1].toLowerCase().split('+', 2);
-  if (base !== 'postgresql' && base !== 'postgres') fail(`unsupported scheme "${scheme![1]}"`);
-  if (driver !== undefined && !/^[a-z0-9_]+$/.test(driver)) fail(`unsupported driver "${driver}"`);
-
-  let rest = raw.trim().slice(scheme![0].length);
-  // Check the port ourselves: WHATWG URL only says "invalid URL" for it.
-  const authority = rest.split(/[/?#]/)[0];
-  const hostPort = authority.slice(authority.lastIndexOf('@') + 1);
-  const portMatch = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(hostPort);
-  if (portMatch && portMatch[1] !== '') {
-    const p = Number(portMatch[1]);
-    if (!/^\d+$/.test(portMatch[1]) || p < 1 || p > 65535) fail(`bad port "${portMatch[1]}"`);
+function parseSeconds([flag, flagValue]: [string, string | undefined], [variable, envValue]: [string, string | undefined], fallback: number): number {
+  const value = flagValue ?? envValue;
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || value.trim() === '') {
+    const source = flagValue !== undefined ? flag : `${variable} (or ${flag})`;
+    throw new UsageError(`${source} must be a number of seconds, not ${quoted(value)}`);
   }
-  // libpq allows an empty host (postgresql://u@/db?host=/socket/dir); WHATWG URL does not.
-  if (hostPort === '' || hostPort.startsWith(':')) {
-    const at = authority.length - hostPort.length;
-    rest = `${rest.slice(0, at)}localhost${rest.slice(at)}`;
-  }
-
-  let url: URL;
-  try {
-    // Re-root on a scheme WHATWG URL parses as hierarchical; the rest is untouched.
-    url = new URL(`postgresql://${rest}`);
-  } catch {
-    return fail('not a valid URL');
-  }
-
-  const decode = (part: string, what: string): string => {
-    try {
-      return decodeURIComponent(part);
-    } catch {
-      return fail(`bad percent-encoding in the ${what}`);
-    }
-  };
-  const params = url.searchParams;
-  const user = decode(url.username, 'user name') || params.get('user') || '';
-  const password = url.password ? decode(url.password, 'password') : params.get('password') ?? undefined;
-  let host = url.hostname.replace(/^\[(.*)\]$/, '$1') || params.get('host') || '';
-  if (params.get('host')) host = params.get('host')!;
-  if (!host) fail('no host');
-  let port = 5432;
-  const portText = url.port || params.get('port');
-  if (portText) {
-    port = Number(portText);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`bad port "${portText}"`);
-  }
-  const database = decode(url.pathname.replace(/^\//, ''), 'database name') || params.get('dbname') || user;
-  if (!user) fail('no user name');
-  if (database.includes('/')) fail(`bad database name "${database}"`);
-
-  const sslText = params.get('sslmode') ?? params.get('ssl');
-  let sslMode: SslMode = 'prefer';
-  if (sslText !== null) {
-    const mode = SSL_SPELLINGS[sslText.toLowerCase()];
-    if (!mode) fail(`unknown ssl mode "${sslText}"; use one of ${Object.keys(SSL_SPELLINGS).join(', ')}`);
-    sslMode = mode!;
-  }
-
-  return {
-    host,
-    port,
-    user,
-    password: password || undefined,
-    database,
-    sslMode,
-    sslRootCert: params.get('sslrootcert') ?? undefined,
-    sslCert: params.get('sslcert') ?? undefined,
-    sslKey: params.get('sslkey') ?? undefined,
-    applicationName: params.get('application_name') ?? undefined,
-    ...(params.get('pgbouncer')?.toLowerCase() === 'true' ? { pgbouncer: true as const } : {}),
-  };
-}
-
-/** A connection as people read it: postgresql://user:***@host:port/db (the password, if any, masked). */
-export function describeConnection(c: PgConnection): string {
-  const hostPart = c.host.includes(':') ? `[${c.host}]` : c.host;
-  const hostShown = c.host.startsWith('/') ? `localhost` : hostPart;
-  const cred = `${encodeURIComponent(c.user)}${c.password ? ':***' : ''}`;
-  return `postgresql://${cred}@${hostShown}:${c.port}/${encodeURIComponent(c.database)}`;
+  return n;
 }
 
 /** Colour: NO_COLOR turns it off unless FORCE_COLOR asks for it; otherwise chalk decides. */

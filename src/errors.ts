@@ -1,4 +1,4 @@
-/** Exit codes of SPEC §7. */
+/** Exit codes, as README.md lists them. */
 export const ExitCode = {
   ok: 0,
   failed: 1,
@@ -97,4 +97,9 @@ export class DriftFoundError extends BinduError {
   constructor(message: string) {
     super(message, { exitCode: ExitCode.pending });
   }
+}
+
+/** A value the user typed, quoted for an error message and cut to a length fit for one line. */
+export function quoted(value: string, max = 60): string {
+  return JSON.stringify(value.length > max ? `${value.slice(0, max - 1)}…` : value);
 }

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { examples } from './options.js';
 
 // Only commander and this file load for `bindu-db --help`: a command's module is imported when
@@ -53,8 +53,10 @@ export async function buildProgram(args: string[]): Promise<Command> {
     .option('--env-file <path>', 'read variables from this file (default: ./.env if present)')
     .option('--schema <name>', 'Postgres schema holding the tables, or an agent\'s DID (default: $BINDU_DB_SCHEMA or public); repeatable for the schemas commands', collectSchemas)
     .option('--data-dir <dir>', 'embedded database directory (default: $BINDU_DB_DATA_DIR or ./.bindu/db)')
-    .addOption(new Option('--migrations-dir <dir>', 'migrations directory (default: $BINDU_DB_MIGRATIONS_DIR or the package\'s)').hideHelp())
+    .option('--migrations-dir <dir>', 'migrations directory (default: $BINDU_DB_MIGRATIONS_DIR or the package\'s)')
     .option('--connect-timeout <seconds>', 'give up connecting after this long (default: $PGCONNECT_TIMEOUT or 10)')
+    .option('--lock-timeout <seconds>', 'migrations: wait this long for another run to finish (default: $BINDU_DB_LOCK_TIMEOUT or 60)')
+    .option('--pg-bin <dir>', 'backup, restore: directory of pg_dump, psql and pg_restore (default: $BINDU_DB_PG_BIN; $PG_DUMP, $PSQL, $PG_RESTORE; else PATH)')
     .option('--json', 'print one JSON document on stdout')
     .option('--no-color', 'no colour (also: NO_COLOR=1)')
     .option('--debug', 'show stack traces')
@@ -96,8 +98,9 @@ async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      const ok = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code);
-      process.exitCode = ok ? 0 : 2; // ExitCode.ok, ExitCode.usage (errors.ts stays off the --help path)
+      // --help, --version and a bare `bindu-db` exit 0; help shown because a group was named
+      // without its subcommand (`bindu-db migrate`) is a usage error like commander's others.
+      process.exitCode = err.exitCode === 0 || argv.length <= 2 ? 0 : 2; // ExitCode.ok, ExitCode.usage (errors.ts stays off the --help path)
       return;
     }
     throw err;

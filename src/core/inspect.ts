@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import type { Database } from '../db/connect.js';
 import * as repo from '../db/inspect/index.js';
 import type { ContextRow, ContextSummaryRow, FeedbackRow, Page, StatsRow, TaskRow, TaskSummaryRow, WebhookConfigRow } from '../db/types.js';
 import { listAppliedMigrationNames } from '../db/migrationLog.js';
 import { OperationError, RefusedError, UsageError } from '../errors.js';
+import { maskUrlSecrets } from '../lib/redact.js';
 import { listMigrationFiles } from './migrationFiles.js';
 import { parseLimit, parseOwner, parsePaymentStatuses, parseRating, parseStatuses, parseTime, parseUuid } from './inspectInput.js';
 import { requireLayout } from './schemas.js';
@@ -11,7 +13,7 @@ import { type SchemaStatsRow, type Skipped, allSources, fitContextFilter, fitSou
 
 export type { SchemaStatsRow, Skipped } from './inspectAll.js';
 
-export { parseFormat, parseUuid } from './inspectInput.js';
+export { parseExportFormat, parseFormat, parseUuid } from './inspectInput.js';
 
 // Inspection use cases: flags in (as typed by the user), validated here, data out. Never prints.
 
@@ -26,7 +28,7 @@ export function layoutFor(found: { layout: 'bindu-db' | 'bindu-server'; ownerDid
 }
 
 /**
- * The data-access source of the configured schema: its layout detected once (SPEC §8). A
+ * The data-access source of the configured schema: its layout detected once. A
  * schema with no recognised tables is a usage error listing the schemas that have some.
  */
 export function sourceFor(db: Database): Promise<repo.Source> {
@@ -109,16 +111,31 @@ function checkTaskFilter(source: repo.Source, db: Database, filter: repo.TaskFil
   return filter;
 }
 
-function pageOptions(input: { limit?: string; after?: string; allSchemas?: boolean }, kind: repo.CursorKind): repo.PageOptions {
+/**
+ * A fingerprint of a listing's filters as typed (durations such as --since 24h as written, so
+ * the next page's command, typed a minute later, still matches), '' when there are none.
+ */
+function scopeOf(filter: object, input: { since?: string; until?: string }): string {
+  const typed: Record<string, unknown> = { ...filter, since: input.since?.trim(), until: input.until?.trim() };
+  const entries = Object.entries(typed)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => [k, Array.isArray(v) ? [...v].sort() : v])
+    .sort(([a], [b]) => String(a).localeCompare(String(b)));
+  return entries.length ? createHash('sha256').update(JSON.stringify(entries)).digest('base64url').slice(0, 12) : '';
+}
+
+function pageOptions(input: { limit?: string; after?: string; since?: string; until?: string; allSchemas?: boolean }, kind: repo.CursorKind, filter: object): repo.PageOptions {
+  const scope = scopeOf(filter, input);
   const across = input.allSchemas === true;
-  return { limit: parseLimit(input.limit, 20), after: input.after !== undefined ? repo.decodeCursor(kind, input.after.trim(), across) : undefined, acrossSchemas: across };
+  return { limit: parseLimit(input.limit, 20), after: input.after !== undefined ? repo.decodeCursor(kind, input.after.trim(), scope, across) : undefined, acrossSchemas: across, scope };
 }
 
 // parse*: flags -> typed query, no database needed, so the CLI can call them before connecting
 // (a typo is a usage error before any connection or embedded start-up).
 
 export function parseTaskList(input: TaskListInput): { filter: repo.TaskFilter; page: repo.PageOptions } {
-  return { filter: taskFilter(input), page: pageOptions(input, 'tasks') };
+  const filter = taskFilter(input);
+  return { filter, page: pageOptions(input, 'tasks', filter) };
 }
 
 export async function listTasks(db: Database, input: TaskListInput): Promise<ListResult<TaskSummaryRow>> {
@@ -176,7 +193,7 @@ export interface ContextListInput {
 
 export function parseContextList(input: ContextListInput): { filter: repo.ContextFilter; page: repo.PageOptions } {
   const filter: repo.ContextFilter = { ...timeRange(input), ownerDid: input.owner !== undefined ? parseOwner(input.owner) : undefined };
-  return { filter, page: pageOptions(input, 'contexts') };
+  return { filter, page: pageOptions(input, 'contexts', filter) };
 }
 
 export async function listContexts(db: Database, input: ContextListInput): Promise<ListResult<ContextSummaryRow>> {
@@ -201,7 +218,8 @@ export async function showContext(db: Database, id: string): Promise<ContextDeta
   const source = await sourceFor(db);
   const context = await repo.getContext(source, contextId);
   if (!context) throw new OperationError(`context ${contextId} not found`, 'list contexts with: bindu-db contexts list');
-  const tasks = await repo.listTasks(source, { contextId }, { limit: 100 });
+  // The cursor must continue `tasks list --context <id>`, the command the CLI prints for it.
+  const tasks = await repo.listTasks(source, { contextId }, { limit: 100, scope: scopeOf({ contextId }, {}) });
   return { ...context, tasks: tasks.items, tasks_next: tasks.next };
 }
 
@@ -210,6 +228,7 @@ export interface FeedbackListInput {
   rating?: string;
   minRating?: string;
   since?: string;
+  until?: string;
   limit?: string;
   after?: string;
   allSchemas?: boolean;
@@ -226,9 +245,9 @@ export function parseFeedbackList(input: FeedbackListInput): { filter: repo.Feed
   const filter = {
     taskId: input.task !== undefined ? parseUuid(input.task, '--task') : undefined,
     ratings,
-    since: input.since !== undefined ? parseTime(input.since, '--since') : undefined,
+    ...timeRange(input),
   };
-  return { filter, page: pageOptions(input, 'feedback') };
+  return { filter, page: pageOptions(input, 'feedback', filter) };
 }
 
 export async function listFeedback(db: Database, input: FeedbackListInput): Promise<ListResult<FeedbackRow>> {
@@ -273,15 +292,19 @@ export async function generateData(db: Database, opts: { tasks: number; contexts
   const contexts = opts.contexts ?? Math.max(1, Math.ceil(opts.tasks / 10));
   // On PostgreSQL the slices run on the server's cores at once; PGlite has one connection.
   const parallel = db.kind === 'postgres' ? Math.min(4, os.availableParallelism()) : 1;
-  const result = await repo.generateSyntheticData(source, { tasks: opts.tasks, contexts, parallel });
+  const result = await repo.generateSyntheticData(source, { tasks: opts.tasks, contexts, parallel, stopWithClient: db.kind === 'postgres' });
   await repo.analyzeInspectionTables(source);
   return { ...result, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
 }
 
 const SECRET_KEY = /(token|secret|passw(or)?d|passwd|authorization|api[_-]?key|apikey|credential|private[_-]?key|signing[_-]?key|cookie|session)/i;
 
-/** A copy of a JSON value with the values of secret-looking keys replaced by "***". */
+/**
+ * A copy of a JSON value with the values of secret-looking keys replaced by "***", and in every
+ * URL its userinfo and secret-named query parameters (?token=, &api_key=...).
+ */
 export function maskSecrets(value: unknown): unknown {
+  if (typeof value === 'string') return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? maskUrlSecrets(value) : value;
   if (Array.isArray(value)) return value.map(maskSecrets);
   if (value && typeof value === 'object') {
     return Object.fromEntries(

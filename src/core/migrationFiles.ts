@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { OperationError, UsageError } from '../errors.js';
+import { readDirectory } from '../lib/readDirectory.js';
 import { importModule } from '../lib/importModule.js';
 
 /** What a migration file exports. */
@@ -25,12 +26,7 @@ const MIGRATION_FILE = /^(?!.*\.d\.[cm]?ts$)(.+)\.(ts|js|mjs|mts)$/;
 
 /** Migration files of a directory by name; for a name present as both .ts and .js the .ts wins. */
 export function listMigrationFiles(dir: string): Map<string, string> {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync(dir).sort();
-  } catch {
-    throw new OperationError(`migrations directory ${dir} does not exist`, 'set BINDU_DB_MIGRATIONS_DIR or pass --migrations-dir');
-  }
+  const entries = readDirectory(dir, 'migrations directory', 'set BINDU_DB_MIGRATIONS_DIR or pass --migrations-dir');
   const files = new Map<string, string>();
   for (const entry of entries) {
     const match = MIGRATION_FILE.exec(entry);

@@ -22,6 +22,7 @@ import {
 } from '../db/migrationLog.js';
 import { alembicVersion, detectLayout } from '../db/layouts/detect.js';
 import { knexRunner } from '../db/sqlRunner.js';
+import type { Timestamp } from '../db/timestamps.js';
 import { CancelledError, OperationError, RefusedError, UsageError, describePgError, isPgError } from '../errors.js';
 import type { Migration } from './migrationFiles.js';
 
@@ -31,7 +32,7 @@ export interface MigrationHistoryItem {
   name: string;
   state: 'applied' | 'pending';
   batch: number | null;
-  applied_at: Date | null;
+  applied_at: Timestamp | null;
   /** Applied in the database but no file defines it any more. */
   file_missing?: true;
 }
@@ -293,6 +294,8 @@ async function runOne(m: Migration, direction: 'up' | 'down', k: Knex, opts: Run
   } catch (err) {
     throw migrationError(m.name, direction, err);
   }
+  // Interrupted while it ran: its transaction rolls back, as it would had the process gone.
+  if (opts.signal?.aborted && m.module.transaction !== false) throw new CancelledError(`interrupted during ${m.name}: it was rolled back; the migrations before it are complete`);
 }
 
 function migrationError(name: string, direction: 'up' | 'down', err: unknown): OperationError {

@@ -1,9 +1,9 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { type Database, knexInSchema } from '../db/connect.js';
 import { OperationError } from '../errors.js';
 import { importModule } from '../lib/importModule.js';
+import { readDirectory } from '../lib/readDirectory.js';
 
 interface SeedModule {
   seed(knex: Knex): Promise<void>;
@@ -11,10 +11,8 @@ interface SeedModule {
 
 /** Runs every seed file of the directory in name order, all in one transaction. */
 export async function runSeeds(db: Database, dir: string, onFile?: (name: string) => void): Promise<{ files: string[] }> {
-  const files = fs
-    .readdirSync(dir)
-    .filter((f) => /\.(ts|js|mjs)$/.test(f) && !/\.d\.[cm]?ts$/.test(f))
-    .sort();
+  const files = readDirectory(dir, 'seeds directory', 'set BINDU_DB_SEEDS_DIR to a directory of seed files, or unset it for the sample data')
+    .filter((f) => /\.(ts|js|mjs)$/.test(f) && !/\.d\.[cm]?ts$/.test(f));
   const names: string[] = [];
   await knexInSchema(db.knex, db.schema, async (trx) => {
     for (const file of files) {

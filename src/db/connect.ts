@@ -6,13 +6,14 @@ import type { Knex } from 'knex';
 import type pg from 'pg';
 import type { Config, PgConnection } from '../config.js';
 import { describeConnection } from '../config.js';
-import { OperationError } from '../errors.js';
+import { ConfigError, OperationError } from '../errors.js';
 import { LockHeldError, acquireFileLock } from '../lib/fileLock.js';
 import { ident } from '../lib/sqlIdent.js';
 import { connectError, pgConnectionSettings } from './pgClient.js';
 import { migrationApplicationName } from './migrationLog.js';
 import { BACKEND_PID_SQL, type Pooler, type StartupFacts, pooledSessionError, poolerOfProbe, poolerOfUrl, sessionConfig } from './pooler.js';
 import { type SqlRunner, pgClientRunner, pgRunner, pgliteRunner } from './sqlRunner.js';
+import { pgliteTimestampParsers } from './timestamps.js';
 
 // knex is CommonJS: required on first use, so commands that only read (through `sql`) never
 // pay its ~90 ms import.
@@ -201,15 +202,16 @@ async function openEmbedded(config: Config, dataDir: string): Promise<Database> 
         'wait for it to finish; two processes must never open one data directory at once',
       );
     }
+    if (isPermissionError(err)) throw notWritable(dataDir);
     throw err;
   }
   try {
     const { PGlite } = await import('@electric-sql/pglite');
     let pglite: PGlite;
     try {
-      pglite = await PGlite.create(dataDir);
+      pglite = await PGlite.create(dataDir, { parsers: pgliteTimestampParsers });
     } catch (err) {
-      throw new OperationError(`could not open the embedded database at ${dataDir}: ${(err as Error).message}`, undefined, err);
+      throw embeddedOpenError(dataDir, err);
     }
     // PGlite is one session, in process, no pooler: search_path set once serves migration code.
     await pglite.exec(`create schema if not exists ${ident(config.schema)}; set search_path to ${ident(config.schema)}`);
@@ -242,8 +244,34 @@ async function openEmbedded(config: Config, dataDir: string): Promise<Database> 
   }
 }
 
+const isPermissionError = (err: unknown) => ['EACCES', 'EPERM', 'EROFS'].includes((err as NodeJS.ErrnoException).code ?? '');
+
+function notWritable(dataDir: string): OperationError {
+  return new OperationError(`the embedded database at ${dataDir} is not writable by this user (permission denied)`, 'run as the user who owns it, or point --data-dir at a copy you can write');
+}
+
+/**
+ * PGlite says only "PGlite failed to initialize properly" or "Aborted(). Build with
+ * -sASSERTIONS for more info." when it cannot open a directory: say what that means.
+ */
+function embeddedOpenError(dataDir: string, err: unknown): OperationError {
+  try {
+    fs.accessSync(dataDir, fs.constants.W_OK);
+  } catch (access) {
+    if (isPermissionError(access)) return notWritable(dataDir);
+  }
+  return new OperationError(
+    `could not open the embedded database at ${dataDir}: its files look damaged (the embedded PostgreSQL ${/Aborted\(\)/.test(String((err as Error)?.message)) ? 'aborted' : 'failed to start'})`,
+    'restore a backup into a new --data-dir (bindu-db --data-dir <new> restore <file>), or move the directory away to start afresh',
+    err,
+  );
+}
+
 /** A data directory made by a PGlite of another PostgreSQL major fails with a cryptic message; say why. */
 function checkDataDirVersion(dataDir: string): void {
+  if (fs.statSync(dataDir, { throwIfNoEntry: false })?.isDirectory() === false) {
+    throw new ConfigError(`the embedded database path ${dataDir} is not a directory`, 'point --data-dir (or BINDU_DB_DATA_DIR) at a directory, or at a path that does not exist yet');
+  }
   let version: string;
   try {
     version = fs.readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8').trim();

@@ -3,6 +3,7 @@ import type { Database, Session } from './connect.js';
 import { ConfigError, OperationError } from '../errors.js';
 import { ident } from '../lib/sqlIdent.js';
 import type { SqlRunner } from './sqlRunner.js';
+import type { Timestamp } from './timestamps.js';
 
 /** The table recording applied migrations, in the configured schema. */
 export const MIGRATION_TABLE = 'bindu_db_migrations';
@@ -11,7 +12,7 @@ export interface AppliedMigrationRow {
   id: number;
   name: string;
   batch: number;
-  applied_at: Date;
+  applied_at: Timestamp;
 }
 
 const logTable = (schema: string) => `${ident(schema)}.${ident(MIGRATION_TABLE)}`;
@@ -69,7 +70,7 @@ export interface LockHolder {
   pid: number;
   application_name: string;
   client_addr: string | null;
-  backend_start: Date;
+  backend_start: Timestamp;
 }
 
 export interface MigrationLockOptions {

@@ -1,14 +1,23 @@
 import fs from 'node:fs';
 import type { PgConnection } from '../config.js';
 import { describeConnection } from '../config.js';
-import { OperationError, isPgError } from '../errors.js';
+import { ConfigError, OperationError, isPgError } from '../errors.js';
 import { type SqlRunner, pgClientRunner } from './sqlRunner.js';
+import { pgTimestampTypes } from './timestamps.js';
 
 // node-pg settings for a parsed URL, why connecting failed, and one bare connection for the few
 // questions backup and restore ask (a pool and knex cost more than the questions).
 
 function sslOptions(c: PgConnection): false | Record<string, unknown> {
-  const read = (file?: string) => (file ? fs.readFileSync(file) : undefined);
+  const read = (file?: string) => {
+    if (!file) return undefined;
+    try {
+      return fs.readFileSync(file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new ConfigError(`cannot read the SSL file ${file} named in DATABASE_URL (${code === 'ENOENT' ? 'it does not exist' : code ?? (err as Error).message})`, 'fix sslrootcert, sslcert or sslkey in the URL');
+    }
+  };
   switch (c.sslMode) {
     case 'disable':
     case 'allow':
@@ -23,16 +32,24 @@ function sslOptions(c: PgConnection): false | Record<string, unknown> {
   }
 }
 
+/**
+ * Sent when the server asks for a password the URL does not carry. Given none, node-pg fails in
+ * its own SASL code and leaves the socket open, so the process never exits; given this, the
+ * server refuses it (28P01) and closes the connection itself.
+ */
+const NO_PASSWORD = 'bindu-db: no password in the URL';
+
 /** The node-pg connection settings for a parsed URL (exported for the tests). */
 export function pgConnectionSettings(c: PgConnection, connectTimeoutSeconds: number) {
   return {
     host: c.host,
     port: c.port,
     user: c.user,
-    password: c.password,
+    password: c.password ?? (c.passfile ? undefined : NO_PASSWORD),
     database: c.database,
     ssl: sslOptions(c),
     application_name: c.applicationName ?? 'bindu-db',
+    types: pgTimestampTypes,
     connectionTimeoutMillis: Math.round(connectTimeoutSeconds * 1000),
   };
 }
@@ -41,6 +58,11 @@ export function pgConnectionSettings(c: PgConnection, connectTimeoutSeconds: num
 export function connectError(err: unknown, label: string, timeout: number): OperationError {
   const e = err as NodeJS.ErrnoException & { code?: string };
   const base = `cannot connect to ${label}`;
+  // The server asked for a password the URL does not carry (NO_PASSWORD was refused; libpq
+  // itself says "no password supplied"). A label with a password shows it masked as ':***@'.
+  if ((isPgError(err) && (err.code === '28P01' || /authentication failed/i.test(err.message)) && !label.includes(':***@')) || /no password supplied/i.test(e.message ?? '')) {
+    return new OperationError(`${base}: the server asks for a password and the URL gives none`, 'add it to DATABASE_URL after the user name, as user:password@host (percent-encode special characters)', err);
+  }
   if (isPgError(err)) {
     const hints: Record<string, string> = {
       '28P01': 'check the user name and password in DATABASE_URL',

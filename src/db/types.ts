@@ -1,5 +1,6 @@
 // Normalized rows the inspection commands work on, whatever the table layout underneath
-// (SPEC §8: a Bindu server schema maps onto the same types). Field names are SPEC §3's.
+// (a Bindu server schema maps onto the same types). Field names are our own tables' columns.
+import type { Timestamp } from './timestamps.js';
 
 /** Task statuses as bindu-db names them (our enum); another layout's states are mapped onto these. */
 export const TASK_STATUSES = ['pending', 'running', 'completed', 'failed', 'input_required'] as const;
@@ -21,13 +22,13 @@ export type TaskStatus = (typeof ALL_TASK_STATUSES)[number];
 export type ReadStatus = TaskStatus | (string & Record<never, never>);
 
 /**
- * What a task of the server layout carries beyond SPEC §3's columns: its own values where ours
+ * What a task of the server layout carries beyond our own tables' columns: its own values where ours
  * have no exact equivalent. Absent on the bindu-db layout.
  */
 export interface ServerTaskFields {
   /** The server's state as stored (`submitted`, `canceled`, ...); `status` is its normalized name. */
   state?: string;
-  state_timestamp?: Date | null;
+  state_timestamp?: Timestamp | null;
   /** Null on schemas made before owner_did existed (April 2026). */
   owner_did?: string | null;
   /** `metadata->>'x402.payment.status'`, e.g. payment-failed; null when the task has none. */
@@ -39,8 +40,8 @@ export interface TaskSummaryRow extends ServerTaskFields {
   task_id: string;
   context_id: string;
   status: ReadStatus;
-  created_at: Date;
-  updated_at: Date;
+  created_at: Timestamp;
+  updated_at: Timestamp;
   /** Number of messages in the task's history. */
   message_count: number;
   /** For failed tasks: the text of the last agent message; otherwise null. */
@@ -58,8 +59,8 @@ export interface TaskRow extends ServerTaskFields {
   /** Server layout only: the task's metadata object (x402 payment keys live here). */
   kind?: string;
   metadata?: Record<string, unknown>;
-  created_at: Date;
-  updated_at: Date;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export interface ContextSummaryRow {
@@ -67,22 +68,27 @@ export interface ContextSummaryRow {
   /** Server layout only (null on schemas made before owner_did existed). */
   owner_did?: string | null;
   metadata: Record<string, unknown>;
-  created_at: Date;
-  updated_at: Date;
+  created_at: Timestamp;
+  updated_at: Timestamp;
   message_count: number;
+  /** Server layout: the messages are its tasks' `history` (the server keeps none on the context). */
+  messages_from?: 'tasks.history';
   task_count: number;
   /** Latest of the context's own updated_at and its tasks' updated_at. */
-  last_activity_at: Date;
+  last_activity_at: Timestamp;
 }
 
 export interface ContextRow {
   context_id: string;
   /** Server layout only (null on schemas made before owner_did existed). */
   owner_did?: string | null;
+  /** The context's conversation: its own messages, or on the server layout its tasks' history in order. */
   messages: unknown[];
+  /** Server layout: where `messages` came from. */
+  messages_from?: 'tasks.history';
   metadata: Record<string, unknown>;
-  created_at: Date;
-  updated_at: Date;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export interface FeedbackRow {
@@ -93,14 +99,14 @@ export interface FeedbackRow {
   /** 1-5 on ours; on the server's (not enforced there) whatever number feedback_data holds. */
   rating: number | null;
   metadata: Record<string, unknown>;
-  created_at: Date;
+  created_at: Timestamp;
 }
 
 export interface WebhookConfigRow {
   task_id: string;
   config: Record<string, unknown>;
-  created_at: Date;
-  updated_at: Date;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 /** A page of a keyset-paginated list; `next` is the cursor of the following page, if any. */

@@ -82,9 +82,3 @@ async function takeOverStale(file: string, stale: LockOwner): Promise<void> {
     fs.rmSync(guard, { recursive: true, force: true });
   }
 }
-
-/** The owner of a lock file, or undefined when it is free or its process is gone. */
-export function liveLockOwner(file: string): LockOwner | undefined {
-  const owner = readOwner(file);
-  return owner && isAlive(owner) ? owner : undefined;
-}

@@ -20,16 +20,25 @@ export function maskUrls(text: string): string {
 }
 
 /**
- * Masks the password of one connection URL as typed, however malformed: everything between the
- * user name and the last '@' (people paste unencoded '@', '/' and spaces into passwords).
+ * One connection URL as typed, however malformed, safe to echo: everything between `://` and
+ * the last '@' (user name and password alike) masked, since people paste unencoded '@', '/',
+ * '#' and spaces into passwords and no parse of such a text can say where the password ends.
  */
 export function maskUrl(raw: string): string {
   const start = raw.indexOf('://');
   const at = raw.lastIndexOf('@');
-  if (start < 0 || at < start) return maskUrls(raw);
-  const colon = raw.indexOf(':', start + 3);
-  if (colon < 0 || colon > at) return maskUrls(raw);
-  return maskUrls(`${raw.slice(0, colon + 1)}${MASK}${raw.slice(at)}`);
+  return maskUrls(start >= 0 && at > start ? `${raw.slice(0, start + 3)}${MASK}${raw.slice(at)}` : raw);
+}
+
+// A query (or fragment) parameter whose name says it holds a secret: ?token=, &api_key=, &sig=...
+const SECRET_PARAM = /([?&#;](?:[^=&#;]*?(?:token|key|secret|sig|passw|pwd|pass|auth|credential|session|cookie)[^=&#;]*)=)[^&#;]*/gi;
+
+/**
+ * A URL as stored in a webhook config, safe to show: its userinfo and the values of
+ * secret-named query or fragment parameters masked; everything else exactly as written.
+ */
+export function maskUrlSecrets(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, `$1${MASK}@`).replace(SECRET_PARAM, `$1${MASK}`);
 }
 
 /** The forms a secret can take in text: as given, percent-encoded and percent-decoded. */

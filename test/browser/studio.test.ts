@@ -191,7 +191,7 @@ describe('bindu-db studio on PostgreSQL, in a browser', () => {
     url.pathname = `/agents/${AGENT_SCHEMAS.echo}/contexts/aa000000-0000-4000-8000-000000000000`;
     await page.goto(url.toString());
     expect(await page.locator('table.tasks tbody tr').count()).toBe(9);
-    expect(await page.locator('main').innerText()).toContain('hello');
+    expect(await page.locator('main').innerText()).toContain('please do task completed');
     await page.locator('table.tasks tbody tr td:first-child a').first().click();
     expect(page.url()).toContain(`/agents/${AGENT_SCHEMAS.echo}/tasks/`);
     url.pathname = `/agents/${AGENT_SCHEMAS.echo}/stats`;

@@ -23,7 +23,7 @@ function slowMigrations(): string {
 }
 
 /** Starts the CLI and sends `signal` as soon as stderr shows `marker`. */
-function killWhen(args: string[], env: Record<string, string>, marker: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<{ stderr: string; signal: NodeJS.Signals | null; code: number | null }> {
+function killWhen(args: string[], env: Record<string, string>, marker: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<{ stderr: string; signal: NodeJS.Signals | null; code: number | null; pid?: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [binPath, ...args], { cwd: repoRoot, env: { ...process.env, ...env, NO_COLOR: '1' } });
     let stderr = '';
@@ -32,7 +32,7 @@ function killWhen(args: string[], env: Record<string, string>, marker: string, s
       if (stderr.includes(marker)) child.kill(signal);
     });
     child.on('error', reject);
-    child.on('close', (code, got) => resolve({ stderr, signal: got, code }));
+    child.on('close', (code, got) => resolve({ stderr, signal: got, code, pid: child.pid }));
   });
 }
 
@@ -45,11 +45,24 @@ beforeAll(async () => {
 });
 afterAll(async () => dropTestDatabase(db.name));
 
+/** Whether the sessions of this application name end within 30 s (awaited, not slept on). */
+async function gone(applicationName: string): Promise<boolean> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const [row] = await adminQuery("select count(*)::int as n from pg_stat_activity where application_name like $1", [applicationName]);
+    if (row.n === 0) return true;
+    await new Promise((r) => setTimeout(r, 50)); // the poll interval, not a wait for time to pass
+  }
+  return false;
+}
+
 const applied = async () => (await adminQuery('select name from bindu_db_migrations order by id', [], db.name)).map((r) => r.name);
 const tablesNow = async () => (await adminQuery("select table_name from information_schema.tables where table_schema = 'public' and table_name in ('one','two','three') order by 1", [], db.name)).map((r) => r.table_name);
 
 describe('concurrency and faults on PostgreSQL', () => {
+  // Each test starts from the state it needs, whatever the tests before it left.
   test('six concurrent `migrate up` apply each migration exactly once and all exit 0', async () => {
+    expect((await runCli(['migrate', 'down', '--all', '--yes'], { env })).code).toBe(0);
     const runs = await Promise.all(Array.from({ length: 6 }, () => runCli(['migrate', 'up', '--json'], { env })));
     expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0, 0, 0]);
     const docs = runs.map((r) => JSON.parse(r.stdout));
@@ -107,8 +120,8 @@ describe('concurrency and faults on PostgreSQL', () => {
     await runCli(['migrate', 'down', '--all', '--yes'], { env });
     const killed = await killWhen(['migrate', 'up'], env, '→ 20260101_0002_second');
     expect(killed.signal).toBe('SIGKILL');
-    // The first migration committed; the second was in flight and left nothing.
-    await new Promise((r) => setTimeout(r, 300));
+    // The first migration committed; the second was in flight, uncommitted, so invisible here
+    // at once (its session may linger until the server notices: the next run waits for it).
     expect(await applied()).toEqual(['20260101_0001_first']);
     expect(await tablesNow()).toEqual(['one']);
     const again = await runCli(['migrate', 'up', '--json', '--lock-timeout', '10'], { env });
@@ -118,9 +131,9 @@ describe('concurrency and faults on PostgreSQL', () => {
   });
 
   test('SIGKILL during `down` leaves the migration applied and intact; the next down completes', async () => {
+    expect((await runCli(['migrate', 'up', '--lock-timeout', '10'], { env })).code).toBe(0);
     const killed = await killWhen(['migrate', 'down', '--all', '--yes'], env, '→ 20260101_0002_second');
     expect(killed.signal).toBe('SIGKILL');
-    await new Promise((r) => setTimeout(r, 300));
     expect(await applied()).toEqual(['20260101_0001_first', '20260101_0002_second']);
     expect(await tablesNow()).toEqual(['one', 'two']);
     const again = await runCli(['migrate', 'down', '--all', '--yes', '--json', '--lock-timeout', '10'], { env });
@@ -130,12 +143,13 @@ describe('concurrency and faults on PostgreSQL', () => {
   });
 
   test('Ctrl-C during `up` exits 130 and leaves the interrupted migration unapplied', async () => {
-    await runCli(['migrate', 'down', '--all', '--yes'], { env });
+    expect((await runCli(['migrate', 'down', '--all', '--yes', '--lock-timeout', '10'], { env })).code).toBe(0);
     const interrupted = await killWhen(['migrate', 'up'], env, '→ 20260101_0002_second', 'SIGINT');
     expect(interrupted.code).toBe(130);
-    await new Promise((r) => setTimeout(r, 1500)); // the server notices the dropped connection
     expect(await applied()).toEqual(['20260101_0001_first']);
     expect(await tablesNow()).toEqual(['one']);
+    // The lock goes with the interrupted run's session, once the server has seen it close.
+    expect(await gone(`bindu-db migrate pid=${interrupted.pid} %`)).toBe(true);
     expect(JSON.parse((await runCli(['migrate', 'status', '--json'], { env })).stdout).locked).toBe(false);
   });
 });

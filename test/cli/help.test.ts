@@ -25,7 +25,7 @@ test('every command has --help with a description and at least one example', asy
     for (const child of children) await visit([...path, child]);
   };
   await visit([]);
-  // The commands of SPEC §4–§8 are all there.
+  // Every top-level command is there.
   const names = leaves.map((l) => l.join(' '));
   for (const expected of ['migrate up', 'migrate down', 'migrate history', 'migrate status', 'migrate make', 'migrate unlock', 'seed run', 'backup', 'backup verify', 'restore', 'tasks list', 'tasks show', 'tasks export', 'contexts list', 'contexts show', 'feedback list', 'stats', 'schemas list']) {
     expect(names).toContain(expected);
@@ -37,6 +37,9 @@ test.each([
   [['--schema=agent', '--json', 'migrate', '--help'], /Usage: bindu-db migrate[\s\S]*\n\s+up /],
   [['help', 'migrate'], /Usage: bindu-db migrate[\s\S]*\n\s+history /],
   [['--data-dir', 'x', 'backup', '--help'], /Usage: bindu-db backup \[options\] \[command\] <file>[\s\S]*\n\s+verify /],
+  [['--pg-bin', '/opt/pg/bin', 'backup', '--help'], /Usage: bindu-db backup \[options\] \[command\] <file>[\s\S]*--pg-bin <dir>/],
+  [['--lock-timeout', '5', 'migrate', 'up', '--help'], /Usage: bindu-db migrate up[\s\S]*--lock-timeout <seconds>/],
+  [['migrate', 'up', '--lock-timeout', '5', '--help'], /Usage: bindu-db migrate up/],
 ])('a command after global options is found and fully declared: %j', async (args, shape) => {
   const r = await runCli(args);
   expect(r.code).toBe(0);

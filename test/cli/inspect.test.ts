@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { type CliResult, runCli } from '../helpers/cli.js';
+import { type CliResult, runCli, runOnTerminal } from '../helpers/cli.js';
 import { pooledUrl } from '../helpers/pooler.js';
 import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 
@@ -36,7 +36,7 @@ describe('inspection commands on PostgreSQL (through PgBouncer)', () => {
       task_id: FAILED[0],
       context_id: '7a1e4c2b-3f5d-4e8a-9b1c-2d3e4f5a6b03',
       status: 'failed',
-      created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/),
       updated_at: expect.stringMatching(/Z$/),
       message_count: 2,
       failure_reason: 'Task execution failed: TimeoutError: the upstream agent did not answer within 300 s',
@@ -66,6 +66,28 @@ describe('inspection commands on PostgreSQL (through PgBouncer)', () => {
     const next = json(await cli('tasks', 'list', '--limit', '2', '--after', cursor!, '--json'));
     expect(next.items).toHaveLength(2);
     expect(r.stdout).not.toContain(next.items[0].task_id);
+  });
+
+  test('one timestamp format everywhere: list, show, export, CSV and the table agree to the microsecond', async () => {
+    const id = FAILED[0];
+    await adminQuery("update tasks set created_at = '2026-12-01 07:58:34.251487+01' where task_id = $1", [id], db.name);
+    const expected = '2026-12-01T06:58:34.251487Z';
+    const listed = json(await cli('tasks', 'list', '--context', '7a1e4c2b-3f5d-4e8a-9b1c-2d3e4f5a6b03', '--json')).items.find((t: { task_id: string }) => t.task_id === id);
+    expect(listed.created_at).toBe(expected);
+    expect(json(await cli('tasks', 'show', id, '--json')).created_at).toBe(expected);
+    const exported = (await cli('tasks', 'export', '--context', '7a1e4c2b-3f5d-4e8a-9b1c-2d3e4f5a6b03')).stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(exported.find((t) => t.task_id === id).created_at).toBe(expected);
+    expect((await cli('tasks', 'list', '--format', 'csv')).stdout).toContain(expected);
+    expect((await cli('tasks', 'list')).stdout).toContain(expected);
+    expect((await cli('tasks', 'show', id)).stdout).toContain(expected);
+  });
+
+  test.each([[['tasks', 'list']], [['contexts', 'list']], [['feedback', 'list']], [['stats']]])('%j on a 60-column terminal: no line is wider', async (args) => {
+    const r = await runOnTerminal(args, { setup: 'stty cols 60 rows 50', env: { DATABASE_URL: db.url } });
+    expect(r.code).toBe(0);
+    const lines = r.text.split(/\r?\n/).filter((l) => !l.startsWith('using ') && !l.startsWith('next page'));
+    expect(lines.length).toBeGreaterThan(3);
+    for (const line of lines) expect([...line].length).toBeLessThanOrEqual(60);
   });
 
   test('--format jsonl and csv: one row per line, no envelope', async () => {
@@ -137,12 +159,33 @@ describe('inspection commands on PostgreSQL (through PgBouncer)', () => {
     [['feedback', 'list', '--rating', '7'], /--rating must be a whole number from 1 to 5/],
     [['tasks', 'list', '--status', "failed'; drop table tasks; --"], /unknown status/],
     [['tasks', 'list', '--context', "x' or '1'='1"], /not a UUID/],
+    [['tasks', 'list', '--since', '99999999d'], /^error: --since: "99999999d" reaches back before the year 1$/m],
+    [['tasks', 'list', '--since', '99999999999999999999999d'], /--since: "99999999999999999999999d" reaches back/],
+    [['tasks', 'list', '--since', '2025-02-30'], /--since: cannot read "2025-02-30" as a time/],
+    [['contexts', 'list', '--until', '2025-04-31T10:00Z'], /--until: cannot read/],
+    [['feedback', 'list', '--until', '2025-02-30'], /--until: cannot read/],
+    [['tasks', 'list', '--status', 'failed,,completed'], /--status "failed,,completed" has an empty item/],
+    [['tasks', 'export', '--status', 'failed'], /tasks export does not take --json[\s\S]*hint: .*--format jsonl/],
   ])('%j is a usage error (exit 2), nothing on stdout', async (args, message) => {
     const r = await cli(...args, '--json');
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack
+    expect(r.stderr).not.toMatch(/please report/);
+    expect(r.stderr.trimEnd().split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+  });
+
+  test('a cursor goes on only under the filters that printed it', async () => {
+    const first = json(await cli('tasks', 'list', '--status', 'failed', '--since', '30d', '--limit', '1', '--json'));
+    expect(first.next).toEqual(expect.any(String));
+    const same = json(await cli('tasks', 'list', '--status', 'failed', '--since', '30d', '--limit', '1', '--after', first.next, '--json'));
+    expect(same.items).toHaveLength(1);
+    for (const other of [['--status', 'completed', '--since', '30d'], ['--status', 'failed'], []]) {
+      const r = await cli('tasks', 'list', ...other, '--after', first.next);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/invalid --after cursor: it was printed for other filters/);
+    }
   });
 
   test('a missing task is exit 1 naming it; the tables survived every attempt above', async () => {
@@ -221,4 +264,54 @@ describe('inspection commands on the embedded database', () => {
     const bad = await cli('tasks', 'list', '--status', 'nope');
     expect(bad.code).toBe(2);
   }, 60_000);
+});
+
+describe('hostile text and secrets stored in the database (PostgreSQL)', () => {
+  let db: { name: string; url: string };
+  const cli = (...args: string[]) => runCli(args, { env: { DATABASE_URL: db.url } });
+  const TASK = 'c0ffee00-0000-4000-8000-0000000000e1';
+  const CONTEXT = 'c0ffee00-0000-4000-8000-0000000000e0';
+  const hostile = 'done\u001b]0;PWNED\u0007\u001b[2J\rgone\u009b31m\u202e';
+  const hook = 'https://bob:hunter2@hooks.example.com/n?token=tok_sekret&api_key=key_sekret&X-Amz-Signature=sig_sekret&id=7';
+
+  beforeAll(async () => {
+    db = await createTestDatabase('hostilecli');
+    expect((await cli('migrate', 'up')).code).toBe(0);
+    const message = { role: 'agent', parts: [{ kind: 'text', text: hostile }], kind: 'message' };
+    await adminQuery('insert into contexts (context_id, metadata) values ($1, $2)', [CONTEXT, { title: hostile }], db.name);
+    await adminQuery(`insert into tasks (task_id, context_id, status, history) values ($1, $2, 'failed', $3)`, [TASK, CONTEXT, JSON.stringify([message])], db.name);
+    await adminQuery('insert into task_feedback (task_id, feedback, rating) values ($1, $2, 1)', [TASK, hostile], db.name);
+    await adminQuery('insert into webhook_configs (task_id, config) values ($1, $2)', [TASK, { url: hook, headers: { Authorization: 'Bearer bearer_sekret' } }], db.name);
+  });
+  afterAll(async () => dropTestDatabase(db.name));
+
+  // eslint-disable-next-line no-control-regex
+  const controls = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/;
+
+  test.each([[['tasks', 'list']], [['tasks', 'show', TASK]], [['contexts', 'list']], [['contexts', 'show', CONTEXT]], [['feedback', 'list']], [['stats']]])(
+    '%j prints control characters visibly, none raw',
+    async (args) => {
+      const r = await cli(...args);
+      expect(r.code).toBe(0);
+      expect(r.stdout.replace(/\n/g, '')).not.toMatch(controls);
+      expect(r.stderr.replace(/\n/g, '')).not.toMatch(controls);
+      if (args[0] !== 'stats') expect(r.stdout).toContain('\\u001b]0;PWNED\\u0007');
+    },
+  );
+
+  test('--json, JSON Lines and CSV carry the text exactly', async () => {
+    expect(JSON.parse((await cli('tasks', 'show', TASK, '--json')).stdout).history[0].parts[0].text).toBe(hostile);
+    expect(JSON.parse((await cli('tasks', 'export')).stdout).history[0].parts[0].text).toBe(hostile);
+    expect(JSON.parse((await cli('feedback', 'list', '--format', 'jsonl')).stdout).feedback).toBe(hostile);
+    expect((await cli('feedback', 'list', '--format', 'csv')).stdout).toContain(hostile);
+  });
+
+  test('a webhook URL shows neither its userinfo nor its secret-named query values, in text and --json', async () => {
+    const shown = 'https://***@hooks.example.com/n?token=***&api_key=***&X-Amz-Signature=***&id=7';
+    const text = await cli('tasks', 'show', TASK);
+    const doc = JSON.parse((await cli('tasks', 'show', TASK, '--json')).stdout);
+    expect(doc.webhook_config.config.url).toBe(shown);
+    expect(text.stdout).toContain(shown);
+    for (const out of [text.stdout, JSON.stringify(doc)]) expect(out).not.toMatch(/sekret|hunter2|bob/);
+  });
 });

@@ -34,7 +34,7 @@ describe('inspection commands on a Bindu server database (through PgBouncer)', (
   });
   afterAll(async () => dropTestDatabase(db.name));
 
-  test('tasks list --json: SPEC §7 field names plus the server\'s own values; no pending-migration warning', async () => {
+  test('tasks list --json: our field names plus the server\'s own values; no pending-migration warning', async () => {
     const r = await echo('tasks', 'list', '--status', 'failed', '--json');
     const doc = json(r);
     expect(doc.next).toBeNull();
@@ -86,7 +86,13 @@ describe('inspection commands on a Bindu server database (through PgBouncer)', (
     expect(shown.stdout).toContain('"token": "***"');
     expect(shown.stdout + shown.stderr).not.toContain('server-webhook-token-123456');
     const contexts = json(await echo('contexts', 'list', '--json'));
-    expect(contexts.items[0]).toMatchObject({ task_count: 9, message_count: 1, owner_did: 'did:bindu:acme@example.com:echo_agent:438b4' });
+    // The server keeps a conversation in its tasks' history only: counted and shown from there, and said so.
+    expect(contexts.items[0]).toMatchObject({ task_count: 9, message_count: expect.any(Number), messages_from: 'tasks.history', owner_did: 'did:bindu:acme@example.com:echo_agent:438b4' });
+    expect(contexts.items[0].message_count).toBeGreaterThan(9);
+    const contextShown = await echo('contexts', 'show', contexts.items[0].context_id);
+    expect(contextShown.stdout).toContain(`Messages (${contexts.items[0].message_count}, from its tasks' history)`);
+    expect(contextShown.stdout).toMatch(/please do task failed/);
+    expect((await echo('contexts', 'list')).stdout).toMatch(/MSGS\*[\s\S]*\* messages in the contexts' tasks' history/);
     const owned = json(await echo('contexts', 'list', '--owner', 'did:bindu:acme@example.com:echo_agent:438b4', '--json'));
     expect(owned.items.map((c: { context_id: string }) => c.context_id)).toEqual(contexts.items.filter((c: { owner_did: string }) => c.owner_did === 'did:bindu:acme@example.com:echo_agent:438b4').map((c: { context_id: string }) => c.context_id));
     expect(json(await echo('contexts', 'list', '--owner', 'did:bindu:nobody', '--json')).items).toEqual([]);

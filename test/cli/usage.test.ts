@@ -1,9 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { binPath, repoRoot, runCli, runOnTerminal, shippedMigrations } from '../helpers/cli.js';
+import { acquireFileLock } from '../../src/lib/fileLock.js';
+import { repoRoot, runCli, runOnTerminal, shippedMigrations } from '../helpers/cli.js';
 import { adminUrl, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 
 let db: { name: string; url: string };
@@ -29,6 +30,13 @@ describe('help and usage errors', () => {
     expect(r.code).toBe(0);
     expect(r.stdout + r.stderr).toMatch(/Usage: bindu-db/);
     expect(r.stdout + r.stderr).toMatch(/Examples?:\n\s+\$ bindu-db/);
+  });
+
+  test.each([[['migrate']], [['tasks']], [['seed']]])('%j (a group without its subcommand) shows its help on stderr and exits 2', async (args) => {
+    const r = await runCli(args);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/Usage: bindu-db /);
   });
 
   test('--help works with no database driver installed (none is loaded)', () => {
@@ -90,6 +98,67 @@ describe('help and usage errors', () => {
     expect(r.stderr).toMatch(/refusing to revert 1 migration .* without confirmation/);
     expect(r.stderr).toMatch(/--yes/);
     expect(JSON.parse((await runCli(['migrate', 'status', '--json'], { env: { DATABASE_URL: db.url } })).stdout).pending).toEqual([]);
+  });
+});
+
+describe('what the user pointed at is wrong: one line, the right exit code, no "please report"', () => {
+  const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'bad-env-'));
+  const oneLine = (r: { stdout: string; stderr: string }, message: RegExp) => {
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/please report|\n\s+at |-sASSERTIONS/);
+    expect(r.stderr.trimEnd().split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+  };
+  const aFile = () => {
+    const file = path.join(tmp(), 'a-file');
+    fs.writeFileSync(file, 'x');
+    return file;
+  };
+
+  test.each<[string, () => { args: string[]; env?: Record<string, string | undefined> }, number, RegExp]>([
+    ['--data-dir <a file>', () => ({ args: ['--data-dir', aFile(), 'tasks', 'list'] }), 2, /the embedded database path .*a-file is not a directory/],
+    ['--migrations-dir <a file>', () => ({ args: ['--migrations-dir', aFile(), 'migrate', 'status'], env: { BINDU_DB_DATA_DIR: path.join(tmp(), 'db') } }), 2, /migrations directory .*a-file is not a directory/],
+    ['BINDU_DB_SEEDS_DIR=/nonexistent', () => ({ args: ['seed', 'run'], env: { BINDU_DB_SEEDS_DIR: '/nonexistent', BINDU_DB_DATA_DIR: path.join(tmp(), 'db') } }), 2, /seeds directory \/nonexistent does not exist/],
+    ['seed generate --tasks 99999999999', () => ({ args: ['seed', 'generate', '--tasks', '99999999999'] }), 2, /--tasks <n>' argument '99999999999' is invalid. expected at most 100,000,000/],
+    ['BINDU_DB_LOCK_TIMEOUT=-1', () => ({ args: ['migrate', 'status'], env: { BINDU_DB_LOCK_TIMEOUT: '-1' } }), 2, /^error: BINDU_DB_LOCK_TIMEOUT \(or --lock-timeout\) must be a number of seconds, not "-1"$/m],
+    ['--lock-timeout before the command', () => ({ args: ['--lock-timeout', 'soon', 'migrate', 'up'] }), 2, /^error: --lock-timeout must be a number of seconds, not "soon"$/m],
+    ['a migration that throws on import', () => {
+      const dir = tmp();
+      fs.writeFileSync(path.join(dir, '20990101_0001_broken.mjs'), "throw new Error('boom at import');\n");
+      return { args: ['--migrations-dir', dir, 'migrate', 'up'], env: { BINDU_DB_DATA_DIR: path.join(tmp(), 'db') } };
+    }, 1, /^error: cannot load .*20990101_0001_broken\.mjs: boom at import$/m],
+    ['a damaged embedded data directory', () => {
+      const dir = path.join(tmp(), 'db');
+      fs.mkdirSync(path.join(dir, 'global'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'PG_VERSION'), '18\n');
+      fs.writeFileSync(path.join(dir, 'global', 'pg_control'), 'x'.repeat(8192));
+      return { args: ['--data-dir', dir, 'tasks', 'list'] };
+    }, 1, /could not open the embedded database at .*: its files look damaged[\s\S]*hint: restore a backup/],
+    ['sslrootcert=/nonexistent', () => ({ args: ['migrate', 'status'], env: { DATABASE_URL: `${db.url}?sslmode=verify-full&sslrootcert=/nonexistent` } }), 2, /cannot read the SSL file \/nonexistent named in DATABASE_URL \(it does not exist\)/],
+    ['a URL without the password the server asks for', () => {
+      const url = new URL(db.url);
+      url.password = '';
+      return { args: ['tasks', 'list'], env: { DATABASE_URL: url.toString(), PGPASSWORD: undefined } };
+    }, 1, /cannot connect to postgresql:\/\/postgres@.*: the server asks for a password and the URL gives none[\s\S]*hint: add it to DATABASE_URL/],
+  ])('%s', async (_name, make, code, message) => {
+    const { args, env } = make();
+    const r = await runCli(args, { env });
+    expect(r.code).toBe(code);
+    expect(r.stdout).toBe('');
+    oneLine(r, message);
+  });
+
+  test('a data directory this user cannot write', async () => {
+    const dir = tmp();
+    fs.mkdirSync(path.join(dir, 'db'));
+    fs.writeFileSync(path.join(dir, 'db', 'PG_VERSION'), '18\n');
+    fs.chmodSync(dir, 0o755);
+    const nobody = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
+    // As root every directory is writable: the test needs another user (root can be one).
+    const uid = process.getuid?.() === 0 ? nobody : undefined;
+    if (uid === undefined) fs.chmodSync(dir, 0o555);
+    const r = await runCli(['--data-dir', path.join(dir, 'db'), 'tasks', 'list'], { uid, cwd: os.tmpdir() });
+    expect(r.code).toBe(1);
+    oneLine(r, /the embedded database at .*db is not writable by this user \(permission denied\)/);
   });
 });
 
@@ -183,21 +252,16 @@ describe('migrate make', () => {
 });
 
 describe('embedded database', () => {
-  test('a second process opening the same data directory gets a clear error, and the first is unharmed', async () => {
+  test('a second process opening a data directory in use gets a clear error, and the holder is unharmed', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emb-lock-'));
     const env = { BINDU_DB_DATA_DIR: path.join(dir, 'db'), BINDU_DB_MIGRATIONS_DIR: path.join(repoRoot, 'migrations') };
     expect((await runCli(['migrate', 'up'], { env })).code).toBe(0);
-    // Hold the directory with a long-running process (a slow seed run would do; a dry run of down is quick).
-    const first = spawn(process.execPath, [binPath, 'seed', 'run'], { cwd: repoRoot, env: { ...process.env, ...env } });
-    let firstErr = '';
-    await new Promise<void>((resolve) => first.stderr.on('data', (d) => ((firstErr += d), firstErr.includes('using the embedded') && resolve())));
+    // This test process holds the directory's lock, as a long-running bindu-db would.
+    const release = await acquireFileLock(`${env.BINDU_DB_DATA_DIR}.lock`);
     const second = await runCli(['migrate', 'status'], { env });
-    const firstCode = await new Promise((r) => first.on('close', r));
-    expect(firstCode).toBe(0);
-    if (second.code !== 0) {
-      expect(second.code).toBe(1);
-      expect(second.stderr).toMatch(/is in use by another bindu-db process \(pid \d+\)/);
-    }
+    release();
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(new RegExp(`is in use by another bindu-db process \\(pid ${process.pid}\\)`));
     const after = await runCli(['migrate', 'status', '--json'], { env });
     expect(JSON.parse(after.stdout)).toEqual({ applied: (await shippedMigrations()).length, pending: [], locked: false });
   });

@@ -169,11 +169,11 @@ describe('schemas doctor and repair', () => {
     // default now does too), an owner, and an update that moves updated_at by itself.
     const t = `"${FLEET.old}".tasks`;
     await db.knex.raw(`insert into ${t} (id, context_id, state, state_timestamp, owner_did) values ('cc000000-0000-4000-8000-0000000000a1', 'cc000000-0000-4000-8000-000000000000', 'submitted', now(), 'did:x')`);
-    const [made] = await rows<{ kind: string; updated_at: Date }>(db.knex, `select kind, updated_at from ${t} where id = 'cc000000-0000-4000-8000-0000000000a1'`);
+    const [made] = await rows<{ kind: string; updated_at: string }>(db.knex, `select kind, updated_at from ${t} where id = 'cc000000-0000-4000-8000-0000000000a1'`);
     expect(made.kind).toBe('task');
     await db.knex.raw(`update ${t} set updated_at = '2000-01-01', state = 'working' where id = 'cc000000-0000-4000-8000-0000000000a1'`);
-    const [updated] = await rows<{ updated_at: Date }>(db.knex, `select updated_at from ${t} where id = 'cc000000-0000-4000-8000-0000000000a1'`);
-    expect(updated.updated_at.getTime()).toBeGreaterThan(made.updated_at.getTime() - 1);
+    const [updated] = await rows<{ updated_at: string }>(db.knex, `select updated_at from ${t} where id = 'cc000000-0000-4000-8000-0000000000a1'`);
+    expect(Date.parse(String(updated.updated_at))).toBeGreaterThan(Date.parse(String(made.updated_at)) - 1);
     // Data was not rewritten: every task of the fixture is there as it was, owner_did null.
     const [{ n }] = await rows<{ n: string }>(db.knex, `select count(*) as n from ${t} where owner_did is null`);
     expect(Number(n)).toBe(9);

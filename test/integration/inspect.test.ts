@@ -223,7 +223,7 @@ describe.each(targets)('inspection on $name', (target) => {
     const failed: string[] = [];
     await inspect.exportTasks(db, { status: 'failed', context: TIE_CONTEXT }, async (batch) => void failed.push(...batch));
     expect(failed.map((l) => JSON.parse(l).task_id).sort()).toEqual(TIE_TASKS);
-    expect(JSON.parse(failed[0]).created_at).toBe('2025-01-01T00:00:00.123456+00:00');
+    expect(JSON.parse(failed[0]).created_at).toBe('2025-01-01T00:00:00.123456Z');
   });
 
   test('bad input is a usage error naming what is valid', async () => {

@@ -6,7 +6,7 @@ import { up } from '../../src/core/migrations.js';
 import { runSeeds } from '../../src/core/seeds.js';
 import * as inspect from '../../src/core/inspect.js';
 import { type BinduError, UsageError } from '../../src/errors.js';
-import { createTestDatabase, dropTestDatabase } from '../helpers/db.js';
+import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 import { pooledUrl } from '../helpers/pooler.js';
 import { buildServerDatabase } from '../helpers/serverDb.js';
 import { allPages } from '../helpers/paging.js';
@@ -36,6 +36,8 @@ const PUBLIC = ids('dd');
 const NEWEST_FIRST = (x: ReturnType<typeof ids>) => [x.failedSilent, x.submitted, x.working, x.inputRequired, x.authRequired, x.completed, x.failed, x.canceled, x.rejected];
 const OWNER = 'did:bindu:acme@example.com:echo_agent:438b4';
 const REASON = 'Task execution failed: ConnectionError: upstream LLM refused the request';
+/** Every timestamp, on every layout: UTC, Z, microseconds. */
+const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
 
 const usageError = async (p: Promise<unknown>, pattern: RegExp) => {
   const err = await p.then(() => undefined, (e: unknown) => e);
@@ -103,7 +105,7 @@ describe('inspection of a Bindu server database', () => {
     await usageError(inspect.stats(none), /holds no Bindu tables/);
   });
 
-  test('tasks list: SPEC §7 names, normalized status beside the server\'s state, owner, payment, failure reason', async () => {
+  test('tasks list: our field names, normalized status beside the server\'s state, owner, payment, failure reason', async () => {
     const page = await inspect.listTasks(echo, {});
     expect(page.next).toBeNull();
     expect(page.items.map((x) => x.task_id)).toEqual(NEWEST_FIRST(ECHO));
@@ -117,11 +119,11 @@ describe('inspection of a Bindu server database', () => {
       context_id: ECHO.context,
       status: 'failed',
       state: 'failed',
-      state_timestamp: expect.any(Date),
+      state_timestamp: expect.stringMatching(TIMESTAMP),
       owner_did: OWNER,
       payment_status: null,
-      created_at: expect.any(Date),
-      updated_at: expect.any(Date),
+      created_at: expect.stringMatching(TIMESTAMP),
+      updated_at: expect.stringMatching(TIMESTAMP),
       message_count: 2,
       failure_reason: REASON,
     });
@@ -202,7 +204,7 @@ describe('inspection of a Bindu server database', () => {
     const task = await inspect.showTask(echo, ECHO.failed);
     expect(task).toMatchObject({ task_id: ECHO.failed, context_id: ECHO.context, status: 'failed', state: 'failed', kind: 'task', owner_did: OWNER, metadata: {} });
     expect(task.history.map((m) => (m as { role: string }).role)).toEqual(['user', 'agent']);
-    expect(task.feedback).toEqual([{ feedback_id: expect.stringMatching(/^\d+$/), task_id: ECHO.failed, feedback: 'It failed', rating: 1, metadata: { source: 'api' }, created_at: expect.any(Date) }]);
+    expect(task.feedback).toEqual([{ feedback_id: expect.stringMatching(/^\d+$/), task_id: ECHO.failed, feedback: 'It failed', rating: 1, metadata: { source: 'api' }, created_at: expect.stringMatching(TIMESTAMP) }]);
     expect(task.webhook_config).toBeNull();
     const hooked = await inspect.showTask(echo, ECHO.working);
     expect(hooked.status).toBe('running');
@@ -215,23 +217,28 @@ describe('inspection of a Bindu server database', () => {
     await expect(inspect.showTask(echo, LEGACY.completed)).rejects.toMatchObject({ exitCode: 1, message: `task ${LEGACY.completed} not found` });
   });
 
-  test('contexts list and show: context_data as metadata, message_history as messages', async () => {
+  test("contexts list and show: context_data as metadata, the conversation from the tasks' history (the server writes no message_history)", async () => {
     for (const [db, x, owner] of [[echo, ECHO, OWNER], [legacy, LEGACY, null]] as const) {
+      const histories = await adminQuery<{ history: unknown[] }>(`select history from "${db.schema}".tasks where context_id = $1 order by created_at, id`, [x.context], t.name);
+      const conversation = histories.flatMap((r) => r.history);
+      expect(conversation.length).toBeGreaterThan(9);
       const page = await inspect.listContexts(db, {});
       expect(page.items).toEqual([
         {
           context_id: x.context,
           owner_did: owner,
           metadata: { title: expect.stringMatching(/^conversation of /) },
-          created_at: expect.any(Date),
-          updated_at: expect.any(Date),
-          message_count: 1,
+          created_at: expect.stringMatching(TIMESTAMP),
+          updated_at: expect.stringMatching(TIMESTAMP),
+          message_count: conversation.length,
+          messages_from: 'tasks.history',
           task_count: 9,
-          last_activity_at: expect.any(Date),
+          last_activity_at: expect.stringMatching(TIMESTAMP),
         },
       ]);
       const shown = await inspect.showContext(db, x.context);
-      expect(shown.messages).toHaveLength(1);
+      expect(shown.messages).toEqual(conversation);
+      expect(shown.messages_from).toBe('tasks.history');
       expect(shown.tasks.map((task) => task.task_id)).toEqual(NEWEST_FIRST(x));
     }
   });

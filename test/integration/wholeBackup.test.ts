@@ -169,10 +169,7 @@ describe('credentials: the tools authenticate as the driver does, and never prom
     expect(r.stdout + r.stderr).not.toContain(password);
   });
 
-  // TODO(issue 10, "no password at all"; 2026-12-01): since the session check opens a pg pool
-  // (db/connect.ts), node-pg's SASL error ("client password must be a string") leaves its socket
-  // open and the process never exits after printing the error (stats does the same). Unskip then.
-  test.skip('no password anywhere: one line, exit 1, no prompt', async () => {
+  test('no password anywhere: one line, exit 1, no prompt', async () => {
     const url = new URL(source.url);
     url.password = '';
     const r = await runCli(['backup', path.join(dir, 'nopw.sql')], { env: { DATABASE_URL: url.toString(), PGPASSWORD: undefined, PGPASSFILE: '/nonexistent' } });

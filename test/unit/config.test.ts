@@ -1,6 +1,16 @@
 import { describe, expect, test } from '@jest/globals';
-import { loadConfig, parseDatabaseUrl } from '../../src/config.js';
+import { describeConnection, loadConfig, parseDatabaseUrl } from '../../src/config.js';
 import { ConfigError, UsageError } from '../../src/errors.js';
+
+/** What fn throws (undefined if nothing). */
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
 
 describe('parseDatabaseUrl: the URL forms Bindu uses', () => {
   test.each([
@@ -30,10 +40,49 @@ describe('parseDatabaseUrl: the URL forms Bindu uses', () => {
     ['?sslmode=disable', 'disable'],
     ['?sslmode=verify-full', 'verify-full'],
     ['?sslmode=allow', 'allow'],
-    ['?SSLMODE=require'.toLowerCase(), 'require'],
     ['', 'prefer'],
   ])('ssl spelling %s → %s', (query, mode) => {
     expect(parseDatabaseUrl(`postgresql+asyncpg://u:p@h/db${query}`).sslMode).toBe(mode);
+  });
+
+  test.each([
+    ['?SSLMODE=require', 'lower-case: sslmode'],
+    ['?sslmod=require', 'valid parameters: host, port'],
+    ['?ssl=require&sslcompression=1', 'sslcompression'],
+  ])('unknown or misspelt query parameter %s is a usage error naming the valid ones', (query, hint) => {
+    const error = thrown(() => parseDatabaseUrl(`postgresql+asyncpg://u:p@h/db${query}`));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toContain('unknown query parameter');
+    expect(`${(error as ConfigError).message} ${(error as ConfigError).hint}`).toContain(hint);
+  });
+
+  test.each([
+    'postgresql://bob:s3cr3tPart/xyz@localhost/db',
+    'postgresql://bob:abc#defSecretPart@localhost/db',
+    'postgresql://bob:pa@ss/wordSecretPart@localhost/db',
+    'postgresql://bob:pa?ssSecretPart@localhost/db',
+    'postgresql://bob:p%zzSecretPart@localhost/db',
+    'postgresql://bob:SecretPart:99@localhost:5432/db',
+    'postgresql://bob:SecretPart@localhost:notaport/db',
+    'postgresql://bobSecretPart:x y@localhost/db',
+  ])('no fragment of the credentials of %s appears in its error; the hint says to percent-encode', (url) => {
+    const error = thrown(() => parseDatabaseUrl(url)) as ConfigError | undefined;
+    // Credentials with a ':' in the password are legal (it runs to the last '@'); the rest fail.
+    if (url.includes('SecretPart:99')) return expect(parseDatabaseUrl(url).password).toBe('SecretPart:99');
+    expect(error).toBeInstanceOf(ConfigError);
+    const text = `${error!.message}\n${error!.hint}`;
+    for (const fragment of ['SecretPart', 's3cr3t', 'xyz', 'abc', 'bob', 'def', 'wordS']) expect(text).not.toContain(fragment);
+    if (!url.includes('notaport')) expect(error!.hint).toContain('percent-encode');
+  });
+
+  test('a value echoed in an error is cut short', () => {
+    const message = (thrown(() => parseDatabaseUrl(`postgresql://u@h/${'d'.repeat(100_000)}?ssl=${'x'.repeat(100_000)}`)) as Error).message;
+    expect(message).toContain('unknown ssl mode');
+    expect(message.length).toBeLessThan(500);
+  });
+
+  test('a Unix-socket URL is shown with its socket path', () => {
+    expect(describeConnection(parseDatabaseUrl('postgresql://u:p@/db?host=/var/run/postgresql'))).toBe('postgresql://u:***@:5432/db?host=/var/run/postgresql');
   });
 
   test('sslmode wins over ssl when both are given (libpq spelling is the precise one)', () => {
@@ -50,12 +99,7 @@ describe('parseDatabaseUrl: the URL forms Bindu uses', () => {
     ['postgresql://:secretpw@h/db', 'no user name'],
     ['postgresql://u:secret%zzpw@h/db', 'percent-encoding'],
   ])('malformed %s is a usage error naming the problem, password masked', (url, problem) => {
-    let error: unknown;
-    try {
-      parseDatabaseUrl(url);
-    } catch (err) {
-      error = err;
-    }
+    const error = thrown(() => parseDatabaseUrl(url));
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).exitCode).toBe(2);
     expect((error as Error).message).toContain(problem);
@@ -95,6 +139,18 @@ describe('loadConfig precedence: flag > environment > .env > default', () => {
     expect(() => loadConfig({ schema: 'a;drop' }, {})).toThrow(UsageError);
     expect(() => loadConfig({ connectTimeout: 'soon' }, {})).toThrow(/--connect-timeout/);
     expect(() => loadConfig({}, { STORAGE__RUN_MIGRATIONS_ON_STARTUP: 'perhaps' })).toThrow(/true or false/);
+  });
+
+  test('a bad timeout names where it came from: the flag, or the variable and the flag', () => {
+    expect(() => loadConfig({}, { BINDU_DB_LOCK_TIMEOUT: '-1' })).toThrow(/^BINDU_DB_LOCK_TIMEOUT \(or --lock-timeout\) must be a number of seconds, not "-1"$/);
+    expect(() => loadConfig({ lockTimeout: '-1' }, { BINDU_DB_LOCK_TIMEOUT: '5' })).toThrow(/^--lock-timeout must be/);
+    expect(() => loadConfig({}, { PGCONNECT_TIMEOUT: 'x' })).toThrow(/^PGCONNECT_TIMEOUT \(or --connect-timeout\)/);
+  });
+
+  test('a 100 KB value is echoed cut short', () => {
+    const message = (thrown(() => loadConfig({ schema: `bad-${'x'.repeat(100_000)}` }, {})) as Error).message;
+    expect(message).toMatch(/^invalid schema name "bad-x+…"$/);
+    expect(message.length).toBeLessThan(100);
   });
 
   test('the password is registered as a secret to scrub from output', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { Chalk } from 'chalk';
-import { parseFormat, parseLimit, parseOwner, parsePaymentStatuses, parseRating, parseStatuses, parseTime, parseUuid } from '../../src/core/inspectInput.js';
+import { parseExportFormat, parseFormat, parseLimit, parseOwner, parsePaymentStatuses, parseRating, parseStatuses, parseTime, parseUuid } from '../../src/core/inspectInput.js';
 import { BINDU_DB_LAYOUT } from '../../src/db/layouts/ours.js';
 import { BINDU_SERVER_LAYOUT } from '../../src/db/layouts/server.js';
 import { maskSecrets } from '../../src/core/inspect.js';
@@ -57,7 +57,7 @@ describe('parseStatuses', () => {
     expect(BINDU_DB_LAYOUT.statuses).toEqual(['pending', 'running', 'completed', 'failed', 'input_required']);
     expect(BINDU_DB_LAYOUT.storedStatuses('failed')).toEqual(['failed']);
   });
-  test.each(['done', 'failed,nope', ',', "failed'; drop table tasks; --"])('rejects %j naming the valid statuses', (input) => {
+  test.each(['done', 'failed,nope', ',', 'failed,,completed', 'failed,', ' ,failed', "failed'; drop table tasks; --"])('rejects %j naming the valid statuses', (input) => {
     const err = usage(() => parseStatuses(input));
     expect(`${err.message} ${err.hint}`).toMatch(/pending, running, completed, failed, input_required/);
   });
@@ -68,7 +68,7 @@ describe('parseOwner and parsePaymentStatuses', () => {
   test.each(['', '   ', 'x'.repeat(256)])('rejects owner %j', (input) => void usage(() => parseOwner(input)));
   test('payment statuses: several, lower-cased, deduplicated', () =>
     expect(parsePaymentStatuses('payment-failed, PAYMENT-ORPHANED,payment-failed')).toEqual(['payment-failed', 'payment-orphaned']));
-  test.each([',', "x' or '1'='1", 'a b'])('rejects payment status %j with examples', (input) => expect(usage(() => parsePaymentStatuses(input)).hint).toMatch(/payment-failed/));
+  test.each([',', 'payment-failed,,payment-orphaned', "x' or '1'='1", 'a b'])('rejects payment status %j with examples', (input) => expect(usage(() => parsePaymentStatuses(input)).hint).toMatch(/payment-failed/));
 });
 
 describe('parseLimit', () => {
@@ -106,6 +106,27 @@ describe('parseTime', () => {
   });
 });
 
+describe('parseTime: dates that do not exist and times out of range', () => {
+  const now = new Date('2025-06-14T12:00:00Z');
+  test.each(['2025-02-30', '2025-02-29', '2024-02-30T10:00Z', '2025-04-31', '2025-06-14T24:00:00Z', '2025-06-14T10:60Z', '2025-06-14T10:00:61Z', '0000-01-01', '99999999d', '99999999999999999999999d', '2000000w'])(
+    'rejects %j as a usage error',
+    (input) => expect(usage(() => parseTime(input, '--since', now)).message).toMatch(/^--since: /),
+  );
+  test('accepts a leap day and a long but reachable duration', () => {
+    expect(parseTime('2024-02-29', '--since', now).toISOString()).toBe('2024-02-29T00:00:00.000Z');
+    expect(parseTime('3650d', '--since', now).getUTCFullYear()).toBe(2015);
+  });
+});
+
+describe('parseExportFormat: tasks export streams JSON Lines only', () => {
+  test('jsonl by default or by name; --json and other formats point to --format jsonl', () => {
+    expect(parseExportFormat(undefined, false)).toBe('jsonl');
+    expect(parseExportFormat('JSONL', false)).toBe('jsonl');
+    expect(usage(() => parseExportFormat(undefined, true)).hint).toMatch(/--format jsonl/);
+    expect(usage(() => parseExportFormat('csv', false)).hint).toMatch(/--format jsonl/);
+  });
+});
+
 describe('parseFormat', () => {
   test('table by default, json with --json, stream formats', () => {
     expect(parseFormat(undefined, false)).toBe('table');
@@ -121,6 +142,15 @@ describe('cursors', () => {
   test('round-trip with microseconds', () => expect(decodeCursor('tasks', encodeCursor('tasks', key))).toEqual(key));
   test('a cursor of another list is refused, naming the right one', () => {
     expect(usage(() => decodeCursor('feedback', encodeCursor('tasks', key))).message).toMatch(/"tasks list", not "feedback list"/);
+  });
+  test('a cursor carries the filters it was listed with: the same scope goes on, another is refused', () => {
+    expect(decodeCursor('tasks', encodeCursor('tasks', key, 'abc'), 'abc')).toEqual(key);
+    expect(usage(() => decodeCursor('tasks', encodeCursor('tasks', key, 'abc'), 'xyz')).message).toMatch(/printed for other filters/);
+    expect(usage(() => decodeCursor('tasks', encodeCursor('tasks', key, 'abc'))).message).toMatch(/printed for other filters/);
+    expect(usage(() => decodeCursor('tasks', encodeCursor('tasks', key), 'abc')).message).toMatch(/printed for other filters/);
+  });
+  test.each(['2025-02-30T09:30:00.123456Z', '2025-13-01T09:30:00Z', '0000-06-14T09:30:00Z', '2025-06-14T25:30:00Z'])('a cursor edited to the impossible time %s is refused', (ts) => {
+    expect(usage(() => decodeCursor('tasks', encodeCursor('tasks', { ...key, ts }))).message).toMatch(/invalid --after cursor/);
   });
   test.each(['', 'garbage', 'eyJmb28iOjF9', `${encodeCursor('tasks', key)}x`, Buffer.from('{"k":"tasks","t":"x","i":"y"}').toString('base64url'), "'; drop table tasks; --"])(
     'garbled %j is a usage error',
@@ -147,6 +177,15 @@ describe('maskSecrets', () => {
       authorization: { user: '***', pass: '***' },
     });
   });
+  test.each([
+    ['https://hooks.example.com/x?token=t0k&api_key=k3y&keep=1', 'https://hooks.example.com/x?token=***&api_key=***&keep=1'],
+    ['https://hooks.example.com/x?X-Amz-Signature=abc&X-Amz-Credential=cred&X-Amz-Date=20261201', 'https://hooks.example.com/x?X-Amz-Signature=***&X-Amz-Credential=***&X-Amz-Date=20261201'],
+    ['https://bob:hunter2@hooks.example.com/x?secret=s&password=p&auth=a&id=7', 'https://***@hooks.example.com/x?secret=***&password=***&auth=***&id=7'],
+    ['https://hooks.example.com/cb#access_token=tok&state=s', 'https://hooks.example.com/cb#access_token=***&state=s'],
+    ['https://hooks.example.com/plain', 'https://hooks.example.com/plain'],
+  ])('masks userinfo and secret-named parameters of a URL: %s', (url, shown) => {
+    expect(maskSecrets({ url, nested: [{ callback: url }] })).toEqual({ url: shown, nested: [{ callback: shown }] });
+  });
 });
 
 describe('formatting', () => {
@@ -170,7 +209,7 @@ describe('formatting', () => {
       ],
       c,
     );
-    expect(lines).toEqual(['  2025-06-14 09:30:00Z user', '      hello', '      [file a.pdf application/pdf]', '  agent', '      [data {rows, cols}]']);
+    expect(lines).toEqual(['  2025-06-14T09:30:00Z user', '      hello', '      [file a.pdf application/pdf]', '  agent', '      [data {rows, cols}]']);
     expect(describePart({ kind: 'video' } as never)).toBe('[video]');
   });
   test('bars scale to the largest value', () => {

@@ -26,7 +26,6 @@ interface RestoreFlags {
 const backupPlan = () => import('../../core/backup/plan.js');
 const backupRun = () => import('../../core/backup/run.js');
 const restoreRun = () => import('../../core/restore/run.js');
-const pgBinOption = () => new Option('--pg-bin <dir>', 'directory of pg_dump, psql and pg_restore (default: $PG_DUMP, $PSQL, $PG_RESTORE, else PATH)');
 
 const schemaList = (schemas: string[]) => (schemas.length ? schemas.join(', ') : 'every schema');
 
@@ -68,7 +67,6 @@ export function registerBackup(program: Command): void {
     .addOption(new Option('--schema-only', 'tables and functions, no rows').conflicts('dataOnly'))
     .option('--data-only', 'rows only, no schema: restores into existing tables (e.g. after bindu-db migrate up)')
     .option('--force', 'replace the file if it exists')
-    .addOption(pgBinOption())
     .addHelpText(
       'after',
       `
@@ -104,7 +102,6 @@ ${examples('bindu-db backup ./backup.sql', 'bindu-db backup ./nightly.sql.gz --j
     .command('verify')
     .argument('<file>', 'a backup made by bindu-db backup')
     .description('prove a backup restores: load it into a scratch database and compare each table\'s rows with the counts recorded at backup time')
-    .addOption(pgBinOption())
     .addHelpText('after', `
 The scratch database is a throwaway database on the same server when the role may create one,
 else the embedded database in a temporary directory; it is dropped afterwards. Exit 0 when every
@@ -132,7 +129,6 @@ ${examples('bindu-db backup verify ./nightly.sql.gz', 'bindu-db backup verify ./
     .argument('<file>', 'a backup: plain .sql, .sql.gz or a custom .dump (told apart by content)')
     .option('--clean', 'replace what the backup recreates in the schemas it holds, in the same transaction (other schemas are left alone; refused if anything outside the backup depends on it); for a --data-only backup, empty the tables it has rows for instead')
     .option('-y, --yes', 'do not ask for confirmation')
-    .addOption(pgBinOption())
     .addHelpText('after', `
 The file is checked before anything runs: psql meta-commands, transaction control, role and
 database statements, ALTER SYSTEM, COPY … PROGRAM and objects outside the schemas the file

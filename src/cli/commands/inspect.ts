@@ -7,7 +7,7 @@ import { run } from '../run.js';
 import { examples } from '../options.js';
 import { plural } from '../ui/format.js';
 
-// tasks | contexts | feedback x list | show, tasks export, and stats: read-only, SPEC §6.
+// tasks | contexts | feedback x list | show, tasks export, and stats: all read-only.
 // Each action maps flags to one core call and hands the result to ui/inspectFormat.
 
 const core = () => import('../../core/inspect.js');
@@ -50,7 +50,7 @@ function noticeSkipped(ctx: RunContext, skipped: readonly Skipped[] | undefined)
 async function printPage<T extends object>(ctx: RunContext, flags: ListFlags, page: Page<T> & { skipped?: Skipped[] }, table: (items: T[]) => string[], columnsOfOurs: string[]): Promise<void> {
   const f = await fmt();
   noticeSkipped(ctx, page.skipped);
-  // The server layout's own fields (state, owner_did, ...) follow SPEC §3's columns in CSV; the schema comes first.
+  // The server layout's own fields (state, owner_did, ...) follow the base columns in CSV; the schema comes first.
   const base = flags.allSchemas ? ['schema', ...columnsOfOurs] : columnsOfOurs;
   const columns = [...base, ...Object.keys(page.items[0] ?? {}).filter((k) => !base.includes(k))];
   const format = (await import('../../core/inspectInput.js')).parseFormat(flags.format, ctx.out.json);
@@ -105,7 +105,7 @@ export function registerInspect(program: Command): void {
         inspect.parseFormat(opts.format, ctx.out.json);
         const page = await inspect.listTasks(await openForInspection(ctx, opts), opts);
         const f = await fmt();
-        await printPage(ctx, opts, page, (items) => f.formatTaskList(items, ctx.out.color), TASK_COLUMNS);
+        await printPage(ctx, opts, page, (items) => f.formatTaskList(items, ctx.out.color, ctx.out.width), TASK_COLUMNS);
       }),
     );
 
@@ -124,14 +124,17 @@ export function registerInspect(program: Command): void {
       }),
     );
 
-  taskFilterOptions(tasks.command('export').description('every matching task with its full history, as JSON Lines on stdout (any number of rows, constant memory)'))
+  taskFilterOptions(tasks.command('export').description('every matching task with its full history, streamed as JSON Lines on stdout: one task per line as it is read, any number of rows in constant memory (--json is refused: it means one document)'))
     .option('--since <time>', 'only tasks created at or after this')
     .option('--until <time>', 'only tasks created before this')
+    .option('--format <format>', 'jsonl, the only one (the default)')
     .option('--all-schemas', 'every schema of a recognised layout, one after the other; each line carries its schema')
     .addHelpText('after', examples('bindu-db tasks export > tasks.jsonl', 'bindu-db tasks export --status failed --since 7d | jq -r .task_id', 'bindu-db tasks export --all-schemas --status failed | jq -r .schema'))
     .action(
-      run<TaskFilterFlags & { since?: string; until?: string; allSchemas?: boolean }>(async (ctx, opts) => {
-        (await core()).parseTaskExport(opts);
+      run<TaskFilterFlags & { since?: string; until?: string; allSchemas?: boolean; format?: string }>(async (ctx, opts) => {
+        const inspect = await core();
+        inspect.parseExportFormat(opts.format, ctx.out.json);
+        inspect.parseTaskExport(opts);
         const db = await openForInspection(ctx, opts);
         // The reader may leave early (`| head`): stop fetching instead of crashing on EPIPE.
         let gone = false;
@@ -168,7 +171,7 @@ export function registerInspect(program: Command): void {
         inspect.parseFormat(opts.format, ctx.out.json);
         const page = await inspect.listContexts(await openForInspection(ctx, opts), opts);
         const f = await fmt();
-        await printPage(ctx, opts, page, (items) => f.formatContextList(items, ctx.out.color), CONTEXT_COLUMNS);
+        await printPage(ctx, opts, page, (items) => f.formatContextList(items, ctx.out.color, ctx.out.width), CONTEXT_COLUMNS);
       }),
     );
   contexts
@@ -182,23 +185,16 @@ export function registerInspect(program: Command): void {
         inspect.parseUuid(id, 'context id');
         const context = await inspect.showContext(await openForInspection(ctx), id);
         if (ctx.out.json) return ctx.out.document(context);
-        ctx.out.print(...(await fmt()).formatContextDetail(context, ctx.out.color));
+        ctx.out.print(...(await fmt()).formatContextDetail(context, ctx.out.color, ctx.out.width));
         if (context.tasks_next) ctx.out.notice(`more tasks: bindu-db tasks list --context ${context.context_id} --after ${context.tasks_next}`);
       }),
     );
 
   const feedback = program.command('feedback');
-  feedback
-    .command('list')
-    .description('feedback rows, newest first: task, rating, text')
+  listOptions(feedback.command('list').description('feedback rows, newest first: task, rating, text'), 'feedback')
     .option('--task <task_id>', 'only the feedback of this task')
     .option('--rating <n>', 'only this rating (1-5)')
     .option('--min-rating <n>', 'only ratings of at least n')
-    .option('--since <time>', 'only feedback given at or after this (ISO date, or 30m, 24h, 7d ago)')
-    .option('--limit <n>', 'rows per page (default 20)')
-    .option('--after <cursor>', 'the page after this cursor')
-    .option('--format <format>', 'table (default), json, jsonl or csv')
-    .option('--all-schemas', ALL_SCHEMAS_HELP)
     .addHelpText('after', examples('bindu-db feedback list --rating 1', 'bindu-db feedback list --task <task_id> --json', 'bindu-db feedback list --all-schemas --rating 1'))
     .action(
       run<ListFlags & { task?: string; rating?: string; minRating?: string }>(async (ctx, opts) => {
@@ -207,7 +203,7 @@ export function registerInspect(program: Command): void {
         inspect.parseFormat(opts.format, ctx.out.json);
         const page = await inspect.listFeedback(await openForInspection(ctx, opts), opts);
         const f = await fmt();
-        await printPage(ctx, opts, page, (items) => f.formatFeedbackList(items, ctx.out.color), FEEDBACK_COLUMNS);
+        await printPage(ctx, opts, page, (items) => f.formatFeedbackList(items, ctx.out.color, ctx.out.width), FEEDBACK_COLUMNS);
       }),
     );
 
@@ -221,7 +217,7 @@ export function registerInspect(program: Command): void {
         const s = await (await core()).stats(await openForInspection(ctx, { allSchemas: opts.allSchemas || opts.bySchema }), opts);
         if (ctx.out.json) return ctx.out.document(s);
         const f = await fmt();
-        ctx.out.print(...('items' in s ? f.formatSchemaStats(s.items, ctx.out.color) : f.formatStats(s, ctx.out.color)));
+        ctx.out.print(...('items' in s ? f.formatSchemaStats(s.items, ctx.out.color) : f.formatStats(s, ctx.out.color, ctx.out.width)));
       }),
     );
 }

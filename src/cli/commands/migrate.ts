@@ -47,7 +47,6 @@ export function registerMigrate(program: Command): void {
     .option('--to <name>', 'apply up to and including this migration')
     .option('--step <n>', 'apply at most n migrations', positiveInt)
     .option('--dry-run', 'run them in one transaction, print the SQL, and roll back')
-    .option('--lock-timeout <seconds>', 'how long to wait for another run to finish (default 60)')
     .option('--ddl-lock-timeout <seconds>', 'how long one statement may wait for a table lock before the migration is rolled back and retried (default: $BINDU_DB_DDL_LOCK_TIMEOUT or 5)')
     .addHelpText('after', examples('bindu-db migrate up', 'bindu-db migrate up --step 1 --dry-run', 'DATABASE_URL=postgresql://user:pass@host/db bindu-db migrate up --json'))
     .action(
@@ -70,7 +69,6 @@ export function registerMigrate(program: Command): void {
     .option('--to <name>', 'revert every migration applied after this one (it stays applied)')
     .option('--all', 'revert every applied migration')
     .option('--dry-run', 'run the reverts in one transaction, print the SQL, and roll back')
-    .option('--lock-timeout <seconds>', 'how long to wait for another run to finish (default 60)')
     .option('--ddl-lock-timeout <seconds>', 'how long one statement may wait for a table lock before the migration is rolled back and retried (default: $BINDU_DB_DDL_LOCK_TIMEOUT or 5)')
     .option('-y, --yes', 'do not ask for confirmation')
     .addHelpText('after', examples('bindu-db migrate down', 'bindu-db migrate down --step 2 --yes', 'bindu-db migrate down --all --dry-run'))

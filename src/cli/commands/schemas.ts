@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { run } from '../run.js';
 import { examples } from '../options.js';
-import { formatTable, formatTime, plural } from '../ui/format.js';
+import { formatTable, formatTime, plural, visible } from '../ui/format.js';
 
 const fmt = () => import('../ui/fleetFormat.js');
 
@@ -11,7 +11,7 @@ export function registerSchemas(program: Command): void {
   schemas
     .command('list')
     .description('every schema with Bindu tables: layout, task count, last activity')
-    .addHelpText('after', examples('bindu-db schemas list', 'bindu-db tasks list --schema did_bindu_acme_at_example_com_echo_agent_438b4_97079c1f --status failed'))
+    .addHelpText('after', examples('bindu-db schemas list', 'bindu-db tasks list --schema did_bindu_acme_example_com_echo_agent_438b4 --status failed'))
     .action(
       run(async (ctx) => {
         const core = await import('../../core/schemas.js');
@@ -22,8 +22,9 @@ export function registerSchemas(program: Command): void {
         ctx.out.print(
           ...formatTable(
             ['SCHEMA', 'LAYOUT', 'TASKS', 'LAST ACTIVITY'],
-            items.map((s) => [s.schema, s.layout === 'bindu-db' ? c.cyan(s.layout) : c.magenta(s.layout), String(s.tasks), formatTime(s.last_activity)]),
+            items.map((s) => [visible(s.schema), s.layout === 'bindu-db' ? c.cyan(s.layout) : c.magenta(s.layout), String(s.tasks), formatTime(s.last_activity)]),
             c.bold,
+            { width: ctx.out.width, shrink: [0] },
           ),
         );
       }),

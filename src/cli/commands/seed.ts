@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
 import { OperationError } from '../../errors.js';
 import { run } from '../run.js';
-import { examples, positiveInt } from '../options.js';
+import { countUpTo, examples } from '../options.js';
 import { plural } from '../ui/format.js';
+
+/** Far more rows than a test database needs, and well within generate_series' integers. */
+const MAX_GENERATED = 100_000_000;
 
 export function registerSeed(program: Command): void {
   const seed = program.command('seed');
@@ -27,10 +30,18 @@ export function registerSeed(program: Command): void {
   seed
     .command('generate')
     .description('bulk synthetic tasks, contexts and feedback, generated inside the database (1% of tasks failed)')
-    .requiredOption('--tasks <n>', 'how many tasks', positiveInt)
-    .option('--contexts <m>', 'how many contexts to spread them over (default: tasks / 10)', positiveInt)
+    .requiredOption('--tasks <n>', `how many tasks (at most ${MAX_GENERATED.toLocaleString('en-US')})`, countUpTo(MAX_GENERATED))
+    .option('--contexts <m>', 'how many contexts to spread them over (default: tasks / 10)', countUpTo(MAX_GENERATED))
     .option('-y, --yes', 'insert even when the database already holds tasks or contexts')
-    .addHelpText('after', examples('bindu-db seed generate --tasks 1000000', 'bindu-db seed generate --tasks 5000 --contexts 50 --yes'))
+    .addHelpText(
+      'after',
+      `${examples('bindu-db seed generate --tasks 1000000', 'bindu-db seed generate --tasks 5000 --contexts 50 --yes')}
+
+Interrupted (Ctrl-C) on PostgreSQL, it exits 130 and leaves the contexts (inserted first, in a
+transaction of their own) and every slice of tasks that had committed (up to 4 run at once,
+each all or nothing); the server cancels the slices still running within about a second.
+Run it again with --yes to add more, or empty the tables first.`,
+    )
     .action(
       run<{ tasks: number; contexts?: number }>(async (ctx, opts) => {
         const db = await ctx.db({ autoMigrate: true });

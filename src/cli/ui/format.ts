@@ -3,25 +3,107 @@
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*m/g;
 
+// Text from the database can hold terminal escapes (`\e]0;title\a`, `\e[2J`): C0 and C1
+// controls, DEL, line separators and bidirectional overrides are shown as \uXXXX instead.
+// eslint-disable-next-line no-control-regex
+const CONTROLS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const escapeOne = (ch: string) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/** Text safe to print on a terminal: every control character but the newline made visible (\u001b). */
+export function visible(text: string): string {
+  return text.replace(CONTROLS, escapeOne);
+}
+
+/** One line safe to print: `visible`, with newlines shown as \n too. */
+export function visibleLine(text: string): string {
+  return visible(text).replace(/\n/g, '\\n');
+}
+
+/** A deep copy of data read from the database with every string `visible` (Dates and numbers as they are). */
+export function visibleData<T>(value: T): T {
+  if (typeof value === 'string') return visible(value) as T;
+  if (Array.isArray(value)) return value.map(visibleData) as T;
+  if (value && typeof value === 'object' && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [visible(k), visibleData(v)])) as T;
+  }
+  return value;
+}
+
 /** Display width of a string, ignoring colour codes. */
 export function visibleWidth(text: string): number {
   return [...text.replace(ANSI, '')].length;
 }
 
-/** Columns padded to their widest cell; the last column is not padded. */
-export function formatTable(headers: string[], rows: string[][], style: (h: string) => string = (h) => h): string[] {
-  const widths = headers.map((h, i) => Math.max(visibleWidth(h), ...rows.map((r) => visibleWidth(r[i] ?? ''))));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i] - visibleWidth(c)))).join('  ').trimEnd();
-  return [style(line(headers)), ...rows.map(line)];
+/** How a table fits a terminal: its width, and the text columns that may be cut to reach it. */
+export interface TableFit {
+  width?: number;
+  /** Column indexes that may be cut, e.g. a failure reason or a title (never ids or times). */
+  shrink: number[];
 }
 
-/** A timestamp as people read it in a table: 2026-11-26 07:38:05Z. */
+/** The narrowest a shrinkable column is cut to. */
+const MIN_SHRUNK = 8;
+
+/**
+ * Column widths within `fit.width`: the widest shrinkable column loses a character at a time
+ * until the line fits; when they are all at their minimum, the other columns, widest first.
+ */
+function fitWidths(widths: number[], fit: TableFit | undefined): number[] {
+  if (!fit?.width) return widths;
+  const out = [...widths];
+  const total = () => out.reduce((a, b) => a + b, 0) + 2 * (out.length - 1);
+  const all = out.map((_, i) => i);
+  // The text columns down to MIN_SHRUNK, then every column down to a character and an ellipsis.
+  for (const [candidates, min] of [[fit.shrink, MIN_SHRUNK], [all, 2]] as const) {
+    while (total() > fit.width) {
+      const widest = candidates.filter((i) => out[i] > min).sort((a, b) => out[b] - out[a])[0];
+      if (widest === undefined) break;
+      out[widest]--;
+    }
+  }
+  return out;
+}
+
+/** A cell cut to `width` visible characters with an ellipsis; colour codes are kept, and closed. */
+export function cutVisible(text: string, width: number): string {
+  if (visibleWidth(text) <= width) return text;
+  let out = '';
+  let shown = 0;
+  for (const part of text.split(/(\u001b\[[0-9;]*m)/)) {
+    if (part.startsWith('\u001b[')) {
+      out += part;
+      continue;
+    }
+    for (const ch of part) {
+      if (shown === width - 1) break;
+      out += ch;
+      shown++;
+    }
+  }
+  return `${out}…${text.includes('\u001b[') ? '\u001b[0m' : ''}`;
+}
+
+/** Columns padded to their widest cell; the last column is not padded. With `fit`, cut to a terminal's width. */
+export function formatTable(headers: string[], rows: string[][], style: (h: string) => string = (h) => h, fit?: TableFit): string[] {
+  // A cell is one line, whatever newline a value from the database carried.
+  rows = rows.map((r) => r.map((cell) => cell.replace(/\n/g, '\\n')));
+  const widths = fitWidths(headers.map((h, i) => Math.max(visibleWidth(h), ...rows.map((r) => visibleWidth(r[i] ?? '')))), fit);
+  rows = rows.map((r) => r.map((cell, i) => cutVisible(cell, widths[i])));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i] - visibleWidth(c)))).join('  ').trimEnd();
+  return [style(line(headers.map((h, i) => cutVisible(h, widths[i])))), ...rows.map(line)];
+}
+
+/**
+ * A timestamp as every output shows it: UTC, 'Z', full precision (2026-12-01T06:58:34.251487Z).
+ * The database's arrive so already (db/timestamps.ts); another text (a message's own
+ * metadata.timestamp) is shown in UTC with the precision it has, or as written when unreadable.
+ */
 export function formatTime(value: Date | string | null | undefined): string {
   if (value === null || value === undefined) return '-';
+  if (typeof value === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(value)) return value;
   const date = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(date.getTime())) return String(value);
-  return `${date.toISOString().slice(0, 19).replace('T', ' ')}Z`;
+  return Number.isNaN(date.getTime()) ? String(value) : date.toISOString();
 }
 
 /** One line, at most `max` characters, with an ellipsis when cut. */

@@ -1,5 +1,6 @@
 import chalk, { Chalk, type ChalkInstance, chalkStderr } from 'chalk';
 import { type Redactor, maskUrls } from '../../lib/redact.js';
+import { visible, visibleLine } from './format.js';
 
 /** Where every line the CLI prints goes: results to stdout, everything else to stderr, all redacted. */
 export interface Output {
@@ -7,6 +8,8 @@ export interface Output {
   readonly json: boolean;
   /** Colour helpers for stdout text (no-ops when colour is off). */
   readonly color: ChalkInstance;
+  /** The terminal's width when stdout is one (tables are fitted to it); undefined when piped. */
+  readonly width?: number;
   /** Result lines (stdout). */
   print(...lines: string[]): void;
   /** The single JSON document of a --json run (stdout). */
@@ -24,7 +27,7 @@ export interface Output {
 }
 
 export interface Streams {
-  stdout: Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boolean; once?: NodeJS.WriteStream['once']; off?: NodeJS.WriteStream['off'] };
+  stdout: Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boolean; columns?: number; once?: NodeJS.WriteStream['once']; off?: NodeJS.WriteStream['off'] };
   stderr: Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boolean };
 }
 
@@ -50,6 +53,7 @@ export function createOutput(options: OutputOptions): Output {
   return {
     json: options.json,
     color: out,
+    width: stdout.isTTY && stdout.columns ? stdout.columns : undefined,
     print: (...lines) => {
       for (const line of lines) stdout.write(`${redact(line)}\n`);
     },
@@ -66,11 +70,12 @@ export function createOutput(options: OutputOptions): Output {
         else if (stdout.once) stdout.once('drain', done);
         else done();
       }),
-    notice: (message) => writeErr(err.dim(message)),
-    warn: (message) => writeErr(err.yellow(`warning: ${message}`)),
+    // Messages can quote what a user typed or a server said: controls in them are shown, not obeyed.
+    notice: (message) => writeErr(err.dim(visible(message))),
+    warn: (message) => writeErr(err.yellow(`warning: ${visibleLine(message)}`)),
     error: (message, hint) => {
-      writeErr(err.red(`error: ${message}`));
-      if (hint) writeErr(err.dim(`hint: ${hint}`));
+      writeErr(err.red(`error: ${visibleLine(message)}`));
+      if (hint) writeErr(err.dim(`hint: ${visibleLine(hint)}`));
     },
   };
 }

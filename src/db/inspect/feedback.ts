@@ -1,5 +1,6 @@
 import type { FeedbackRow, Page } from '../types.js';
-import { cursorTsSql, keysetAfter, toPage } from './keyset.js';
+import { keysetAfter, toPage } from './keyset.js';
+import { utcTimestampSql } from '../timestamps.js';
 import { col } from '../layouts/layout.js';
 import { type Source, type Statement, Where, rowsOf, table, unionAcross } from './source.js';
 import type { AcrossRow, PageOptions } from './tasks.js';
@@ -9,6 +10,8 @@ export interface FeedbackFilter {
   /** Exactly these ratings (one branch each, so every branch is an index scan). */
   ratings?: number[];
   since?: Date;
+  /** created_at < until */
+  until?: Date;
 }
 
 export function feedbackPageStatement(source: Source, filter: FeedbackFilter, page: PageOptions): Statement {
@@ -21,6 +24,7 @@ export function feedbackPageStatement(source: Source, filter: FeedbackFilter, pa
     if (filter.taskId) w.add(`${col('f', F.taskId)} = ?`, filter.taskId);
     if (rating !== undefined) w.add(`${col('f', F.rating)} = ?`, rating);
     if (filter.since) w.add(`${col('f', F.createdAt)} >= ?`, filter.since);
+    if (filter.until) w.add(`${col('f', F.createdAt)} < ?`, filter.until);
     if (page.after) keysetAfter(w, col('f', F.createdAt), col('f', F.id), F.idType, page.after, 'feedback', page.acrossSchemas ? source.schema : undefined);
     bindings.push(...w.bindings, take);
     return `(select ${col('f', F.id)} as feedback_id, ${col('f', F.taskId)} as task_id, ${col('f', F.text)} as feedback,
@@ -30,13 +34,13 @@ export function feedbackPageStatement(source: Source, filter: FeedbackFilter, pa
   });
   const inner = branches.length === 1 ? branches[0] : `select * from (${branches.join(' union all ')}) b order by created_at desc, feedback_id desc limit ?`;
   if (branches.length > 1) bindings.push(take);
-  return { sql: `select page.*, ${cursorTsSql('page.created_at')} as cursor_ts from (${inner}) page order by page.created_at desc, page.feedback_id desc`, bindings };
+  return { sql: `select page.*, ${utcTimestampSql('page.created_at')} as cursor_ts from (${inner}) page order by page.created_at desc, page.feedback_id desc`, bindings };
 }
 
 export async function listFeedback(source: Source, filter: FeedbackFilter, page: PageOptions): Promise<Page<FeedbackRow>> {
   const rows = await rowsOf<FeedbackRow & { cursor_ts: string }>(source, feedbackPageStatement(source, filter, page));
   // The server's ids are serial integers: text here, so feedback_id has one type on both layouts.
-  return toPage(rows, page.limit, 'feedback', (r) => ({ id: String(r.feedback_id) }), ({ cursor_ts: _, ...r }) => ({ ...r, feedback_id: String(r.feedback_id) }));
+  return toPage(rows, page, 'feedback', (r) => ({ id: String(r.feedback_id) }), ({ cursor_ts: _, ...r }) => ({ ...r, feedback_id: String(r.feedback_id) }));
 }
 
 /**
@@ -53,5 +57,5 @@ export async function listFeedbackAcross(sources: readonly Source[], filter: Fee
              lpad(x.feedback_id::text, 36, '0') collate "C" as id_sort`,
   }));
   const rows = await rowsOf<FeedbackRow & { cursor_ts: string; schema_rank: number; id_sort: string }>(sources[0], unionAcross(branches, 'created_at desc, schema_rank desc, id_sort desc', page.limit + 1));
-  return toPage(rows, page.limit, 'feedback', (r) => ({ id: r.feedback_id, schema: sources[r.schema_rank].schema }), ({ cursor_ts: _, schema_rank, id_sort: __, ...r }) => ({ schema: sources[schema_rank].schema, ...r }));
+  return toPage(rows, page, 'feedback', (r) => ({ id: r.feedback_id, schema: sources[r.schema_rank].schema }), ({ cursor_ts: _, schema_rank, id_sort: __, ...r }) => ({ schema: sources[schema_rank].schema, ...r }));
 }

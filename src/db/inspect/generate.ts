@@ -44,6 +44,11 @@ export interface GenerateOptions {
   failedRatio?: number;
   /** Insert the tasks in this many concurrent transactions (PostgreSQL; the embedded database has one connection). */
   parallel?: number;
+  /**
+   * PostgreSQL: have the server check every second that we are still there, so an interrupted
+   * run's inserts are cancelled and rolled back at once instead of running to their end.
+   */
+  stopWithClient?: boolean;
 }
 
 /** True when any task or context exists. */
@@ -60,7 +65,9 @@ export async function hasInspectionData(source: Source): Promise<boolean> {
 export async function generateSyntheticData(source: Source, opts: GenerateOptions): Promise<{ contexts: number; tasks: number; feedback: number }> {
   const salt = `bindu-db-${Date.now()}-${Math.random()}`;
   const failed = opts.failedRatio ?? 0.01;
+  const watch = (tx: { query: (sql: string) => Promise<unknown> }) => (opts.stopWithClient ? tx.query("set local client_connection_check_interval = '1s'") : undefined);
   await source.sql.transaction(async (tx) => {
+    await watch(tx);
     await tx.query(
       `insert into ${table(source, 'contexts')} (context_id, messages, metadata, created_at, updated_at)
        select md5('c' || ?::text || g)::uuid, '[]'::jsonb,
@@ -74,6 +81,7 @@ export async function generateSyntheticData(source: Source, opts: GenerateOption
   const slices = Math.max(1, Math.min(opts.parallel ?? 1, Math.ceil(opts.tasks / 50_000)));
   const size = Math.ceil(opts.tasks / slices);
   const insertSlice = (lo: number, hi: number) => source.sql.transaction(async (tx) => {
+    await watch(tx);
     const [row] = await tx.query<{ tasks: string; feedback: string }>(
       `with s0 as (
          select g, created_at,

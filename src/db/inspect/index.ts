@@ -1,5 +1,5 @@
 // The data-access module for inspection: the only place that writes SQL for tasks, contexts,
-// feedback and webhook configs (SPEC §6).
+// feedback and webhook configs.
 export * from '../layouts/layout.js';
 export * from '../layouts/ours.js';
 export * from '../layouts/server.js';

@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors.js';
+import { isoFieldsExist } from '../../lib/isoTime.js';
 import type { Page } from '../types.js';
 
 // Keyset pagination: a page ends with the (created_at, id) of its last row, and the next page
@@ -22,15 +23,20 @@ const TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SERIAL = /^\d{1,10}$/;
 
-export function encodeCursor(kind: CursorKind, key: Keyset): string {
-  return Buffer.from(JSON.stringify({ k: kind, t: key.ts, i: key.id, ...(key.schema !== undefined ? { s: key.schema } : {}) })).toString('base64url');
+/**
+ * `scope` fingerprints the filters a page was listed with: a cursor continues only the listing
+ * it came from (a `--status failed` cursor under `--status completed` would start mid-way).
+ */
+export function encodeCursor(kind: CursorKind, key: Keyset, scope = ''): string {
+  return Buffer.from(JSON.stringify({ k: kind, t: key.ts, i: key.id, ...(key.schema !== undefined ? { s: key.schema } : {}), ...(scope ? { f: scope } : {}) })).toString('base64url');
 }
 
 /**
- * The keyset of a cursor printed by a `kind list`; anything else is a usage error. `acrossSchemas`:
- * the page is one of --all-schemas, whose cursors carry a schema (and only theirs do).
+ * The keyset of a cursor printed by a `kind list` with the same filters; anything else is a
+ * usage error. `acrossSchemas`: the page is one of --all-schemas, whose cursors carry a schema
+ * (and only theirs do).
  */
-export function decodeCursor(kind: CursorKind, cursor: string, acrossSchemas = false): Keyset {
+export function decodeCursor(kind: CursorKind, cursor: string, scope = '', acrossSchemas = false): Keyset {
   const bad = (why: string) =>
     new UsageError(`invalid --after cursor: ${why}`, `pass the cursor printed after a page of "${kind} list" (the "next" field with --json)`);
   let parsed: unknown;
@@ -40,15 +46,19 @@ export function decodeCursor(kind: CursorKind, cursor: string, acrossSchemas = f
   } catch {
     throw bad('not a bindu-db cursor');
   }
-  const c = parsed as { k?: unknown; t?: unknown; i?: unknown; s?: unknown } | null;
+  const c = parsed as { k?: unknown; t?: unknown; i?: unknown; s?: unknown; f?: unknown } | null;
   if (typeof c !== 'object' || c === null || typeof c.t !== 'string' || typeof c.i !== 'string' || !TS.test(c.t) || !(UUID.test(c.i) || (kind === 'feedback' && SERIAL.test(c.i)))) throw bad('not a bindu-db cursor');
   if (c.k !== kind) throw bad(`it belongs to "${String(c.k)} list", not "${kind} list"`);
   if (c.s !== undefined && typeof c.s !== 'string') throw bad('not a bindu-db cursor');
   const key: Keyset = { ts: c.t, id: c.i, ...(c.s !== undefined ? { schema: c.s } : {}) };
-  // Only the exact text we print: a truncated or padded copy must not decode to a neighbour.
-  if (Number.isNaN(Date.parse(c.t)) || encodeCursor(kind, key) !== cursor) throw bad('not a bindu-db cursor (was it cut or changed?)');
+  const given = typeof c.f === 'string' ? c.f : '';
+  // Only the exact text we print: a truncated, padded or edited copy must not decode to a neighbour.
+  if (!isoFieldsExist(c.t) || encodeCursor(kind, key, given) !== cursor) throw bad('not a bindu-db cursor (was it cut or changed?)');
   if (acrossSchemas && key.schema === undefined) throw bad(`it comes from "${kind} list" on one schema; drop --all-schemas, or start again without --after`);
   if (!acrossSchemas && key.schema !== undefined) throw bad(`it comes from "${kind} list --all-schemas"; add --all-schemas`);
+  if (given !== scope) {
+    throw new UsageError('invalid --after cursor: it was printed for other filters', `repeat the filters (--status, --since, ...) of the listing that printed it, or start again without --after`);
+  }
   return key;
 }
 
@@ -76,15 +86,10 @@ export function keysetAfter(w: { add(sql: string, ...values: unknown[]): unknown
   }
 }
 
-/** SQL giving a timestamptz column as the cursor's UTC text with microseconds. */
-export function cursorTsSql(column: string): string {
-  return `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
-}
-
 /** Splits the limit+1 rows of a page query into items and the next cursor (with the row's schema on a page across schemas). */
-export function toPage<R extends { cursor_ts: string }, T>(rows: R[], limit: number, kind: CursorKind, keyOf: (r: R) => { id: string; schema?: string }, map: (r: R) => T): Page<T> {
-  const more = rows.length > limit;
-  const items = rows.slice(0, limit);
+export function toPage<R extends { cursor_ts: string }, T>(rows: R[], page: { limit: number; scope?: string }, kind: CursorKind, keyOf: (r: R) => { id: string; schema?: string }, map: (r: R) => T): Page<T> {
+  const more = rows.length > page.limit;
+  const items = rows.slice(0, page.limit);
   const last = items.at(-1);
-  return { items: items.map(map), next: more && last ? encodeCursor(kind, { ts: last.cursor_ts, ...keyOf(last) }) : null };
+  return { items: items.map(map), next: more && last ? encodeCursor(kind, { ts: last.cursor_ts, ...keyOf(last) }, page.scope) : null };
 }

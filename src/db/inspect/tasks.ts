@@ -1,5 +1,6 @@
 import type { TaskRow, TaskStatus, TaskSummaryRow, Page, FeedbackRow, WebhookConfigRow } from '../types.js';
-import { type Keyset, cursorTsSql, keysetAfter, toPage } from './keyset.js';
+import { type Keyset, keysetAfter, toPage } from './keyset.js';
+import { utcTimestampSql } from '../timestamps.js';
 import { UsageError } from '../../errors.js';
 import { ident } from '../../lib/sqlIdent.js';
 import { col, extraColumns } from '../layouts/layout.js';
@@ -25,6 +26,8 @@ export interface PageOptions {
   after?: Keyset;
   /** The page is one across schemas: keyset on (created_at, schema, id); see keysetAfter. */
   acrossSchemas?: boolean;
+  /** Fingerprint of the listing's filters, carried by the next cursor (see encodeCursor). */
+  scope?: string;
 }
 
 /** The filter as WHERE clauses on alias `t`, for one stored status (or none). */
@@ -96,7 +99,7 @@ function taskBranches(source: Source, filter: TaskFilter, page: PageOptions): St
 function taskPageOf(inner: Statement, failed: readonly string[], extras: readonly string[], schemaRank: boolean): Statement {
   const more = [...(schemaRank ? ['schema_rank'] : []), ...extras].map((name) => `, page.${ident(name)}`).join('');
   const sql = `select page.task_id, page.context_id, page.status, page.created_at, page.updated_at${more},
-      ${cursorTsSql('page.created_at')} as cursor_ts,
+      ${utcTimestampSql('page.created_at')} as cursor_ts,
       case when jsonb_typeof(page.history) = 'array' then jsonb_array_length(page.history) else 0 end as message_count,
       case when page.status in (${placeholders(failed)}) then ${lastAgentTextSql('page.history')} end as failure_reason
     from (${inner.sql}) page
@@ -132,7 +135,7 @@ type TaskPageRow = Omit<TaskSummaryRow, 'message_count'> & { message_count: unkn
 
 export async function listTasks(source: Source, filter: TaskFilter, page: PageOptions): Promise<Page<TaskSummaryRow>> {
   const rows = await rowsOf<TaskPageRow>(source, taskPageStatement(source, filter, page));
-  return toPage(rows, page.limit, 'tasks', (r) => ({ id: r.task_id }), ({ cursor_ts: _, ...r }) => ({
+  return toPage(rows, page, 'tasks', (r) => ({ id: r.task_id }), ({ cursor_ts: _, ...r }) => ({
     ...r,
     status: source.layout.normalizeStatus(r.status),
     message_count: num(r.message_count),
@@ -149,7 +152,7 @@ export type AcrossRow<T> = T & { schema: string };
 export async function listTasksAcross(sources: readonly Source[], filters: readonly TaskFilter[], page: PageOptions): Promise<Page<AcrossRow<TaskSummaryRow>>> {
   if (sources.length === 0) return { items: [], next: null };
   const rows = await rowsOf<TaskPageRow & { schema_rank: number }>(sources[0], taskPageAcrossStatement(sources, filters, page));
-  return toPage(rows, page.limit, 'tasks', (r) => ({ id: r.task_id, schema: sources[r.schema_rank].schema }), ({ cursor_ts: _, schema_rank, ...r }) => ({
+  return toPage(rows, page, 'tasks', (r) => ({ id: r.task_id, schema: sources[r.schema_rank].schema }), ({ cursor_ts: _, schema_rank, ...r }) => ({
     schema: sources[schema_rank].schema,
     ...r,
     status: sources[schema_rank].layout.normalizeStatus(r.status),
@@ -157,12 +160,15 @@ export async function listTasksAcross(sources: readonly Source[], filters: reado
   }));
 }
 
-/** Every field of a task, status normalized in SQL (export builds its JSON on the server). */
+/**
+ * Every field of a task, status normalized in SQL. Export builds its JSON on the server, so
+ * the timestamps are formatted here as every other command shows them (db/timestamps.ts).
+ */
 function taskColumns(source: Source, alias = 't'): string {
   const T = source.layout.tasks;
   return `${col(alias, T.id)} as task_id, ${col(alias, T.contextId)} as context_id, ${source.layout.normalizeStatusSql(col(alias, T.status))} as status,
     ${col(alias, T.history)} as history, ${col(alias, T.artifacts)} as artifacts,
-    ${col(alias, T.createdAt)} as created_at, ${col(alias, T.updatedAt)} as updated_at${extraColumns(alias, T.detailExtras)}`;
+    ${utcTimestampSql(col(alias, T.createdAt))} as created_at, ${utcTimestampSql(col(alias, T.updatedAt))} as updated_at${extraColumns(alias, T.detailExtras)}`;
 }
 
 export async function getTask(source: Source, taskId: string): Promise<TaskRow | undefined> {
@@ -196,8 +202,7 @@ export async function webhookConfigOfTask(source: Source, taskId: string): Promi
 /**
  * Every matching task with all its columns as one JSON text per row, built by the server, in
  * storage order: a sequential scan is the fastest way to read them all. Timestamps keep
- * PostgreSQL's microseconds, in UTC (`2025-06-14T09:30:00.123456+00:00`): formatting them
- * with to_char would cost a third of the export. Rows come through a server-side cursor
+ * PostgreSQL's microseconds, in UTC (`2025-06-14T09:30:00.123456Z`). Rows come through a server-side cursor
  * `batch` at a time, so memory stays flat however many there are; `onBatch` is awaited
  * before the next fetch (backpressure).
  */

@@ -1,5 +1,6 @@
 import { ident } from '../../lib/sqlIdent.js';
 import type { SqlRunner } from '../sqlRunner.js';
+import type { Timestamp } from '../timestamps.js';
 
 /**
  * The table layouts bindu-db understands. `bindu-db`: the seed page's schema, made by our
@@ -20,7 +21,7 @@ export interface SchemaInfo {
   layout: LayoutName;
   tasks: number;
   /** Newest task or context update; null when the schema holds no rows. */
-  last_activity: Date | null;
+  last_activity: Timestamp | null;
   /** Server layout only: whether tasks carry owner_did (schemas made after April 2026). */
   owner_did?: boolean;
 }
@@ -79,7 +80,7 @@ export async function listSchemas(sql: SqlRunner): Promise<SchemaInfo[]> {
     // Exact counts: these run per agent schema, and operators compare them. The schema name
     // comes from the catalog and is quoted.
     const q = ident(s.schema);
-    const [row] = await sql.query<{ tasks: string; last_activity: Date | null }>(
+    const [row] = await sql.query<{ tasks: string; last_activity: Timestamp | null }>(
       `select (select count(*) from ${q}.tasks)::bigint as tasks,
               greatest((select max(updated_at) from ${q}.tasks), (select max(updated_at) from ${q}.contexts)) as last_activity`,
     );

@@ -39,6 +39,11 @@ export interface Layout {
     /** Owner DID column; null where the schema has none (then --owner is a usage error). */
     ownerDid: string | null;
     extras: ReadonlyArray<readonly [string, Field]>;
+    /**
+     * Where a context's conversation is kept: its own `messages`, or (Bindu's server, which
+     * never writes message_history) its tasks' `history`, read in task order.
+     */
+    conversation: 'context' | 'tasks.history';
   };
   readonly feedback: { table: string; id: string; idType: 'uuid' | 'integer'; taskId: string; text: Field; rating: Field; metadata: Field; createdAt: string };
   readonly webhooks: { table: string; taskId: string; config: string; createdAt: string; updatedAt: string } | null;

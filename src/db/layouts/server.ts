@@ -1,4 +1,5 @@
 import type { TaskStatus } from '../types.js';
+import { utcTimestampSql } from '../timestamps.js';
 import { type Field, type Layout, col, literal } from './layout.js';
 
 /**
@@ -44,7 +45,8 @@ export function serverLayout(opts: { ownerDid: boolean }): Layout {
       ],
       detailExtras: [
         ['state', 'state'],
-        ['state_timestamp', 'state_timestamp'],
+        // Formatted in SQL: tasks export puts detail columns into JSON the server builds.
+        ['state_timestamp', { expr: (a) => utcTimestampSql(col(a, 'state_timestamp')) }],
         ['owner_did', owner],
         ['kind', 'kind'],
         ['metadata', { expr: (a) => `coalesce(${col(a, 'metadata')}, '{}'::jsonb)` }],
@@ -57,6 +59,7 @@ export function serverLayout(opts: { ownerDid: boolean }): Layout {
       createdAt: 'created_at', updatedAt: 'updated_at',
       ownerDid: opts.ownerDid ? 'owner_did' : null,
       extras: [['owner_did', owner]],
+      conversation: 'tasks.history',
     },
     feedback: {
       table: 'task_feedback', id: 'id', idType: 'integer', taskId: 'task_id',
