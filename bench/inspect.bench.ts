@@ -6,9 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import knexFactory from 'knex';
-import { median, ratioLine } from './lib.js';
+import { median, ratioLine, startBenchServer } from './lib.js';
 import { BINDU_DB_LAYOUT, sourceOf, statsStatements } from '../src/db/inspect/index.js';
-import { startTestServer, stopTestServer } from '../test/helpers/pgServer.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'bindu-db.js');
@@ -16,12 +15,7 @@ const floorScript = path.join(root, 'bench', 'floors', 'pgQuery.mjs');
 const TASKS = Number(process.env.BENCH_TASKS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 
-const server = await startTestServer();
-const stop = () => stopTestServer(server);
-process.on('SIGINT', () => {
-  stop();
-  process.exit(130);
-});
+const { server, stop } = await startBenchServer();
 
 try {
   const env = {

@@ -11,3 +11,15 @@ export function ratioLine(name: string, ours: number, floor: number, goal: numbe
   const ratio = ours / floor;
   return `${name}: ours ${ours.toFixed(1)} ${unit}, floor ${floor.toFixed(1)} ${unit}, ratio ${ratio.toFixed(2)} (goal ≤ ${goal.toFixed(2)}) ${ratio <= goal ? 'ok' : 'OVER'}`;
 }
+
+/** A throwaway PostgreSQL server for one benchmark; `stop` it in `finally` (Ctrl-C stops it too). */
+export async function startBenchServer() {
+  const { startTestServer, stopTestServer } = await import('../test/helpers/pgServer.js');
+  const server = await startTestServer();
+  const stop = () => stopTestServer(server);
+  process.on('SIGINT', () => {
+    stop();
+    process.exit(130);
+  });
+  return { server, stop };
+}

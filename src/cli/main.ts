@@ -14,8 +14,8 @@ type Register = (program: Command) => void;
 const TOP_LEVEL: Record<string, { description: string; load: () => Promise<Register> }> = {
   migrate: { description: 'apply, revert and inspect schema migrations', load: async () => (await import('./commands/migrate.js')).registerMigrate },
   seed: { description: 'load sample data, or generate synthetic data in bulk', load: async () => (await import('./commands/seed.js')).registerSeed },
-  tasks: { description: 'look into tasks: list, show, export', load: async () => (await import('./commands/inspect.js')).registerInspect },
-  contexts: { description: 'look into conversation contexts: list, show', load: async () => (await import('./commands/inspect.js')).registerInspect },
+  tasks: { description: 'look into tasks: list, show, export; retention and recovery: prune, stuck, fail', load: async () => (await import('./commands/inspect.js')).registerInspect },
+  contexts: { description: 'look into conversation contexts: list, show; prune the empty ones', load: async () => (await import('./commands/inspect.js')).registerInspect },
   feedback: { description: 'look into task feedback', load: async () => (await import('./commands/inspect.js')).registerInspect },
   stats: { description: 'tasks by status, tasks per day (14 days), failure rate, feedback ratings, table sizes', load: async () => (await import('./commands/inspect.js')).registerInspect },
   backup: { description: 'back up the whole database (or the schemas --schema names) with pg_dump, atomically; backup verify proves a file restores', load: async () => (await import('./commands/backup.js')).registerBackup },

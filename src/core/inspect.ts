@@ -5,15 +5,17 @@ import * as repo from '../db/inspect/index.js';
 import type { ContextRow, ContextSummaryRow, FeedbackRow, Page, StatsRow, TaskRow, TaskSummaryRow, WebhookConfigRow } from '../db/types.js';
 import { listAppliedMigrationNames } from '../db/migrationLog.js';
 import { OperationError, RefusedError, UsageError } from '../errors.js';
-import { maskUrlSecrets } from '../lib/redact.js';
 import { listMigrationFiles } from './migrationFiles.js';
 import { parseLimit, parseOwner, parsePaymentStatuses, parseRating, parseStatuses, parseTime, parseUuid } from './inspectInput.js';
 import { requireLayout } from './schemas.js';
 import { type SchemaStatsRow, type Skipped, allSources, fitContextFilter, fitSources, fitTaskFilter, mergeStats, schemaStats } from './inspectAll.js';
 
 export type { SchemaStatsRow, Skipped } from './inspectAll.js';
+import { maskSecrets } from '../lib/redact.js';
 
 export { parseExportFormat, parseFormat, parseUuid } from './inspectInput.js';
+// Webhook configs are shown (and archived) through the one secret-masking function.
+export { maskSecrets } from '../lib/redact.js';
 
 // Inspection use cases: flags in (as typed by the user), validated here, data out. Never prints.
 
@@ -149,6 +151,8 @@ export async function listTasks(db: Database, input: TaskListInput): Promise<Lis
 }
 
 export interface TaskDetail extends TaskRow {
+  /** For a failed task: the text of its last agent message (the reason the server or `tasks fail` gave); otherwise null. */
+  failure_reason: string | null;
   feedback: FeedbackRow[];
   /** The config with secret-looking values masked, or null. */
   webhook_config: WebhookConfigRow | null;
@@ -295,26 +299,4 @@ export async function generateData(db: Database, opts: { tasks: number; contexts
   const result = await repo.generateSyntheticData(source, { tasks: opts.tasks, contexts, parallel, stopWithClient: db.kind === 'postgres' });
   await repo.analyzeInspectionTables(source);
   return { ...result, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
-}
-
-const SECRET_KEY = /(token|secret|passw(or)?d|passwd|authorization|api[_-]?key|apikey|credential|private[_-]?key|signing[_-]?key|cookie|session)/i;
-
-/**
- * A copy of a JSON value with the values of secret-looking keys replaced by "***", and in every
- * URL its userinfo and secret-named query parameters (?token=, &api_key=...).
- */
-export function maskSecrets(value: unknown): unknown {
-  if (typeof value === 'string') return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? maskUrlSecrets(value) : value;
-  if (Array.isArray(value)) return value.map(maskSecrets);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, SECRET_KEY.test(k) && v !== null && (typeof v !== 'object' || Array.isArray(v)) ? '***' : SECRET_KEY.test(k) && v && typeof v === 'object' ? maskAll(v) : maskSecrets(v)]),
-    );
-  }
-  return value;
-}
-
-/** Everything under a secret key (e.g. an `authorization` object) is secret. */
-function maskAll(value: object): unknown {
-  return Object.fromEntries(Object.keys(value).map((k) => [k, '***']));
 }

@@ -15,6 +15,12 @@ export const SERVER_ONLY_STATUSES = ['auth_required', 'canceled', 'rejected'] as
 export const ALL_TASK_STATUSES = [...TASK_STATUSES, ...SERVER_ONLY_STATUSES] as const;
 export type TaskStatus = (typeof ALL_TASK_STATUSES)[number];
 
+/** Statuses a task never leaves: retention may delete them; `tasks fail` leaves them alone. */
+export const TERMINAL_STATUSES = ['completed', 'failed', 'canceled', 'rejected'] as const satisfies readonly TaskStatus[];
+
+/** Statuses of a task still in progress (or waiting for its user): never pruned; `tasks stuck` lists them. */
+export const LIVE_STATUSES = ['pending', 'running', 'input_required', 'auth_required'] as const satisfies readonly TaskStatus[];
+
 /**
  * A task's normalized status as read. The server's `state` is free text: a value outside its
  * eight known states is passed through as written (and `state` carries it too).

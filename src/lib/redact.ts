@@ -73,3 +73,26 @@ export function createRedactor(secrets: readonly string[]): Redactor {
 export function shownLibpqEnv(env: Readonly<Record<string, string>>): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('PG')).map(([k, v]) => [k, k === 'PGPASSWORD' ? MASK : v]));
 }
+
+const SECRET_KEY = /(token|secret|passw(or)?d|passwd|authorization|api[_-]?key|apikey|credential|private[_-]?key|signing[_-]?key|cookie|session|signature|(^|[_-])key$|^sig$)/i;
+
+/**
+ * A copy of a JSON value (a webhook config) with secrets masked: the values of secret-looking
+ * keys (everything under one, e.g. an `authorization` object), and secrets inside URL strings.
+ */
+export function maskSecrets(value: unknown): unknown {
+  if (typeof value === 'string') return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? maskUrlSecrets(value) : value;
+  if (Array.isArray(value)) return value.map(maskSecrets);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, SECRET_KEY.test(k) && v !== null ? maskAll(v) : maskSecrets(v)]),
+    );
+  }
+  return value;
+}
+
+/** Everything under a secret key is secret: a scalar or array becomes "***", an object keeps only its keys. */
+function maskAll(value: unknown): unknown {
+  if (typeof value !== 'object' || Array.isArray(value)) return MASK;
+  return Object.fromEntries(Object.keys(value as object).map((k) => [k, MASK]));
+}

@@ -6,6 +6,7 @@ import type { RunContext } from '../context.js';
 import { run } from '../run.js';
 import { examples } from '../options.js';
 import { plural } from '../ui/format.js';
+import { registerRetention } from './prune.js';
 
 // tasks | contexts | feedback x list | show, tasks export, and stats: all read-only.
 // Each action maps flags to one core call and hands the result to ui/inspectFormat.
@@ -206,6 +207,8 @@ export function registerInspect(program: Command): void {
         await printPage(ctx, opts, page, (items) => f.formatFeedbackList(items, ctx.out.color, ctx.out.width), FEEDBACK_COLUMNS);
       }),
     );
+
+  registerRetention(tasks, contexts, { open: openForInspection, printPage });
 
   program
     .command('stats')

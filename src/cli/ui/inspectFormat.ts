@@ -82,6 +82,7 @@ export function formatTaskDetail(raw: TaskDetail, c: ChalkInstance): string[] {
   const lines = [
     `${c.bold('Task')}      ${t.task_id}`,
     `${c.bold('Status')}    ${statusText(c, t)}${t.state_timestamp ? c.dim(` since ${formatTime(t.state_timestamp)}`) : ''}`,
+    ...(t.failure_reason ? [`${c.bold('Failure')}   ${c.red(t.failure_reason)}`] : []),
     `${c.bold('Context')}   ${t.context_id}`,
     ...(t.owner_did !== undefined ? [`${c.bold('Owner')}     ${t.owner_did === null ? c.dim('(not recorded)') : visibleLine(t.owner_did)}`] : []),
     `${c.bold('Created')}   ${formatTime(t.created_at)}`,

@@ -19,6 +19,8 @@ export interface TaskFilter {
   ownerDid?: string;
   /** Any of these x402 payment statuses (server layout: metadata->>'x402.payment.status'). */
   paymentStatuses?: string[];
+  /** updated_at < updatedBefore (stuck tasks). */
+  updatedBefore?: Date;
 }
 
 export interface PageOptions {
@@ -38,6 +40,7 @@ function taskWhere(source: Source, filter: TaskFilter, stored: string | undefine
   if (filter.contextId) w.add(`${col('t', T.contextId)} = ?`, filter.contextId);
   if (filter.since) w.add(`${col('t', T.createdAt)} >= ?`, filter.since);
   if (filter.until) w.add(`${col('t', T.createdAt)} < ?`, filter.until);
+  if (filter.updatedBefore) w.add(`${col('t', T.updatedAt)} < ?`, filter.updatedBefore);
   if (filter.ownerDid !== undefined) {
     if (!T.ownerDid) throw new UsageError(`--owner: the ${source.layout.name} tasks table of this schema has no owner_did column`);
     w.add(`${col('t', T.ownerDid)} = ?`, filter.ownerDid);
@@ -171,9 +174,16 @@ function taskColumns(source: Source, alias = 't'): string {
     ${utcTimestampSql(col(alias, T.createdAt))} as created_at, ${utcTimestampSql(col(alias, T.updatedAt))} as updated_at${extraColumns(alias, T.detailExtras)}`;
 }
 
-export async function getTask(source: Source, taskId: string): Promise<TaskRow | undefined> {
+/** Every field of a task, and for a failed one its failure reason (the last agent message's text). */
+export async function getTask(source: Source, taskId: string): Promise<(TaskRow & { failure_reason: string | null }) | undefined> {
   const T = source.layout.tasks;
-  const [row] = await rowsOf<TaskRow>(source, { sql: `select ${taskColumns(source)} from ${table(source, T.table)} t where ${col('t', T.id)} = ?`, bindings: [taskId] });
+  const failed = source.layout.storedStatuses('failed');
+  const [row] = await rowsOf<TaskRow & { failure_reason: string | null }>(source, {
+    sql: `select ${taskColumns(source)},
+            case when ${col('t', T.status)}::text in (${placeholders(failed)}) then ${lastAgentTextSql(col('t', T.history))} end as failure_reason
+          from ${table(source, T.table)} t where ${col('t', T.id)} = ?`,
+    bindings: [...failed, taskId],
+  });
   return row;
 }
 

@@ -29,6 +29,8 @@ export interface Layout {
     ownerDid: string | null;
     /** The task's metadata JSON column (x402 payment keys); null where there is none. */
     metadata: string | null;
+    /** When the state last changed (the server's state_timestamp); null where there is none. */
+    stateTimestamp: string | null;
     /** Extra output fields of a list item (server values with no exact equivalent of ours). */
     summaryExtras: ReadonlyArray<readonly [string, Field]>;
     /** Extra output fields of `tasks show` and `tasks export`. */

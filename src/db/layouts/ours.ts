@@ -6,7 +6,7 @@ export const BINDU_DB_LAYOUT: Layout = {
   name: 'bindu-db',
   tasks: {
     table: 'tasks', id: 'task_id', contextId: 'context_id', status: 'status', history: 'history', artifacts: 'artifacts',
-    createdAt: 'created_at', updatedAt: 'updated_at', ownerDid: null, metadata: null, summaryExtras: [], detailExtras: [],
+    createdAt: 'created_at', updatedAt: 'updated_at', ownerDid: null, metadata: null, stateTimestamp: null, summaryExtras: [], detailExtras: [],
   },
   contexts: { table: 'contexts', id: 'context_id', messages: 'messages', metadata: 'metadata', createdAt: 'created_at', updatedAt: 'updated_at', ownerDid: null, extras: [], conversation: 'context' },
   feedback: { table: 'task_feedback', id: 'feedback_id', idType: 'uuid', taskId: 'task_id', text: 'feedback', rating: 'rating', metadata: 'metadata', createdAt: 'created_at' },

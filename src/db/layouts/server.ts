@@ -37,6 +37,7 @@ export function serverLayout(opts: { ownerDid: boolean }): Layout {
       createdAt: 'created_at', updatedAt: 'updated_at',
       ownerDid: opts.ownerDid ? 'owner_did' : null,
       metadata: 'metadata',
+      stateTimestamp: 'state_timestamp',
       summaryExtras: [
         ['state', 'state'],
         ['state_timestamp', 'state_timestamp'],

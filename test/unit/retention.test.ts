@@ -1,0 +1,84 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { afterAll, describe, expect, test } from '@jest/globals';
+import { parseContextPrune, parseTaskPrune } from '../../src/core/retention/prune.js';
+import { parseFail } from '../../src/core/retention/fail.js';
+import { parseOlderThan } from '../../src/core/retention/batches.js';
+import { archiveProblem, openJsonlArchive } from '../../src/lib/jsonlArchive.js';
+import { formatAge } from '../../src/cli/ui/retentionFormat.js';
+import { UsageError } from '../../src/errors.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bindu-retention-unit-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe('retention flags', () => {
+  const now = new Date('2026-12-01T12:00:00Z');
+  test.each([
+    ['30d', '2026-11-01T12:00:00.000Z'],
+    ['24h', '2026-11-30T12:00:00.000Z'],
+    ['90m', '2026-12-01T10:30:00.000Z'],
+    ['2026-06-01', '2026-06-01T00:00:00.000Z'],
+  ])('--older-than %s', (value, cutoff) => {
+    expect(parseOlderThan(value, '--older-than', now).toISOString()).toBe(cutoff);
+  });
+
+  test.each([
+    [{ olderThan: 'yesterday' }, /cannot read "yesterday" as a time/],
+    [{ olderThan: '2999-01-01' }, /lies in the future/],
+    [{ olderThan: '7d', status: 'pending' }, /live status/],
+    [{ olderThan: '7d', status: 'completed,working' }, /--status running: a live status/],
+    [{ olderThan: '7d', status: 'done' }, /unknown status "done"/],
+    [{ olderThan: '7d', batchSize: '0' }, /--batch-size must be a whole number from 1 to 100000/],
+    [{ olderThan: '7d', archive: 'out.csv' }, /the archive is JSON Lines/],
+  ])('tasks prune %j is a usage error', (input, message) => {
+    expect(() => parseTaskPrune(input)).toThrow(UsageError);
+    expect(() => parseTaskPrune(input)).toThrow(message);
+  });
+
+  test('tasks prune defaults: every finished status, batches of 1000, no archive', () => {
+    expect(parseTaskPrune({ olderThan: '7d', status: 'cancelled,failed' })).toMatchObject({ statuses: ['canceled', 'failed'], batchSize: 1000, archive: null });
+    expect(parseTaskPrune({ olderThan: '7d', archive: 'a.jsonl.gz' })).toMatchObject({ statuses: ['completed', 'failed', 'canceled', 'rejected'], archive: 'a.jsonl.gz' });
+  });
+
+  test('contexts prune demands --empty; tasks fail demands ids or --stuck, not both', () => {
+    expect(() => parseContextPrune({ olderThan: '7d' })).toThrow(/add --empty/);
+    expect(() => parseFail({ ids: [] })).toThrow(/which tasks/);
+    expect(() => parseFail({ ids: ['3f2a1c9e-0b4d-4e8a-9b1c-2d3e4f5a6b01'], stuck: '2h' })).toThrow(/not both/);
+    expect(() => parseFail({ ids: [], stuck: '2h', reason: '  ' })).toThrow(/--reason/);
+    expect(parseFail({ ids: [], stuck: '2h' }).reason).toMatch(/no progress for 2h/);
+    expect(parseFail({ ids: ['3F2A1C9E-0B4D-4E8A-9B1C-2D3E4F5A6B01', '3f2a1c9e-0b4d-4e8a-9b1c-2d3e4f5a6b01'] }).ids).toEqual(['3f2a1c9e-0b4d-4e8a-9b1c-2d3e4f5a6b01']);
+  });
+
+  test.each([[0, '0s'], [59, '59s'], [61, '1m 1s'], [9000, '2h 30m'], [90061, '1d 1h']])('formatAge(%d) = %s', (s, text) => {
+    expect(formatAge(s)).toBe(text);
+  });
+});
+
+describe('JSON Lines archive', () => {
+  test.each(['plain.jsonl', 'packed.jsonl.gz'])('%s: whole after every append, and across reopenings', async (name) => {
+    const file = path.join(tmp, name);
+    const read = () => {
+      const raw = fs.readFileSync(file);
+      return (name.endsWith('.gz') ? zlib.gunzipSync(raw) : raw).toString('utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+    };
+    const first = await openJsonlArchive(file);
+    await first.append(['{"n":1}', '{"n":2}']);
+    expect(read()).toEqual([{ n: 1 }, { n: 2 }]); // readable while it grows
+    await first.append([]);
+    await first.append(['{"n":3}']);
+    await first.close();
+    const again = await openJsonlArchive(file); // a later run appends
+    await again.append(['{"n":4}']);
+    await again.close();
+    expect(read()).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  test('an archive that cannot be written is found out before anything runs', () => {
+    expect(archiveProblem(path.join(tmp, 'missing-dir', 'a.jsonl'))).toMatch(/cannot write into .*missing-dir: ENOENT/);
+    expect(archiveProblem(tmp)).toMatch(/is a directory/);
+    expect(archiveProblem(path.join(tmp, 'new.jsonl'))).toBeNull();
+  });
+});
