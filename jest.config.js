@@ -11,4 +11,7 @@ export default {
   globalSetup: '<rootDir>/test/helpers/globalSetup.js',
   globalTeardown: '<rootDir>/test/helpers/globalTeardown.js',
   testTimeout: 60000,
+  // Two workers on two cores: every test file makes its own databases and data directories, and
+  // new embedded directories come from the build's template, so files never share state.
+  maxWorkers: 2,
 };

@@ -1,4 +1,11 @@
-// Shared by the benchmarks: medians and the ratio line every benchmark prints.
+// Shared by the benchmarks: medians, the ratio line every benchmark prints, and the CLI they run.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** What `npx bindu-db` runs once installed: package.json's bin (the bundle itself). */
+export const cliEntry = path.join(root, (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['bindu-db']);
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -32,7 +32,8 @@ export interface Config {
   readonly lockTimeoutSeconds: number;
   /** How long one migration statement may wait for a table lock before it is retried. */
   readonly ddlLockTimeoutSeconds: number;
-  readonly migrationsDir: string;
+  /** The project's own migrations (--migrations-dir, BINDU_DB_MIGRATIONS_DIR); unset: ./migrations when it exists. */
+  readonly migrationsDir?: string;
   readonly seedsDir: string;
   /** Every secret the run knows about, for scrubbing output. */
   readonly secrets: readonly string[];
@@ -135,12 +136,16 @@ export function loadConfig(flags: ConfigFlags, env: EnvSource, dotenv: EnvSource
     connectTimeoutSeconds: parseSeconds(['--connect-timeout', flags.connectTimeout], ['PGCONNECT_TIMEOUT', get('PGCONNECT_TIMEOUT')], 10),
     lockTimeoutSeconds: parseSeconds(['--lock-timeout', flags.lockTimeout], ['BINDU_DB_LOCK_TIMEOUT', get('BINDU_DB_LOCK_TIMEOUT')], 60),
     ddlLockTimeoutSeconds: parseSeconds(['--ddl-lock-timeout', flags.ddlLockTimeout], ['BINDU_DB_DDL_LOCK_TIMEOUT', get('BINDU_DB_DDL_LOCK_TIMEOUT')], 5),
-    migrationsDir: path.resolve(flags.migrationsDir ?? get('BINDU_DB_MIGRATIONS_DIR') ?? path.join(packageRoot, 'migrations')),
+    migrationsDir: optionalPath(flags.migrationsDir ?? get('BINDU_DB_MIGRATIONS_DIR')),
     seedsDir: path.resolve(get('BINDU_DB_SEEDS_DIR') ?? path.join(packageRoot, 'seeds')),
     secrets: Object.freeze(secrets),
     tools: resolveTools(flags.pgBin ?? get('BINDU_DB_PG_BIN'), get),
     toolEnv: Object.freeze(Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && (!/^PG/.test(e[0]) || PASSWORD_VARIABLES.includes(e[0]))))),
   });
+}
+
+function optionalPath(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : path.resolve(value);
 }
 
 /** --pg-bin (or BINDU_DB_PG_BIN) names a directory for all three; else PG_DUMP/PSQL/PG_RESTORE; else PATH. */

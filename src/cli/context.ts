@@ -100,7 +100,7 @@ export function createContext(opts: GlobalOptions, signal: AbortSignal, env: Env
       await checkSession(config, command);
       ctx.announce(describeConnection((ctx.sessionConfig.target as { connection: PgConnection }).connection));
     },
-    migrations: () => (migrations ??= import('../core/migrationFiles.js').then((m) => m.loadMigrations(config.migrationsDir))),
+    migrations: () => (migrations ??= import('../core/migrationFiles.js').then((m) => m.readMigrations(m.projectMigrationsDir(config.migrationsDir, process.cwd())))),
     db: (options = {}) =>
       (opened ??= (async () => {
         const [{ openDatabase }, { pooledNote }] = await Promise.all([import('../db/connect.js'), import('../db/pooler.js')]);

@@ -53,7 +53,7 @@ export async function buildProgram(args: string[]): Promise<Command> {
     .option('--env-file <path>', 'read variables from this file (default: ./.env if present)')
     .option('--schema <name>', 'Postgres schema holding the tables, or an agent\'s DID (default: $BINDU_DB_SCHEMA or public); repeatable for the schemas commands', collectSchemas)
     .option('--data-dir <dir>', 'embedded database directory (default: $BINDU_DB_DATA_DIR or ./.bindu/db)')
-    .option('--migrations-dir <dir>', 'migrations directory (default: $BINDU_DB_MIGRATIONS_DIR or the package\'s)')
+    .option('--migrations-dir <dir>', "the project's own migrations, run after the package's (default: $BINDU_DB_MIGRATIONS_DIR or ./migrations)")
     .option('--connect-timeout <seconds>', 'give up connecting after this long (default: $PGCONNECT_TIMEOUT or 10)')
     .option('--lock-timeout <seconds>', 'migrations: wait this long for another run to finish (default: $BINDU_DB_LOCK_TIMEOUT or 60)')
     .option('--pg-bin <dir>', 'backup, restore: directory of pg_dump, psql and pg_restore (default: $BINDU_DB_PG_BIN; $PG_DUMP, $PSQL, $PG_RESTORE; else PATH)')

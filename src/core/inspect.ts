@@ -5,7 +5,7 @@ import * as repo from '../db/inspect/index.js';
 import type { ContextRow, ContextSummaryRow, FeedbackRow, Page, StatsRow, TaskRow, TaskSummaryRow, WebhookConfigRow } from '../db/types.js';
 import { listAppliedMigrationNames } from '../db/migrationLog.js';
 import { OperationError, RefusedError, UsageError } from '../errors.js';
-import { listMigrationFiles } from './migrationFiles.js';
+import type { Migration } from './migrationFiles.js';
 import { parseLimit, parseOwner, parsePaymentStatuses, parseRating, parseStatuses, parseTime, parseUuid } from './inspectInput.js';
 import { requireLayout } from './schemas.js';
 import { type SchemaStatsRow, type Skipped, allSources, fitContextFilter, fitSources, fitTaskFilter, mergeStats, schemaStats } from './inspectAll.js';
@@ -44,12 +44,12 @@ export function sourceFor(db: Database): Promise<repo.Source> {
 }
 
 /**
- * Migrations in the directory not yet applied, by name only. Unlike migrate's own check it
- * imports no migration file (that loads tsx for .ts files): a read-only command pays ~0 for it.
+ * The migrations not yet applied, by name only: through the plain SQL runner, so a read-only
+ * command loads neither knex nor any migration module for it.
  */
-export async function unappliedMigrations(db: Database, migrationsDir: string): Promise<string[]> {
+export async function unappliedMigrations(db: Database, migrations: Migration[]): Promise<string[]> {
   const applied = new Set(await listAppliedMigrationNames(db.sql, db.schema));
-  return [...listMigrationFiles(migrationsDir).keys()].filter((name) => !applied.has(name));
+  return migrations.map((m) => m.name).filter((name) => !applied.has(name));
 }
 
 export interface TaskListInput {

@@ -15,16 +15,17 @@ import {
   nextBatch,
   parseMigrationApplicationName,
   recordApplied,
+  recordChecksum,
   recordReverted,
   selectAppliedMigrations,
   terminateBackend,
   withMigrationLock,
 } from '../db/migrationLog.js';
 import { alembicVersion, detectLayout } from '../db/layouts/detect.js';
-import { knexRunner } from '../db/sqlRunner.js';
+import { type SqlRunner, knexRunner } from '../db/sqlRunner.js';
 import type { Timestamp } from '../db/timestamps.js';
 import { CancelledError, OperationError, RefusedError, UsageError, describePgError, isPgError } from '../errors.js';
-import type { Migration } from './migrationFiles.js';
+import type { Migration, MigrationModule } from './migrationFiles.js';
 
 export type { LockHolder, TableLockHolder } from '../db/migrationLog.js';
 
@@ -33,6 +34,10 @@ export interface MigrationHistoryItem {
   state: 'applied' | 'pending';
   batch: number | null;
   applied_at: Timestamp | null;
+  /** The directory its file is in (the package's or the project's); null when the file is missing. */
+  dir: string | null;
+  /** Applied, and its file changed since (its checksum differs from the one recorded). */
+  changed?: true;
   /** Applied in the database but no file defines it any more. */
   file_missing?: true;
 }
@@ -74,6 +79,8 @@ export interface LockRetry {
 export interface UpOptions extends RunOptions {
   to?: string;
   step?: number;
+  /** Applied migrations whose edited files are accepted as they are now (their new checksum is recorded). */
+  acceptChanged?: string[];
 }
 
 /** Which applied migrations to revert: the newest `step` (default 1), all after `to`, or `all`. */
@@ -85,22 +92,11 @@ export interface DownRange {
 
 export interface DownOptions extends RunOptions, DownRange {}
 
-export async function history(db: Database, migrations: Migration[]): Promise<{ items: MigrationHistoryItem[]; head: string | null }> {
-  const applied = new Map((await listAppliedMigrations(db.sql, db.schema)).map((r) => [r.name, r]));
-  const items: MigrationHistoryItem[] = migrations.map(({ name }) => {
-    const row = applied.get(name);
-    return { name, state: row ? 'applied' : 'pending', batch: row?.batch ?? null, applied_at: row?.applied_at ?? null };
-  });
-  const known = new Set(migrations.map((m) => m.name));
-  for (const row of applied.values()) {
-    if (!known.has(row.name)) items.push({ name: row.name, state: 'applied', batch: row.batch, applied_at: row.applied_at, file_missing: true });
-  }
-  return { items, head: migrations.at(-1)?.name ?? null };
-}
-
 export interface MigrationStatus {
   applied: number;
   pending: string[];
+  /** Applied migrations whose file changed since they were applied. */
+  changed: string[];
   locked: boolean;
   lock_holder?: LockHolder;
   /** Set when Bindu's server (Alembic) manages this database: the revision in public.alembic_version. */
@@ -109,19 +105,61 @@ export interface MigrationStatus {
   layout?: 'bindu-server';
 }
 
-export async function status(db: Database, migrations: Migration[]): Promise<MigrationStatus> {
-  const applied = new Set((await listAppliedMigrations(db.sql, db.schema)).map((r) => r.name));
+export interface MigrationHistory {
+  items: MigrationHistoryItem[];
+  head: string | null;
+  layout?: 'bindu-server';
+}
+
+/** Applied migrations whose file no longer has the checksum recorded for it. */
+function changedFiles(migrations: Migration[], rows: AppliedMigrationRow[]): string[] {
+  const byName = new Map(migrations.map((m) => [m.name, m]));
+  return rows.filter((r) => r.checksum !== null && byName.has(r.name) && byName.get(r.name)!.checksum !== r.checksum).map((r) => r.name);
+}
+
+/**
+ * The one computation behind both `migrate status` and `migrate history`, so they never disagree.
+ * A schema of the server's layout is not ours to migrate: nothing of ours is pending there.
+ */
+async function migrationState(db: Database, migrations: Migration[]): Promise<MigrationStatus & MigrationHistory> {
+  // On the plain SQL runner: status and history load neither knex nor any migration module.
+  const rows = await listAppliedMigrations(db.sql, db.schema);
   const holder = db.kind === 'embedded' ? undefined : await findLockHolder(db.sql, db.schema);
   const alembic = await alembicVersion(db.sql);
   const server = (await detectLayout(db.sql, db.schema))?.layout === 'bindu-server';
+  const applied = new Map(rows.map((r) => [r.name, r]));
+  const changed = new Set(changedFiles(migrations, rows));
+  const items: MigrationHistoryItem[] = migrations
+    .filter((m) => !server || applied.has(m.name))
+    .map(({ name, dir }) => {
+      const row = applied.get(name);
+      return { name, state: row ? 'applied' : 'pending', batch: row?.batch ?? null, applied_at: row?.applied_at ?? null, dir, ...(changed.has(name) ? { changed: true as const } : {}) };
+    });
+  const known = new Set(migrations.map((m) => m.name));
+  for (const row of rows) {
+    if (!known.has(row.name)) items.push({ name: row.name, state: 'applied', batch: row.batch, applied_at: row.applied_at, dir: null, file_missing: true });
+  }
   return {
+    items,
+    head: migrations.at(-1)?.name ?? null,
     applied: applied.size,
-    pending: server ? [] : migrations.filter((m) => !applied.has(m.name)).map((m) => m.name),
+    pending: items.filter((i) => i.state === 'pending').map((i) => i.name),
+    changed: [...changed],
     locked: holder !== undefined,
     ...(holder ? { lock_holder: holder } : {}),
     ...(alembic !== undefined ? { alembic_version: alembic } : {}),
     ...(server ? { layout: 'bindu-server' as const } : {}),
   };
+}
+
+export async function history(db: Database, migrations: Migration[]): Promise<MigrationHistory> {
+  const { items, head, layout } = await migrationState(db, migrations);
+  return { items, head, ...(layout ? { layout } : {}) };
+}
+
+export async function status(db: Database, migrations: Migration[]): Promise<MigrationStatus> {
+  const { items: _items, head: _head, ...s } = await migrationState(db, migrations);
+  return s;
 }
 
 /**
@@ -161,30 +199,76 @@ function selectPending(migrations: Migration[], applied: Set<string>, opts: UpOp
   return pending;
 }
 
+/**
+ * Edited migrations: applied ones whose file changed stop `up` from going past them unless
+ * accepted (the new checksum is recorded). Rows from before checksums get theirs filled.
+ * Returns the changed migrations left as they are (nothing was pending past them).
+ */
+async function reconcileChecksums(k: SqlRunner, schema: string, migrations: Migration[], rows: AppliedMigrationRow[], opts: UpOptions, pending: number): Promise<{ changed: string[]; accepted: string[] }> {
+  const changed = changedFiles(migrations, rows);
+  const accepted = opts.acceptChanged ?? [];
+  const unknown = accepted.filter((n) => !changed.includes(n));
+  if (unknown.length) throw new UsageError(`--accept-changed ${unknown[0]}: not an applied migration whose file changed`, changed.length ? `changed: ${changed.join(', ')}` : 'no applied migration has changed');
+  const refused = changed.filter((n) => !accepted.includes(n));
+  if (refused.length && pending > 0) {
+    throw new RefusedError(
+      `${refused.length === 1 ? 'migration' : 'migrations'} ${refused.join(', ')} changed since applied; not applying what comes after`,
+      `restore the file as it was applied, or accept it as it is now: bindu-db migrate up ${refused.map((n) => `--accept-changed ${n}`).join(' ')}`,
+    );
+  }
+  const byName = new Map(migrations.map((m) => [m.name, m]));
+  for (const row of rows) {
+    const file = byName.get(row.name);
+    if (file && (row.checksum === null || accepted.includes(row.name))) await recordChecksum(k, schema, row.name, file.checksum);
+  }
+  return { changed: refused, accepted };
+}
+
+type Loaded = Migration & { module: MigrationModule };
+
+/** Imports the migrations about to run, all before the first runs: one that fails to load changes nothing. */
+async function loadAll(migrations: Migration[]): Promise<Loaded[]> {
+  return Promise.all(migrations.map(async (m) => ({ ...m, module: await m.load() })));
+}
+
+/** What `up` did; `changed`/`accepted` only when some applied migration's file changed. */
+export interface UpResult {
+  batch: number | null;
+  applied: string[];
+  changed?: string[];
+  accepted?: string[];
+}
+
+const edits = (c: { changed: string[]; accepted: string[] }) => ({ ...(c.changed.length ? { changed: c.changed } : {}), ...(c.accepted.length ? { accepted: c.accepted } : {}) });
+
 /** Applies pending migrations, each in its own transaction, under the migration lock, on one connection. */
-export async function up(db: Database, migrations: Migration[], opts: UpOptions): Promise<{ batch: number | null; applied: string[] }> {
+export async function up(db: Database, migrations: Migration[], opts: UpOptions): Promise<UpResult> {
   await assertMigratable(db);
   return withMigrationLock(db, lockOptions(opts), async (session) => {
     if (opts.dryRun) {
       return dryRun(session, opts, async (trx) => {
         await ensureMigrationTable(knexRunner(trx), db.schema);
-        const applied = new Set((await selectAppliedMigrations(knexRunner(trx), db.schema)).map((r) => r.name));
-        const todo = selectPending(migrations, applied, opts);
+        const rows = await selectAppliedMigrations(knexRunner(trx), db.schema);
+        const selected = selectPending(migrations, new Set(rows.map((r) => r.name)), opts);
+        const checks = await reconcileChecksums(knexRunner(trx), db.schema, migrations, rows, opts, selected.length);
+        const todo = await loadAll(selected);
         for (const m of todo) await runOne(m, 'up', trx, opts);
-        return { batch: null, applied: todo.map((m) => m.name) };
+        return { batch: null, applied: todo.map((m) => m.name), ...edits(checks) };
       });
     }
     await ensureMigrationTable(session.sql, db.schema);
     const appliedRows = await selectAppliedMigrations(session.sql, db.schema);
-    const todo = selectPending(migrations, new Set(appliedRows.map((r) => r.name)), opts);
-    if (todo.length === 0) return { batch: null, applied: [] };
+    const selected = selectPending(migrations, new Set(appliedRows.map((r) => r.name)), opts);
+    const checks = await reconcileChecksums(session.sql, db.schema, migrations, appliedRows, opts, selected.length);
+    const todo = await loadAll(selected);
+    if (todo.length === 0) return { batch: null, applied: [], ...edits(checks) };
     const batch = nextBatch(appliedRows);
     const done: string[] = [];
     for (const m of todo) {
-      await runRetrying(db, session, m, opts, (k) => runOne(m, 'up', k, opts).then(() => recordApplied(knexRunner(k), db.schema, m.name, batch)));
+      await runRetrying(db, session, m, opts, (k) => runOne(m, 'up', k, opts).then(() => recordApplied(knexRunner(k), db.schema, m.name, batch, m.checksum)));
       done.push(m.name);
     }
-    return { batch, applied: done };
+    return { batch, applied: done, ...edits(checks) };
   });
 }
 
@@ -204,7 +288,7 @@ function selectToRevert(migrations: Migration[], applied: AppliedMigrationRow[],
   const byName = new Map(migrations.map((m) => [m.name, m]));
   return chosen.map((r) => {
     const m = byName.get(r.name);
-    if (!m) throw new OperationError(`cannot revert ${r.name}: its migration file is missing`, 'restore the file to migrations/ first');
+    if (!m) throw new OperationError(`cannot revert ${r.name}: its migration file is missing`, 'restore the file to its migrations directory first');
     return m;
   });
 }
@@ -221,12 +305,12 @@ export async function down(db: Database, migrations: Migration[], opts: DownOpti
   return withMigrationLock(db, lockOptions(opts), async (session) => {
     if (opts.dryRun) {
       return dryRun(session, opts, async (trx) => {
-        const todo = selectToRevert(migrations, await listAppliedMigrations(knexRunner(trx), db.schema), opts);
+        const todo = await loadAll(selectToRevert(migrations, await listAppliedMigrations(knexRunner(trx), db.schema), opts));
         for (const m of todo) await runOne(m, 'down', trx, opts);
         return { reverted: todo.map((m) => m.name) };
       });
     }
-    const todo = selectToRevert(migrations, await listAppliedMigrations(session.sql, db.schema), opts);
+    const todo = await loadAll(selectToRevert(migrations, await listAppliedMigrations(session.sql, db.schema), opts));
     const done: string[] = [];
     for (const m of todo) {
       await runRetrying(db, session, m, opts, (k) => runOne(m, 'down', k, opts).then(() => recordReverted(knexRunner(k), db.schema, m.name)));
@@ -241,7 +325,7 @@ export async function down(db: Database, migrations: Migration[], opts: DownOpti
  * has rolled back, so it is tried again after a pause (twice as long each time), leaving readers
  * the table in between. A migration outside a transaction may be half done: never retried.
  */
-async function runRetrying(db: Database, session: Session, m: Migration, opts: RunOptions, work: (k: Knex) => Promise<void>): Promise<void> {
+async function runRetrying(db: Database, session: Session, m: Loaded, opts: RunOptions, work: (k: Knex) => Promise<void>): Promise<void> {
   const retries = opts.ddlRetries ?? 3;
   const timeout = opts.ddlLockTimeoutSeconds ?? 5;
   for (let attempt = 1; ; attempt++) {
@@ -284,7 +368,7 @@ function lockTimeoutError(name: string, tries: number, timeout: number, holder: 
   );
 }
 
-async function runOne(m: Migration, direction: 'up' | 'down', k: Knex, opts: RunOptions): Promise<void> {
+async function runOne(m: Loaded, direction: 'up' | 'down', k: Knex, opts: RunOptions): Promise<void> {
   // Let the event loop deliver a pending Ctrl-C: PGlite runs in-process and may not yield otherwise.
   await new Promise((resolve) => setImmediate(resolve));
   if (opts.signal?.aborted) throw new CancelledError(`interrupted before ${m.name}; the migrations before it are complete`);

@@ -9,6 +9,7 @@ import { describeConnection } from '../config.js';
 import { ConfigError, OperationError } from '../errors.js';
 import { LockHeldError, acquireFileLock } from '../lib/fileLock.js';
 import { ident } from '../lib/sqlIdent.js';
+import { EMBEDDED_PG_MAJOR, embeddedStartParams, startFromTemplate } from './embeddedTemplate.js';
 import { connectError, pgConnectionSettings } from './pgClient.js';
 import { migrationApplicationName } from './migrationLog.js';
 import { BACKEND_PID_SQL, type Pooler, type StartupFacts, pooledSessionError, poolerOfProbe, poolerOfUrl, sessionConfig } from './pooler.js';
@@ -19,9 +20,6 @@ import { pgliteTimestampParsers } from './timestamps.js';
 // pay its ~90 ms import.
 const require = createRequire(import.meta.url);
 const knexFactory = (config: Knex.Config): Knex => (require('knex') as (c: Knex.Config) => Knex)(config);
-
-/** The PostgreSQL major the pinned PGlite embeds; a data directory from another major cannot be opened. */
-export const EMBEDDED_PG_MAJOR = '18';
 
 /** An open database: one pool (or the embedded instance), and what the commands need to know about it. */
 export interface Database {
@@ -206,10 +204,12 @@ async function openEmbedded(config: Config, dataDir: string): Promise<Database> 
     throw err;
   }
   try {
+    // Under the lock: two first runs never both make the directory.
+    if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) startFromTemplate(dataDir);
     const { PGlite } = await import('@electric-sql/pglite');
     let pglite: PGlite;
     try {
-      pglite = await PGlite.create(dataDir, { parsers: pgliteTimestampParsers });
+      pglite = await PGlite.create(dataDir, { parsers: pgliteTimestampParsers, startParams: embeddedStartParams(PGlite.defaultStartParams) });
     } catch (err) {
       throw embeddedOpenError(dataDir, err);
     }
@@ -276,7 +276,9 @@ function checkDataDirVersion(dataDir: string): void {
   try {
     version = fs.readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8').trim();
   } catch {
-    if (fs.existsSync(dataDir) && fs.readdirSync(dataDir).length > 0) {
+    const stat = fs.statSync(dataDir, { throwIfNoEntry: false });
+    if (stat && !stat.isDirectory()) throw new OperationError(`${dataDir} is a file, not an embedded database directory`, 'point BINDU_DB_DATA_DIR (--data-dir) at a directory');
+    if (stat && fs.readdirSync(dataDir).length > 0) {
       throw new OperationError(`${dataDir} is not an embedded database directory (no PG_VERSION)`, 'point BINDU_DB_DATA_DIR at an empty or bindu-db directory');
     }
     return;

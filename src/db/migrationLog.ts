@@ -13,11 +13,17 @@ export interface AppliedMigrationRow {
   name: string;
   batch: number;
   applied_at: Timestamp;
+  /** Of the migration's source when it was applied; null in rows from before checksums (filled by the next up). */
+  checksum: string | null;
 }
 
 const logTable = (schema: string) => `${ident(schema)}.${ident(MIGRATION_TABLE)}`;
 
-/** Creates the schema and the table when missing: one statement, one round trip. */
+/**
+ * Creates the schema and the table when missing: one statement, one round trip. A table from
+ * before checksums gets the column; looked up first, because ALTER TABLE would queue for an
+ * exclusive lock behind any long reader (a backup) even when the column is there.
+ */
 export async function ensureMigrationTable(sql: SqlRunner, schema: string): Promise<void> {
   await sql.query(`do $$ begin
     create schema if not exists ${ident(schema)};
@@ -25,8 +31,12 @@ export async function ensureMigrationTable(sql: SqlRunner, schema: string): Prom
       id serial primary key,
       name text not null unique,
       batch integer not null,
-      applied_at timestamptz not null default now()
+      applied_at timestamptz not null default now(),
+      checksum text
     );
+    if not exists (select 1 from pg_catalog.pg_attribute where attrelid = to_regclass('${logTable(schema).replace(/'/g, "''")}') and attname = 'checksum') then
+      alter table ${logTable(schema)} add column checksum text;
+    end if;
   end $$`);
 }
 
@@ -38,7 +48,9 @@ export async function hasMigrationTable(sql: SqlRunner, schema: string): Promise
 
 /** Applied migrations in the order they were applied, from a table known to exist. */
 export async function selectAppliedMigrations(sql: SqlRunner, schema: string): Promise<AppliedMigrationRow[]> {
-  return sql.query<AppliedMigrationRow>(`select id, name, batch, applied_at from ${logTable(schema)} order by id`);
+  // select *: a table from before checksums has no checksum column, and reading must not change it.
+  const rows = await sql.query<AppliedMigrationRow>(`select * from ${logTable(schema)} order by id`);
+  return rows.map(({ id, name, batch, applied_at, checksum }) => ({ id, name, batch, applied_at, checksum: checksum ?? null }));
 }
 
 /** Applied migrations in the order they were applied; empty when the table does not exist yet. */
@@ -54,8 +66,13 @@ export async function listAppliedMigrationNames(sql: SqlRunner, schema: string):
 /** The batch number the next run records. */
 export const nextBatch = (applied: AppliedMigrationRow[]): number => Math.max(0, ...applied.map((r) => r.batch)) + 1;
 
-export async function recordApplied(sql: SqlRunner, schema: string, name: string, batch: number): Promise<void> {
-  await sql.query(`insert into ${logTable(schema)} (name, batch) values (?, ?)`, [name, batch]);
+export async function recordApplied(sql: SqlRunner, schema: string, name: string, batch: number, checksum: string): Promise<void> {
+  await sql.query(`insert into ${logTable(schema)} (name, batch, checksum) values (?, ?, ?)`, [name, batch, checksum]);
+}
+
+/** Records the checksum of an applied migration: filling an old row's, or accepting an edited file. */
+export async function recordChecksum(sql: SqlRunner, schema: string, name: string, checksum: string): Promise<void> {
+  await sql.query(`update ${logTable(schema)} set checksum = ? where name = ?`, [checksum, name]);
 }
 
 export async function recordReverted(sql: SqlRunner, schema: string, name: string): Promise<void> {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Browser, Page } from 'playwright-core';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/connect.js';
-import { loadMigrations } from '../../src/core/migrationFiles.js';
+import { readMigrations } from '../../src/core/migrationFiles.js';
 import { up } from '../../src/core/migrations.js';
 import { runSeeds } from '../../src/core/seeds.js';
 import * as inspect from '../../src/core/inspect.js';
@@ -46,7 +46,7 @@ describe('bindu-db studio on PostgreSQL, in a browser', () => {
     const config = loadConfig({ url: t.url }, {});
     const db = await openDatabase(config);
     try {
-      await up(db, await loadMigrations(config.migrationsDir), { lockTimeoutSeconds: 10 });
+      await up(db, readMigrations(), { lockTimeoutSeconds: 10 });
       await runSeeds(db, config.seedsDir);
       await buildServerDatabase(db.knex);
       const k = db.knex;

@@ -4,11 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import pg from 'pg';
-import { binPath, repoRoot, runCli } from '../helpers/cli.js';
+import { binPath, repoRoot, runCli, shippedMigrations } from '../helpers/cli.js';
 import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 
-// Migrations that take a while, so that runs overlap and can be killed mid-way.
-function slowMigrations(): string {
+// The project's migrations (after the package's): they take a while, so that runs overlap and can be killed mid-way.
+function slowMigrations(head: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'slow-migrations-'));
   const write = (name: string, revises: string | null, up: string, down: string) =>
     fs.writeFileSync(
@@ -16,7 +16,7 @@ function slowMigrations(): string {
       `import type { Knex } from 'knex';\nexport const revises = ${JSON.stringify(revises)};\n` +
         `export async function up(knex: Knex): Promise<void> { ${up} }\nexport async function down(knex: Knex): Promise<void> { ${down} }\n`,
     );
-  write('20260101_0001_first', null, "await knex.raw('create table one (id int)'); await knex.raw('select pg_sleep(0.4)');", "await knex.raw('drop table one'); await knex.raw('select pg_sleep(1.5)');");
+  write('20260101_0001_first', head, "await knex.raw('create table one (id int)'); await knex.raw('select pg_sleep(0.4)');", "await knex.raw('drop table one'); await knex.raw('select pg_sleep(1.5)');");
   write('20260101_0002_second', '20260101_0001_first', "await knex.raw('create table two (id int)'); await knex.raw('select pg_sleep(1.5)');", "await knex.raw('drop table two'); await knex.raw('select pg_sleep(1.5)');");
   write('20260101_0003_third', '20260101_0002_second', "await knex.raw('create table three (id int)');", "await knex.raw('drop table three');");
   return dir;
@@ -38,10 +38,12 @@ function killWhen(args: string[], env: Record<string, string>, marker: string, s
 
 let db: { name: string; url: string };
 let env: Record<string, string>;
+let shipped: string[];
 
 beforeAll(async () => {
   db = await createTestDatabase('faults');
-  env = { DATABASE_URL: db.url, BINDU_DB_MIGRATIONS_DIR: slowMigrations() };
+  shipped = await shippedMigrations();
+  env = { DATABASE_URL: db.url, BINDU_DB_MIGRATIONS_DIR: slowMigrations(shipped.at(-1)!) };
 });
 afterAll(async () => dropTestDatabase(db.name));
 
@@ -67,15 +69,15 @@ describe('concurrency and faults on PostgreSQL', () => {
     expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0, 0, 0]);
     const docs = runs.map((r) => JSON.parse(r.stdout));
     const appliedByRuns = docs.flatMap((d) => d.applied);
-    expect(appliedByRuns.sort()).toEqual(['20260101_0001_first', '20260101_0002_second', '20260101_0003_third']);
+    expect(appliedByRuns.sort()).toEqual([...shipped, '20260101_0001_first', '20260101_0002_second', '20260101_0003_third'].sort());
     expect(docs.filter((d) => d.applied.length > 0)).toHaveLength(1);
-    expect(await applied()).toEqual(['20260101_0001_first', '20260101_0002_second', '20260101_0003_third']);
+    expect(await applied()).toEqual([...shipped, '20260101_0001_first', '20260101_0002_second', '20260101_0003_third']);
   });
 
   test('status shows the lock while a run holds it; --lock-timeout bounds the wait of another; unlock refuses a live holder', async () => {
     // A migration that holds the lock long enough for every check below, however loaded the machine.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'long-migration-'));
-    fs.writeFileSync(path.join(dir, '20260101_0001_long.ts'), "export const revises = null;\nexport async function up(knex: any) { await knex.raw('select pg_sleep(8)'); }\nexport async function down() {}\n");
+    fs.writeFileSync(path.join(dir, '20260101_0001_long.ts'), `export const revises = '${shipped.at(-1)}';\n` + "export async function up(knex: any) { await knex.raw('select pg_sleep(8)'); }\nexport async function down() {}\n");
     const own = await createTestDatabase('lock');
     const lockEnv = { DATABASE_URL: own.url, BINDU_DB_MIGRATIONS_DIR: dir };
     const holder = spawn(process.execPath, [binPath, 'migrate', 'up'], { cwd: repoRoot, env: { ...process.env, ...lockEnv } });
@@ -93,7 +95,7 @@ describe('concurrency and faults on PostgreSQL', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/held by a running bindu-db process \(pid \d+\)/);
     expect(await holderDone).toBe(0);
-    expect(JSON.parse((await runCli(['migrate', 'status', '--json'], { env: lockEnv })).stdout)).toEqual({ applied: 1, pending: [], locked: false });
+    expect(JSON.parse((await runCli(['migrate', 'status', '--json'], { env: lockEnv })).stdout)).toEqual({ applied: shipped.length + 1, pending: [], changed: [], locked: false });
     await dropTestDatabase(own.name);
   });
 
@@ -122,7 +124,7 @@ describe('concurrency and faults on PostgreSQL', () => {
     expect(killed.signal).toBe('SIGKILL');
     // The first migration committed; the second was in flight, uncommitted, so invisible here
     // at once (its session may linger until the server notices: the next run waits for it).
-    expect(await applied()).toEqual(['20260101_0001_first']);
+    expect(await applied()).toEqual([...shipped, '20260101_0001_first']);
     expect(await tablesNow()).toEqual(['one']);
     const again = await runCli(['migrate', 'up', '--json', '--lock-timeout', '10'], { env });
     expect(again.code).toBe(0);
@@ -134,11 +136,11 @@ describe('concurrency and faults on PostgreSQL', () => {
     expect((await runCli(['migrate', 'up', '--lock-timeout', '10'], { env })).code).toBe(0);
     const killed = await killWhen(['migrate', 'down', '--all', '--yes'], env, '→ 20260101_0002_second');
     expect(killed.signal).toBe('SIGKILL');
-    expect(await applied()).toEqual(['20260101_0001_first', '20260101_0002_second']);
+    expect(await applied()).toEqual([...shipped, '20260101_0001_first', '20260101_0002_second']);
     expect(await tablesNow()).toEqual(['one', 'two']);
     const again = await runCli(['migrate', 'down', '--all', '--yes', '--json', '--lock-timeout', '10'], { env });
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout).reverted).toEqual(['20260101_0002_second', '20260101_0001_first']);
+    expect(JSON.parse(again.stdout).reverted).toEqual(['20260101_0002_second', '20260101_0001_first', ...[...shipped].reverse()]);
     expect(await tablesNow()).toEqual([]);
   });
 
@@ -146,7 +148,7 @@ describe('concurrency and faults on PostgreSQL', () => {
     expect((await runCli(['migrate', 'down', '--all', '--yes', '--lock-timeout', '10'], { env })).code).toBe(0);
     const interrupted = await killWhen(['migrate', 'up'], env, '→ 20260101_0002_second', 'SIGINT');
     expect(interrupted.code).toBe(130);
-    expect(await applied()).toEqual(['20260101_0001_first']);
+    expect(await applied()).toEqual([...shipped, '20260101_0001_first']);
     expect(await tablesNow()).toEqual(['one']);
     // The lock goes with the interrupted run's session, once the server has seen it close.
     expect(await gone(`bindu-db migrate pid=${interrupted.pid} %`)).toBe(true);
@@ -162,7 +164,7 @@ describe('Ctrl-C on the embedded database', () => {
     expect(interrupted.code).toBe(130);
     expect(interrupted.stderr).toMatch(/interrupted before 20260101_0003_third/);
     const status = JSON.parse((await runCli(['migrate', 'status', '--json'], { env: embedded })).stdout);
-    expect(status).toEqual({ applied: 2, pending: ['20260101_0003_third'], locked: false });
+    expect(status).toEqual({ applied: shipped.length + 2, pending: ['20260101_0003_third'], changed: [], locked: false });
     expect((await runCli(['migrate', 'up'], { env: embedded })).code).toBe(0);
   });
 });

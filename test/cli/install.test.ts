@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,19 +6,49 @@ import { expect, test } from '@jest/globals';
 import { repoRoot, shippedMigrations } from '../helpers/cli.js';
 
 // As a user gets it: `npm pack`, installed into an empty project (dependencies from the npm
-// cache the test run already filled), then `migrate make` and `migrate up` with no build step.
-test('from an installed package, `migrate make` writes a TypeScript migration that `migrate up` runs', async () => {
+// cache the test run already filled), then the project's own migrations beside the package's.
+test("from an installed package, the project's migrations live in the project, run after the package's, and edits are caught", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'installed-'));
   const npm = (args: string[]) => execFileSync('npm', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', dir], { cwd: repoRoot, stdio: 'ignore' });
   const tarball = fs.readdirSync(dir).find((f) => f.endsWith('.tgz'))!;
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'ops', private: true }));
   npm(['install', `./${tarball}`, '--prefer-offline', '--no-audit', '--no-fund']);
+  const installed = path.join(dir, 'node_modules', 'bindu-db');
+  // The package's migrations ship compiled with their manifest; no TypeScript to transpile.
+  expect(fs.existsSync(path.join(installed, 'dist', 'migrations', 'manifest.json'))).toBe(true);
+  expect(fs.existsSync(path.join(installed, 'migrations'))).toBe(false);
+
   const env = { ...process.env, DATABASE_URL: '', STORAGE_TYPE: '', NO_COLOR: '1' };
-  const cli = (...args: string[]) => execFileSync(path.join(dir, 'node_modules', '.bin', 'bindu-db'), args, { cwd: dir, env, encoding: 'utf8' });
-  const made = JSON.parse(cli('migrate', 'make', 'add_note', '--json'));
-  expect(made.path.startsWith(path.join(dir, 'node_modules', 'bindu-db', 'migrations'))).toBe(true);
-  const up = JSON.parse(cli('migrate', 'up', '--json'));
-  expect(up.applied).toEqual([...(await shippedMigrations()), made.name]);
-  expect(JSON.parse(cli('migrate', 'history', '--json')).head).toBe(made.name);
-}, 120_000);
+  const cli = (args: string[], cwd = dir) => spawnSync(path.join(dir, 'node_modules', '.bin', 'bindu-db'), args, { cwd, env, encoding: 'utf8' });
+  const json = (args: string[]) => {
+    const r = cli([...args, '--json']);
+    expect(r.stderr).not.toMatch(/error/);
+    return JSON.parse(r.stdout);
+  };
+
+  const made = json(['migrate', 'make', 'add_note']);
+  expect(path.dirname(made.path)).toBe(path.join(dir, 'migrations'));
+  expect(made.revises).toBe((await shippedMigrations()).at(-1));
+  fs.writeFileSync(made.path, fs.readFileSync(made.path, 'utf8').replace("// await knex.schema.alterTable('tasks', (table) => { table.text('note'); });", "await knex.raw('alter table tasks add column note text');"));
+  expect(json(['migrate', 'up']).applied).toEqual([...(await shippedMigrations()), made.name]);
+  const history = json(['migrate', 'history']);
+  expect(history.head).toBe(made.name);
+  expect(history.items.map((i: { dir: string }) => i.dir)).toEqual([...(await shippedMigrations()).map(() => path.join(installed, 'dist', 'migrations')), path.join(dir, 'migrations')]);
+
+  // Never inside node_modules, where a reinstall deletes it.
+  const refused = cli(['migrate', 'make', 'add_x'], installed);
+  expect(refused.status).toBe(2);
+  expect(refused.stderr).toMatch(/inside node_modules.*\n.*--migrations-dir/);
+
+  // An applied migration edited by hand: status --check fails on it, up needs it accepted.
+  fs.appendFileSync(made.path, '// edited\n');
+  const check = cli(['migrate', 'status', '--check', '--json']);
+  expect(check.status).toBe(3);
+  expect(JSON.parse(check.stdout)).toMatchObject({ pending: [], changed: [made.name] });
+  expect(cli(['migrate', 'status']).stdout).toContain(`Changed:  ${made.name}`);
+  const accepted = cli(['migrate', 'up', '--accept-changed', made.name, '--json']);
+  expect(accepted.status).toBe(0);
+  expect(JSON.parse(accepted.stdout)).toEqual({ batch: null, applied: [], accepted: [made.name] });
+  expect(cli(['migrate', 'status', '--check']).status).toBe(0);
+}, 180_000);

@@ -1,5 +1,8 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { runCli } from '../helpers/cli.js';
+import { runCli, shippedMigrations } from '../helpers/cli.js';
 import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 
 let db: { name: string; url: string };
@@ -16,7 +19,7 @@ describe('migrate on PostgreSQL through a postgresql+asyncpg URL', () => {
   test('status --check exits 3 while migrations are pending', async () => {
     const r = await runCli(['migrate', 'status', '--check', '--json'], { env: { DATABASE_URL: asyncpg() } });
     expect(r.code).toBe(3);
-    expect(JSON.parse(r.stdout)).toEqual({ applied: 0, pending: ['20251207_0001_initial_schema', '20250614_0001_add_webhook_configs_table', '20261126_0001_add_inspection_indexes'], locked: false });
+    expect(JSON.parse(r.stdout)).toEqual({ applied: 0, pending: ['20251207_0001_initial_schema', '20250614_0001_add_webhook_configs_table', '20261126_0001_add_inspection_indexes'], changed: [], locked: false });
   });
 
   test('up applies both migrations in revision order, then history --json reports them', async () => {
@@ -42,6 +45,39 @@ describe('migrate on PostgreSQL through a postgresql+asyncpg URL', () => {
       const r = await runCli(args, { env: { DATABASE_URL: asyncpg() } });
       expect(r.stdout + r.stderr).not.toContain(password);
       expect(r.stdout + r.stderr).not.toContain(encodeURIComponent(password));
+    }
+  });
+});
+
+describe("a project's migrations directory", () => {
+  test('status and history read the migrations without running them; up names the one that fails to load', async () => {
+    const other = await createTestDatabase('migrate');
+    try {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'project-'));
+      fs.writeFileSync(path.join(dir, '20990101_0001_bad.ts'), `export const revises = '${(await shippedMigrations()).at(-1)}';\nthrow new Error('boom at import');\n`);
+      const env = { DATABASE_URL: other.url, BINDU_DB_MIGRATIONS_DIR: dir };
+      const status = await runCli(['migrate', 'status', '--check', '--json'], { env });
+      expect(status.code).toBe(3);
+      expect(JSON.parse(status.stdout).pending.at(-1)).toBe('20990101_0001_bad');
+      const history = await runCli(['migrate', 'history', '--json'], { env });
+      expect(history.code).toBe(0);
+      expect(JSON.parse(history.stdout).items.at(-1)).toMatchObject({ name: '20990101_0001_bad', state: 'pending', dir });
+      const up = await runCli(['migrate', 'up'], { env });
+      expect(up.code).toBe(1);
+      expect(up.stderr).toContain(`cannot load migration ${path.join(dir, '20990101_0001_bad.ts')}: boom at import`);
+      expect(JSON.parse((await runCli(['migrate', 'status', '--json'], { env })).stdout).applied).toBe(0);
+    } finally {
+      await dropTestDatabase(other.name);
+    }
+  });
+
+  test('--migrations-dir naming a file or nothing is a usage error', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'project-')), 'x');
+    fs.writeFileSync(file, '');
+    for (const [given, why] of [[file, 'is not a directory'], [`${file}-missing`, 'does not exist']]) {
+      const r = await runCli(['migrate', 'status', '--migrations-dir', given], { env: { DATABASE_URL: db.url } });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`migrations directory ${given} ${why}`);
     }
   });
 });

@@ -62,7 +62,7 @@ describe('a failing migration, from the command line', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'failing-'));
     fs.writeFileSync(
       path.join(dir, '20260101_0001_bad.ts'),
-      "export const revises = null;\nexport async function up(knex: any) { await knex.raw('create table partial_work (id int)'); await knex.raw('insert into partial_work values (1), (1/0)'); }\nexport async function down() {}\n",
+      `export const revises = '${(await shippedMigrations()).at(-1)}';\n` + "export async function up(knex: any) { await knex.raw('create table partial_work (id int)'); await knex.raw('insert into partial_work values (1), (1/0)'); }\nexport async function down() {}\n",
     );
     const own = await createTestDatabase('failing');
     const r = await runCli(['migrate', 'up'], { env: { DATABASE_URL: own.url, BINDU_DB_MIGRATIONS_DIR: dir } });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { runCli } from '../helpers/cli.js';
+import { runCli, shippedMigrations } from '../helpers/cli.js';
 import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 
 // The test server speaks TLS with a self-signed certificate for localhost only (see pgServer.js).
@@ -17,7 +17,7 @@ beforeAll(async () => {
   migrationsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-probe-'));
   fs.writeFileSync(
     path.join(migrationsDir, '20260101_0001_probe.ts'),
-    `export const revises = null;
+    `export const revises = '${(await shippedMigrations()).at(-1)}';
 export async function up(knex: any) { await knex.raw('create table ssl_seen as select ssl from pg_stat_ssl where pid = pg_backend_pid()'); }
 export async function down(knex: any) { await knex.raw('drop table ssl_seen'); }
 `,

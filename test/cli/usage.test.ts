@@ -230,9 +230,8 @@ describe('connection failures are one line, exit 1, without the password', () =>
 });
 
 describe('migrate make', () => {
-  test('the new TypeScript migration revises the head and the next `up` runs it with no build', async () => {
+  test("the new TypeScript migration goes to the project's directory, revises the head, and the next `up` runs it with no build", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'make-'));
-    fs.cpSync(path.join(repoRoot, 'migrations'), dir, { recursive: true });
     const own = await createTestDatabase('make');
     const env = { DATABASE_URL: own.url, BINDU_DB_MIGRATIONS_DIR: dir };
     expect((await runCli(['migrate', 'up'], { env })).code).toBe(0);
@@ -254,7 +253,7 @@ describe('migrate make', () => {
 describe('embedded database', () => {
   test('a second process opening a data directory in use gets a clear error, and the holder is unharmed', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emb-lock-'));
-    const env = { BINDU_DB_DATA_DIR: path.join(dir, 'db'), BINDU_DB_MIGRATIONS_DIR: path.join(repoRoot, 'migrations') };
+    const env = { BINDU_DB_DATA_DIR: path.join(dir, 'db') };
     expect((await runCli(['migrate', 'up'], { env })).code).toBe(0);
     // This test process holds the directory's lock, as a long-running bindu-db would.
     const release = await acquireFileLock(`${env.BINDU_DB_DATA_DIR}.lock`);
@@ -263,7 +262,7 @@ describe('embedded database', () => {
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(new RegExp(`is in use by another bindu-db process \\(pid ${process.pid}\\)`));
     const after = await runCli(['migrate', 'status', '--json'], { env });
-    expect(JSON.parse(after.stdout)).toEqual({ applied: (await shippedMigrations()).length, pending: [], locked: false });
+    expect(JSON.parse(after.stdout)).toEqual({ applied: (await shippedMigrations()).length, pending: [], changed: [], locked: false });
   });
 
   test('a lock left by a killed process is taken over', async () => {

@@ -46,8 +46,8 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
 
 /** The names of the migrations the package ships, in the order they apply. */
 export async function shippedMigrations(): Promise<string[]> {
-  const { loadMigrations } = await import('../../src/core/migrationFiles.js');
-  return (await loadMigrations(path.join(repoRoot, 'migrations'))).map((m) => m.name);
+  const { readPackageMigrations } = await import('../../src/core/migrationFiles.js');
+  return readPackageMigrations().map((m) => m.name);
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/connect.js';
-import { loadMigrations } from '../../src/core/migrationFiles.js';
+import { readMigrations } from '../../src/core/migrationFiles.js';
 import { up } from '../../src/core/migrations.js';
 import { AGENT_SCHEMAS, alembicPublicDdl, createAllSchemaDdl, legacyPublicDdl, serverSchemaRows } from '../fixtures/serverLayout.js';
 
@@ -48,7 +48,7 @@ export async function buildFleetDatabase(knex: Knex): Promise<void> {
 export async function addOurSchema(url: string, schema: string): Promise<void> {
   const ours = await openDatabase(loadConfig({ url, schema }, {}));
   try {
-    await up(ours, await loadMigrations(loadConfig({}, {}).migrationsDir), { lockTimeoutSeconds: 10 });
+    await up(ours, readMigrations(), { lockTimeoutSeconds: 10 });
   } finally {
     await ours.close();
   }

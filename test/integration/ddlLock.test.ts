@@ -1,8 +1,8 @@
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
+import type { Knex } from 'knex';
 import pg from 'pg';
-import { loadConfig, packageRoot } from '../../src/config.js';
-import { type Migration, loadMigrations } from '../../src/core/migrationFiles.js';
+import { loadConfig } from '../../src/config.js';
+import { type Migration, readMigrations } from '../../src/core/migrationFiles.js';
 import * as migrate from '../../src/core/migrations.js';
 import { type Database, openDatabase } from '../../src/db/connect.js';
 import { OperationError } from '../../src/errors.js';
@@ -34,15 +34,19 @@ describe('a migration waiting for a lock on tasks', () => {
 
   beforeAll(async () => {
     t = await databases.create();
-    shipped = await loadMigrations(path.join(packageRoot, 'migrations'));
+    shipped = readMigrations();
     addPriority = {
       name: ADD_PRIORITY,
       file: `${ADD_PRIORITY}.ts`,
-      module: {
+      dir: 'memory',
+      origin: 'project',
+      revises: shipped.at(-1)!.name,
+      checksum: 'none',
+      load: async () => ({
         revises: shipped.at(-1)!.name,
-        up: async (knex) => void (await knex.raw('alter table tasks add column priority integer')),
-        down: async (knex) => void (await knex.raw('alter table tasks drop column priority')),
-      },
+        up: async (knex: Knex) => void (await knex.raw('alter table tasks add column priority integer')),
+        down: async (knex: Knex) => void (await knex.raw('alter table tasks drop column priority')),
+      }),
     };
     db = await openDatabase(loadConfig({ url: t.url }, {}), { session: 'migrate up' });
     await migrate.up(db, shipped, { lockTimeoutSeconds: 5 });

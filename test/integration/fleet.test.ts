@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import { type Database, openDatabase } from '../../src/db/connect.js';
-import { loadMigrations } from '../../src/core/migrationFiles.js';
+import { readMigrations } from '../../src/core/migrationFiles.js';
 import { up } from '../../src/core/migrations.js';
 import { doctor } from '../../src/core/fleet/doctor.js';
 import { applyRepair, planRepair } from '../../src/core/fleet/repair.js';
@@ -238,7 +238,7 @@ describe.each(kinds)('a schema of ours that drifted, on %s', (kind) => {
   test('doctor names what is gone, repair puts it back, and doctor is clean', async () => {
     const { db, dispose } = await freshDatabase(kind);
     try {
-      await up(db, await loadMigrations(loadConfig({}, {}).migrationsDir), { lockTimeoutSeconds: 10 });
+      await up(db, readMigrations(), { lockTimeoutSeconds: 10 });
       expect(await doctor(db)).toEqual({ schemas: [expect.objectContaining({ schema: 'public', layout: 'bindu-db', findings: [] })], errors: 0, warnings: 0 });
       for (const sql of ['drop index public.tasks_status_created_idx', 'drop trigger tasks_set_updated_at on public.tasks', 'alter table public.tasks alter column status drop default']) await db.sql.query(sql);
       expect(found(await doctor(db), 'public')).toEqual(['column_default tasks.status', 'missing_index tasks_status_created_idx', 'missing_trigger tasks_set_updated_at']);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { loadConfig } from '../../src/config.js';
 import { type Database, openDatabase } from '../../src/db/connect.js';
-import { loadMigrations } from '../../src/core/migrationFiles.js';
+import { readMigrations } from '../../src/core/migrationFiles.js';
 import { up } from '../../src/core/migrations.js';
 import { runSeeds } from '../../src/core/seeds.js';
 import * as inspect from '../../src/core/inspect.js';
@@ -90,7 +90,7 @@ describe.each(targets)('inspection on $name', (target) => {
     let direct: Database | undefined;
     ({ db, direct, cleanup } = await target.open());
     const config = loadConfig({}, {});
-    await up(direct ?? db, await loadMigrations(config.migrationsDir), { lockTimeoutSeconds: 10 });
+    await up(direct ?? db, readMigrations(), { lockTimeoutSeconds: 10 });
     await runSeeds(db, config.seedsDir);
     await expect(inspect.generateData(db, { tasks: 10, yes: false })).rejects.toBeInstanceOf(RefusedError);
     const made = await inspect.generateData(db, { tasks: target.tasks, contexts: target.contexts, yes: true });

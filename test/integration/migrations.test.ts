@@ -1,11 +1,13 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Knex } from 'knex';
-import { packageRoot } from '../../src/config.js';
-import { type Migration, loadMigrations } from '../../src/core/migrationFiles.js';
+import { type Migration, readMigrations } from '../../src/core/migrationFiles.js';
 import * as migrate from '../../src/core/migrations.js';
 import type { Database } from '../../src/db/connect.js';
-import { OperationError } from '../../src/errors.js';
+import { OperationError, RefusedError } from '../../src/errors.js';
+import { listAppliedMigrations } from '../../src/db/migrationLog.js';
 import { freshDatabase, kinds } from '../helpers/databases.js';
 
 const opts = { lockTimeoutSeconds: 5 };
@@ -23,7 +25,7 @@ describe.each(kinds)('migrations on %s', (kind) => {
 
   beforeAll(async () => {
     ({ db, dispose } = await freshDatabase(kind));
-    shipped = await loadMigrations(path.join(packageRoot, 'migrations'));
+    shipped = readMigrations();
   });
   afterAll(async () => dispose());
 
@@ -78,14 +80,18 @@ describe.each(kinds)('migrations on %s', (kind) => {
     const failing: Migration = {
       name: '20991231_0001_broken',
       file: 'memory',
-      module: {
+      dir: 'memory',
+      origin: 'project',
+      revises: names(shipped).at(-1)!,
+      checksum: 'none',
+      load: async () => ({
         revises: names(shipped).at(-1)!,
-        up: async (k) => {
+        up: async (k: Knex) => {
           await k.raw('create table half_done (id int)');
           await k.raw('alter table tasks add constraint no_such check (no_such_column > 0)');
         },
         down: async () => undefined,
-      },
+      }),
     };
     const error = await migrate.up(db, [...shipped, failing], opts).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OperationError);
@@ -110,11 +116,73 @@ describe.each(kinds)('migrations on %s', (kind) => {
   });
 });
 
+describe.each(kinds)('edited migrations on %s', (kind) => {
+  let db: Database;
+  let dispose: () => Promise<void>;
+  let dir: string;
+  const head = () => readMigrations().at(-1)!.name;
+  const write = (name: string, revises: string, body: string) =>
+    fs.writeFileSync(path.join(dir, `${name}.mjs`), `export const revises = '${revises}';\nexport async function up(k) { ${body} }\nexport async function down(k) {}\n`);
+
+  beforeAll(async () => {
+    ({ db, dispose } = await freshDatabase(kind));
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'project-migrations-'));
+  });
+  afterAll(async () => dispose());
+
+  test('up records each checksum; a row without one is filled by the next up', async () => {
+    write('20990101_0001_note', head(), "await k.raw('alter table tasks add column note text');");
+    const all = readMigrations(dir);
+    await migrate.up(db, all, opts);
+    const checksums = async () => new Map((await listAppliedMigrations(db.sql, db.schema)).map((r) => [r.name, r.checksum]));
+    expect(await checksums()).toEqual(new Map(all.map((m) => [m.name, m.checksum])));
+    await db.sql.query(`update ${db.schema}.bindu_db_migrations set checksum = null where name = ?`, [all[0].name]);
+    expect((await checksums()).get(all[0].name)).toBeNull();
+    expect(await migrate.up(db, all, opts)).toEqual({ batch: null, applied: [] });
+    expect((await checksums()).get(all[0].name)).toBe(all[0].checksum);
+  });
+
+  test('an applied migration whose file changed is named by status and history, and stops up until accepted', async () => {
+    write('20990101_0001_note', head(), "await k.raw('alter table tasks add column note text'); // edited");
+    write('20990101_0002_more', '20990101_0001_note', "await k.raw('alter table tasks add column more text');");
+    const all = readMigrations(dir);
+    expect(await migrate.status(db, all)).toMatchObject({ pending: ['20990101_0002_more'], changed: ['20990101_0001_note'] });
+    const { items } = await migrate.history(db, all);
+    expect(items.filter((i) => i.changed).map((i) => [i.name, i.dir])).toEqual([['20990101_0001_note', dir]]);
+    const refused = await migrate.up(db, all, opts).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(RefusedError);
+    expect((refused as RefusedError).message).toMatch(/20990101_0001_note changed since applied; not applying what comes after/);
+    expect((refused as RefusedError).hint).toMatch(/--accept-changed 20990101_0001_note/);
+    await expect(migrate.up(db, all, { ...opts, acceptChanged: ['20990101_0002_more'] })).rejects.toThrow(/not an applied migration whose file changed/);
+    expect(await migrate.up(db, all, { ...opts, acceptChanged: ['20990101_0001_note'] })).toEqual({ batch: 2, applied: ['20990101_0002_more'], accepted: ['20990101_0001_note'] });
+    expect(await migrate.status(db, all)).toMatchObject({ pending: [], changed: [] });
+  });
+
+  test('a migration table from before checksums is read as it is, and the next up adds and fills them', async () => {
+    const all = readMigrations(dir);
+    const hasColumn = async () => (await db.sql.query(`select 1 from pg_catalog.pg_attribute where attrelid = '${db.schema}.bindu_db_migrations'::regclass and attname = 'checksum'`)).length > 0;
+    await db.sql.query(`alter table ${db.schema}.bindu_db_migrations drop column checksum`);
+    expect(await migrate.status(db, all)).toMatchObject({ pending: [], changed: [] });
+    expect(await hasColumn()).toBe(false);
+    await migrate.up(db, all, opts);
+    expect(await hasColumn()).toBe(true);
+    expect((await listAppliedMigrations(db.sql, db.schema)).map((r) => r.checksum)).toEqual(all.map((m) => m.checksum));
+  });
+
+  test('with nothing pending, up goes on and reports the change; a line-ending change is no change', async () => {
+    const file = path.join(dir, '20990101_0002_more.mjs');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/\n/g, '\r\n'));
+    expect((await migrate.status(db, readMigrations(dir))).changed).toEqual([]);
+    fs.appendFileSync(file, '// edited\n');
+    expect(await migrate.up(db, readMigrations(dir), opts)).toEqual({ batch: null, applied: [], changed: ['20990101_0002_more'] });
+  });
+});
+
 describe('schemas', () => {
   test('--schema puts the tables and the migration record in that schema', async () => {
     const { db, dispose } = await freshDatabase('postgres', 'agent_one');
     try {
-      const shipped = await loadMigrations(path.join(packageRoot, 'migrations'));
+      const shipped = readMigrations();
       await migrate.up(db, shipped, opts);
       expect(await tables(db)).toContain('tasks');
       const { rows } = await db.knex.raw("select count(*)::int as n from information_schema.tables where table_schema = 'public'");

@@ -1,8 +1,7 @@
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import pg from 'pg';
-import { describeConnection, loadConfig, packageRoot, parseDatabaseUrl } from '../../src/config.js';
-import { loadMigrations } from '../../src/core/migrationFiles.js';
+import { describeConnection, loadConfig, parseDatabaseUrl } from '../../src/config.js';
+import { readMigrations } from '../../src/core/migrationFiles.js';
 import * as migrate from '../../src/core/migrations.js';
 import { checkSession, openDatabase } from '../../src/db/connect.js';
 import { ConfigError } from '../../src/errors.js';
@@ -66,7 +65,7 @@ describe('a pooled endpoint', () => {
   test('the migration core refuses a pooled database even when handed one', async () => {
     const db = await openDatabase(loadConfig({ url: pooledUrl(url) }, {}));
     try {
-      await expectConfigError(migrate.up(db, await loadMigrations(path.join(packageRoot, 'migrations')), { lockTimeoutSeconds: 5 }), /migrations need the direct endpoint/);
+      await expectConfigError(migrate.up(db, readMigrations(), { lockTimeoutSeconds: 5 }), /migrations need the direct endpoint/);
       expect(await db.sql.query(`select 1 from pg_catalog.pg_class where relname = 'bindu_db_migrations'`)).toEqual([]);
     } finally {
       await db.close();
@@ -77,7 +76,7 @@ describe('a pooled endpoint', () => {
 describe('migrate up on a fresh database', () => {
   test('uses one connection for the lock, the log and the migrations', async () => {
     const { url } = await databases.create();
-    const shipped = await loadMigrations(path.join(packageRoot, 'migrations'));
+    const shipped = readMigrations();
     const counts = { connections: 0, statements: 0 };
     const proto = pg.Client.prototype as unknown as { connect: (...a: unknown[]) => unknown; query: (...a: unknown[]) => unknown };
     const { connect, query } = proto;

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import { type Database, openDatabase } from '../../src/db/connect.js';
 import type { Source } from '../../src/db/inspect/source.js';
-import { loadMigrations } from '../../src/core/migrationFiles.js';
+import { readMigrations } from '../../src/core/migrationFiles.js';
 import { up } from '../../src/core/migrations.js';
 import { showTask, sourceFor } from '../../src/core/inspect.js';
 import * as prune from '../../src/core/retention/prune.js';
@@ -116,7 +116,7 @@ const targets: Array<{ name: string; open(): Promise<{ db: Database; url?: strin
     open: async () => {
       const { url } = await files.create();
       const db = await openDatabase(loadConfig({ url }, {}));
-      await up(db, await loadMigrations(loadConfig({}, {}).migrationsDir), { lockTimeoutSeconds: 10 });
+      await up(db, readMigrations(), { lockTimeoutSeconds: 10 });
       return { db, url };
     },
   },
@@ -139,7 +139,7 @@ const targets: Array<{ name: string; open(): Promise<{ db: Database; url?: strin
     fill: fillOurs,
     open: async () => {
       const db = await openDatabase(loadConfig({ dataDir: fs.mkdtempSync(path.join(tmp, 'db-')) }, {}));
-      await up(db, await loadMigrations(loadConfig({}, {}).migrationsDir), { lockTimeoutSeconds: 10 });
+      await up(db, readMigrations(), { lockTimeoutSeconds: 10 });
       return { db };
     },
   },

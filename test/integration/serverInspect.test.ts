@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { loadConfig } from '../../src/config.js';
 import { type Database, openDatabase } from '../../src/db/connect.js';
-import { loadMigrations } from '../../src/core/migrationFiles.js';
+import { readMigrations } from '../../src/core/migrationFiles.js';
 import { up } from '../../src/core/migrations.js';
 import { runSeeds } from '../../src/core/seeds.js';
 import * as inspect from '../../src/core/inspect.js';
@@ -75,7 +75,7 @@ describe('inspection of a Bindu server database', () => {
     const config = loadConfig({ schema: 'bindu' }, {});
     const direct = await openDatabase(loadConfig({ url: t.url, schema: 'bindu' }, {}), { session: 'migrate up' });
     try {
-      await up(direct, await loadMigrations(config.migrationsDir), { lockTimeoutSeconds: 10 });
+      await up(direct, readMigrations(), { lockTimeoutSeconds: 10 });
     } finally {
       await direct.close();
     }

@@ -74,9 +74,22 @@ describe('a database written by Bindu\'s server', () => {
   test('migrate status reports the database as Alembic-managed and the schema as the server\'s', async () => {
     const r = await runCli(['migrate', 'status', '--json'], { env: env() });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ applied: 0, pending: [], locked: false, alembic_version: '20251207_0001', layout: 'bindu-server' });
+    expect(JSON.parse(r.stdout)).toEqual({ applied: 0, pending: [], changed: [], locked: false, alembic_version: '20251207_0001', layout: 'bindu-server' });
     const human = await runCli(['migrate', 'status'], { env: env() });
     expect(human.stdout).toMatch(/managed by Bindu's server \(alembic_version 20251207_0001\)/);
+  });
+
+  test('migrate history agrees with migrate status there: nothing of ours is pending in a server schema', async () => {
+    for (const schema of ['public', AGENT_SCHEMAS.echo]) {
+      const status = JSON.parse((await runCli(['--schema', schema, 'migrate', 'status', '--json'], { env: env() })).stdout);
+      const history = JSON.parse((await runCli(['--schema', schema, 'migrate', 'history', '--json'], { env: env() })).stdout);
+      expect(history.layout).toBe('bindu-server');
+      expect(history.items.filter((i: { state: string }) => i.state === 'pending').map((i: { name: string }) => i.name)).toEqual(status.pending);
+      expect(history.items.filter((i: { state: string }) => i.state === 'applied')).toHaveLength(status.applied);
+    }
+    const human = await runCli(['migrate', 'history'], { env: env() });
+    expect(human.stdout).toMatch(/holds Bindu server tables/);
+    expect(human.stdout).not.toMatch(/pending/);
   });
 });
 

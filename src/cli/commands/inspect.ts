@@ -34,7 +34,7 @@ async function openForInspection(ctx: RunContext, opts: { allSchemas?: boolean }
   const inspect = await core();
   const source = await inspect.sourceFor(db);
   if (db.kind === 'postgres' && source.layout.name === 'bindu-db') {
-    const pending = await inspect.unappliedMigrations(db, ctx.config.migrationsDir);
+    const pending = await inspect.unappliedMigrations(db, await ctx.migrations());
     if (pending.length) ctx.out.warn(`${plural(pending.length, 'migration')} pending (${pending.join(', ')}): run bindu-db migrate up`);
   }
   return db;

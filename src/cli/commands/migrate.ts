@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { PendingMigrationsError, UsageError } from '../../errors.js';
 import type { LockHolder, LockRetry } from '../../core/migrations.js';
@@ -8,6 +9,7 @@ import { confirmDestructive } from '../ui/prompt.js';
 import { formatTable, formatTime, plural } from '../ui/format.js';
 
 interface RunFlags {
+  acceptChanged?: string[];
   to?: string;
   step?: number;
   all?: boolean;
@@ -15,6 +17,14 @@ interface RunFlags {
 }
 
 const core = () => import('../../core/migrations.js');
+
+/** A directory as history shows it: relative when it is under the working directory. */
+function shownDir(dir: string): string {
+  const relative = path.relative(process.cwd(), dir);
+  return relative === '' ? '.' : relative.startsWith('..') || path.isAbsolute(relative) ? dir : relative;
+}
+
+const serverSchemaNote = (schema: string) => `Schema ${schema} holds Bindu server tables: its migrations are Alembic's, not bindu-db's.`;
 
 /** Progress callbacks shared by up and down: notices on stderr, dry-run SQL collected. */
 function progress(ctx: RunContext, sql: string[]) {
@@ -47,14 +57,17 @@ export function registerMigrate(program: Command): void {
     .option('--to <name>', 'apply up to and including this migration')
     .option('--step <n>', 'apply at most n migrations', positiveInt)
     .option('--dry-run', 'run them in one transaction, print the SQL, and roll back')
+    .option('--accept-changed <name>', 'an applied migration whose file was edited: record it as it is now and go on (repeatable)', (v: string, list: string[] = []) => [...list, v])
     .option('--ddl-lock-timeout <seconds>', 'how long one statement may wait for a table lock before the migration is rolled back and retried (default: $BINDU_DB_DDL_LOCK_TIMEOUT or 5)')
-    .addHelpText('after', examples('bindu-db migrate up', 'bindu-db migrate up --step 1 --dry-run', 'DATABASE_URL=postgresql://user:pass@host/db bindu-db migrate up --json'))
+    .addHelpText('after', examples('bindu-db migrate up', 'bindu-db migrate up --step 1 --dry-run', 'bindu-db migrate up --accept-changed 20261201_0001_add_note', 'DATABASE_URL=postgresql://user:pass@host/db bindu-db migrate up --json'))
     .action(
       run<RunFlags>(async (ctx, opts) => {
         const sql: string[] = [];
         const db = await ctx.db({ session: 'migrate up' });
-        const result = await (await core()).up(db, await ctx.migrations(), { ...progress(ctx, sql), to: opts.to, step: opts.step, dryRun: opts.dryRun });
+        const result = await (await core()).up(db, await ctx.migrations(), { ...progress(ctx, sql), to: opts.to, step: opts.step, dryRun: opts.dryRun, acceptChanged: opts.acceptChanged });
         if (ctx.out.json) return ctx.out.document(opts.dryRun ? { ...result, dry_run: true, sql } : result);
+        if (result.accepted) ctx.out.notice(`recorded the edited ${result.accepted.join(', ')} as applied now`);
+        if (result.changed) ctx.out.warn(`changed since applied: ${result.changed.join(', ')} (bindu-db migrate status)`);
         if (opts.dryRun) printSql(ctx, sql);
         if (result.applied.length === 0) ctx.out.print('Nothing to apply: the schema is up to date.');
         else if (opts.dryRun) ctx.out.notice(`would apply ${plural(result.applied.length, 'migration')}: ${result.applied.join(', ')}`);
@@ -111,23 +124,25 @@ export function registerMigrate(program: Command): void {
     .addHelpText('after', examples('bindu-db migrate history', 'bindu-db migrate history --json'))
     .action(
       run(async (ctx) => {
-        const { items, head } = await (await core()).history(await ctx.db(), await ctx.migrations());
-        if (ctx.out.json) return ctx.out.document({ items, head });
+        const { items, head, layout } = await (await core()).history(await ctx.db(), await ctx.migrations());
+        if (ctx.out.json) return ctx.out.document({ items, head, ...(layout ? { layout } : {}) });
         const c = ctx.out.color;
+        if (layout) ctx.out.print(c.yellow(serverSchemaNote(ctx.config.schema)));
         const rows = items.map((m) => [
-          m.name + (m.name === head ? c.cyan(' (head)') : '') + (m.file_missing ? c.red(' (file missing)') : ''),
+          m.name + (m.name === head ? c.cyan(' (head)') : '') + (m.file_missing ? c.red(' (file missing)') : '') + (m.changed ? c.red(' (changed since applied)') : ''),
           m.state === 'applied' ? c.green('applied') : c.yellow('pending'),
           m.batch === null ? '-' : String(m.batch),
           formatTime(m.applied_at),
+          m.dir === null ? '-' : shownDir(m.dir),
         ]);
-        ctx.out.print(...formatTable(['MIGRATION', 'STATE', 'BATCH', 'APPLIED AT'], rows, c.bold));
+        ctx.out.print(...formatTable(['MIGRATION', 'STATE', 'BATCH', 'APPLIED AT', 'DIRECTORY'], rows, c.bold));
       }),
     );
 
   migrate
     .command('status')
     .description('applied and pending counts, pending names, lock state')
-    .option('--check', 'exit 3 when any migration is pending (a CI gate)')
+    .option('--check', 'exit 3 when any migration is pending, or an applied one was edited (a CI gate)')
     .addHelpText('after', examples('bindu-db migrate status', 'bindu-db migrate status --check || echo "migrations pending"'))
     .action(
       run<{ check?: boolean }>(async (ctx, opts) => {
@@ -135,16 +150,18 @@ export function registerMigrate(program: Command): void {
         if (ctx.out.json) ctx.out.document(s);
         else {
           const c = ctx.out.color;
-          if (s.layout === 'bindu-server') ctx.out.print(c.yellow(`Schema ${ctx.config.schema} holds Bindu server tables: its migrations are Alembic's, not bindu-db's.`));
+          if (s.layout === 'bindu-server') ctx.out.print(c.yellow(serverSchemaNote(ctx.config.schema)));
           if (s.alembic_version !== undefined) ctx.out.print(`Alembic:  this database is managed by Bindu's server (alembic_version ${s.alembic_version ?? 'empty'})`);
           ctx.out.print(
             `Applied:  ${s.applied}`,
             `Pending:  ${s.pending.length}${s.pending.length ? ` (${s.pending.join(', ')})` : ''}`,
             `Lock:     ${s.lock_holder ? c.yellow(`held by backend ${s.lock_holder.pid} (${s.lock_holder.application_name})`) : 'free'}`,
           );
+          if (s.changed.length) ctx.out.print(c.red(`Changed:  ${s.changed.join(', ')} (edited since applied; restore it, or: bindu-db migrate up --accept-changed <name>)`));
         }
-        if (opts.check && s.pending.length > 0) {
-          throw new PendingMigrationsError(`${plural(s.pending.length, 'migration')} pending: ${s.pending.join(', ')}`);
+        if (opts.check && (s.pending.length > 0 || s.changed.length > 0)) {
+          const found = [s.pending.length && `${plural(s.pending.length, 'migration')} pending: ${s.pending.join(', ')}`, s.changed.length && `changed since applied: ${s.changed.join(', ')}`];
+          throw new PendingMigrationsError(found.filter(Boolean).join('; '));
         }
       }),
     );
@@ -152,13 +169,14 @@ export function registerMigrate(program: Command): void {
   migrate
     .command('make')
     .argument('<name>', 'what the migration does, in lowercase and _ (e.g. add_task_priority)')
-    .description('write a new TypeScript migration revising the current head')
-    .addHelpText('after', examples('bindu-db migrate make add_task_priority'))
+    .description("write a new TypeScript migration revising the current head, in the project's ./migrations (or --migrations-dir)")
+    .addHelpText('after', examples('bindu-db migrate make add_task_priority', 'bindu-db migrate make add_owner --migrations-dir db/migrations'))
     .action(
       run<object, [string]>(async (ctx, _opts, name) => {
-        const { makeMigrationFile } = await import('../../core/migrationFiles.js');
+        const { makeMigrationFile, makeTargetDir } = await import('../../core/migrationFiles.js');
+        const dir = makeTargetDir(ctx.config.migrationsDir, process.cwd());
         const head = (await ctx.migrations()).at(-1)?.name ?? null;
-        const made = makeMigrationFile(ctx.config.migrationsDir, name, head);
+        const made = makeMigrationFile(dir, name, head);
         if (ctx.out.json) return ctx.out.document({ path: made.path, name: made.name, revises: head });
         ctx.out.print(made.path);
         ctx.out.notice(`revises ${head ?? 'nothing (first migration)'}; edit up() and down(), then run: bindu-db migrate up`);
