@@ -124,7 +124,7 @@ export function parseDatabaseUrl(raw: string): PgConnection {
   // Our precedence: the URL's own user over ?user= (pg-connection-string has it the other way).
   const user = urlUser || query.get('user') || '';
   const password = urlPassword || query.get('password') || undefined;
-  const host = query.get('host') || parsed.host || '';
+  const host = (query.get('host') || parsed.host || '').replace(/^\[(.*)\]$/, '$1');
   if (!host) fail('no host');
   if (!user) fail('no user name');
   const path = pathParts.join('/').replace(/#.*$/, '');

@@ -132,7 +132,9 @@ async function importMigration(file: string, revises: string | null): Promise<Mi
   try {
     module = await importModule<Partial<MigrationModule>>(file);
   } catch (err) {
-    throw new OperationError(`cannot load migration ${file}: ${(err as Error)?.message ?? String(err)}`, undefined, err);
+    // importModule names the file already; say once that it is a migration, with the reason.
+    const reason = (err as Error)?.message?.replace(`cannot load ${file}: `, '') ?? String(err);
+    throw new OperationError(`cannot load migration ${file}: ${reason}`, 'fix or remove the file', err);
   }
   if (typeof module.up !== 'function' || typeof module.down !== 'function' || module.revises === undefined) {
     throw new OperationError(`${file} is not a migration: it must export revises, up and down`);

@@ -123,7 +123,7 @@ describe('what the user pointed at is wrong: one line, the right exit code, no "
     ['--lock-timeout before the command', () => ({ args: ['--lock-timeout', 'soon', 'migrate', 'up'] }), 2, /^error: --lock-timeout must be a number of seconds, not "soon"$/m],
     ['a migration that throws on import', () => {
       const dir = tmp();
-      fs.writeFileSync(path.join(dir, '20990101_0001_broken.mjs'), "throw new Error('boom at import');\n");
+      fs.writeFileSync(path.join(dir, '20990101_0001_broken.mjs'), "export const revises = '20261126_0001_add_inspection_indexes';\nthrow new Error('boom at import');\n");
       return { args: ['--migrations-dir', dir, 'migrate', 'up'], env: { BINDU_DB_DATA_DIR: path.join(tmp(), 'db') } };
     }, 1, /^error: cannot load .*20990101_0001_broken\.mjs: boom at import$/m],
     ['a damaged embedded data directory', () => {

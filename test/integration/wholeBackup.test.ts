@@ -126,7 +126,7 @@ describe('backup verify on damaged files', () => {
 
   // PGlite's first start in a new directory (initdb) takes seconds: give it the time.
   test('on the embedded database (no server to make a scratch database on)', async () => {
-    const r = await runCli(['backup', 'verify', plain, '--json'], { env: { BINDU_DB_DATA_DIR: path.join(dir, 'unused-embedded') } });
+    const r = await runCli(['backup', 'verify', plain, '--json'], { env: { BINDU_DB_DATA_DIR: path.join(dir, 'unused-embedded') }, timeoutMs: 230_000 });
     expect(r.stderr).not.toContain('error');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).ok).toBe(true);
