@@ -13,6 +13,7 @@ import { CancelledError } from '../../src/errors.js';
 import { databasesOfFile } from '../helpers/db.js';
 import { freshDatabase, kinds } from '../helpers/databases.js';
 import { runCli } from '../helpers/cli.js';
+import { pooledUrl } from '../helpers/pooler.js';
 import { FLEET, addOurSchema, buildFleetDatabase } from '../helpers/serverDb.js';
 
 // Fleet operations on a database as Bindu's own code leaves it (Alembic-made public, agent
@@ -109,6 +110,16 @@ describe('schemas doctor and repair', () => {
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/schema "nothing_here" holds no Bindu tables/);
     expect(none.stdout).toBe('');
+  });
+
+  test('through a transaction pooler, doctor and --all-schemas answer exactly what the direct endpoint does', async () => {
+    const pooled = pooledUrl(url);
+    for (const args of [['schemas', 'doctor', '--json'], ['tasks', 'list', '--all-schemas', '--limit', '5', '--json'], ['stats', '--by-schema', '--json']]) {
+      const [direct, through] = await Promise.all([runCli(args, { env: { DATABASE_URL: url } }), runCli(args, { env: { DATABASE_URL: pooled } })]);
+      expect(through.stderr).toMatch(/pooled/);
+      expect(through.code).toBe(direct.code);
+      expect(JSON.parse(through.stdout)).toEqual(JSON.parse(direct.stdout));
+    }
   });
 
   test('repair refuses without a terminal or --yes (exit 2); --dry-run prints the SQL; neither changes anything', async () => {
