@@ -27,9 +27,11 @@ function killWhen(args: string[], env: Record<string, string>, marker: string, s
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [binPath, ...args], { cwd: repoRoot, env: { ...process.env, ...env, NO_COLOR: '1' } });
     let stderr = '';
+    let sent = false;
     child.stderr.on('data', (d) => {
       stderr += d;
-      if (stderr.includes(marker)) child.kill(signal);
+      // Once: a second Ctrl-C means "stop now", another test.
+      if (!sent && stderr.includes(marker)) sent = child.kill(signal);
     });
     child.on('error', reject);
     child.on('close', (code, got) => resolve({ stderr, signal: got, code, pid: child.pid }));
