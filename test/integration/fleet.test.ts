@@ -8,7 +8,7 @@ import { up } from '../../src/core/migrations.js';
 import { doctor } from '../../src/core/fleet/doctor.js';
 import { applyRepair, planRepair } from '../../src/core/fleet/repair.js';
 import { backfillOwner } from '../../src/core/fleet/backfillOwner.js';
-import { SERVER_REFERENCE, OURS_REFERENCE } from '../../src/db/inspect/reference.js';
+import { SERVER_REFERENCE, OURS_REFERENCE } from '../../src/db/layouts/reference.js';
 import { CancelledError } from '../../src/errors.js';
 import { databasesOfFile } from '../helpers/db.js';
 import { freshDatabase, kinds } from '../helpers/databases.js';

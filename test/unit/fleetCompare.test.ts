@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { compareSchema } from '../../src/core/fleet/compare.js';
 import type { SchemaShape } from '../../src/db/fleet/catalog.js';
-import { type LayoutReference, OURS_REFERENCE, SERVER_REFERENCE } from '../../src/db/inspect/reference.js';
+import { type LayoutReference, OURS_REFERENCE, SERVER_REFERENCE } from '../../src/db/layouts/reference.js';
 import { repairStatements } from '../../src/db/fleet/repair.js';
 
 /** The catalog's view of a schema made exactly as the reference says. */

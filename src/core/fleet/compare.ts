@@ -1,6 +1,6 @@
 import type { SchemaShape } from '../../db/fleet/catalog.js';
 import type { Fix } from '../../db/fleet/repair.js';
-import type { LayoutReference, TableReference } from '../../db/inspect/reference.js';
+import type { LayoutReference, TableReference } from '../../db/layouts/reference.js';
 
 export type { Fix } from '../../db/fleet/repair.js';
 

@@ -1,7 +1,7 @@
 import type { Database } from '../../db/connect.js';
 import { readSchemaShape } from '../../db/fleet/catalog.js';
 import { type DetectedLayout, type LayoutName, detectLayouts } from '../../db/layouts/detect.js';
-import { referenceFor } from '../../db/inspect/reference.js';
+import { referenceFor } from '../../db/layouts/reference.js';
 import { UsageError } from '../../errors.js';
 import { schemaNameForDid } from '../../lib/didSchema.js';
 import { type Finding, compareSchema } from './compare.js';

@@ -1,7 +1,7 @@
 import type { Database } from '../../db/connect.js';
 import { readSchemaShape } from '../../db/fleet/catalog.js';
 import { type RepairStatement, repairStatements, runRepairStatement, runRepairTransaction } from '../../db/fleet/repair.js';
-import { referenceFor } from '../../db/inspect/reference.js';
+import { referenceFor } from '../../db/layouts/reference.js';
 import { CancelledError, isPgError } from '../../errors.js';
 import { type Finding, compareSchema } from './compare.js';
 import { type SchemaDiagnosis, doctor, selectSchemas } from './doctor.js';

@@ -1,4 +1,4 @@
-import type { IndexReference } from '../inspect/reference.js';
+import type { IndexReference } from '../layouts/reference.js';
 import { ident } from '../../lib/sqlIdent.js';
 import { table } from '../inspect/source.js';
 import type { SqlRunner } from '../sqlRunner.js';

@@ -1,4 +1,4 @@
-import type { LayoutName } from '../layouts/detect.js';
+import type { LayoutName } from './detect.js';
 
 // What each layout's tables should look like, for `schemas doctor` and `schemas repair`. Kept
 // beside the column mapping (layout.ts) so that a layout is described in one place.
