@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, UsageError, quoted } from './errors.js';
-import { schemaNameForDid } from './lib/didSchema.js';
+import { schemaName } from './lib/didSchema.js';
 import { packageRoot } from './lib/packageRoot.js';
 import { type PgConnection, parseDatabaseUrl } from './config/databaseUrl.js';
 
@@ -74,10 +74,10 @@ export type EnvSource = Readonly<Record<string, string | undefined>>;
 
 export { packageRoot };
 
+const SCHEMA_NAME_HINT = 'a schema name has 1 to 63 bytes and no control characters';
+
 /** Where libpq and node-pg look for a password the URL does not carry. */
 const PASSWORD_VARIABLES = ['PGPASSWORD', 'PGPASSFILE'];
-
-const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 
 /**
  * Resolves the configuration. Precedence: flag > environment > .env file > default.
@@ -120,8 +120,8 @@ export function loadConfig(flags: ConfigFlags, env: EnvSource, dotenv: EnvSource
 
   // An agent's DID names the schema Bindu's server keeps its tables in.
   const schemaOf = (given: string) => {
-    const name = given.startsWith('did:') ? schemaNameForDid(given) : given;
-    if (!SCHEMA_NAME.test(name)) throw new UsageError(`invalid schema name ${quoted(name)}`, 'use letters, digits and _ (at most 63 characters)');
+    const name = schemaName(given);
+    if (name === undefined) throw new UsageError(`invalid schema name ${quoted(given)}`, SCHEMA_NAME_HINT);
     return name;
   };
   const schemasGiven = [flags.schema ?? []].flat().map(schemaOf);

@@ -106,14 +106,12 @@ export async function sequenceValues(sql: SqlRunner, schemas: string[]): Promise
   return out;
 }
 
-/** Rows now in each "schema.table" named (null: no such table): what `backup verify` compares with the manifest. */
-export async function rowCountsOf(sql: SqlRunner, names: string[]): Promise<Record<string, number | null>> {
+/** Rows now in each table named (null: no such table), by its key: what `backup verify` compares with the manifest. */
+export async function rowCountsOf(sql: SqlRunner, tables: { key: string; schema: string; name: string }[]): Promise<Record<string, number | null>> {
   const out: Record<string, number | null> = {};
-  for (const key of names) {
-    const dot = key.indexOf('.');
-    const t = { schema: key.slice(0, dot), name: key.slice(dot + 1) };
+  for (const t of tables) {
     const [found] = await sql.query<{ r: boolean }>('select to_regclass(?) is not null as r', [`${ident(t.schema)}.${ident(t.name)}`]);
-    out[key] = found.r ? (await rowCounts(sql, [t]))[key] : null;
+    out[t.key] = found.r ? (await rowCounts(sql, [t]))[`${t.schema}.${t.name}`] : null;
   }
   return out;
 }

@@ -187,6 +187,9 @@ export async function knexInSchema<T>(knex: Knex, schema: string, fn: (trx: Knex
   });
 }
 
+/** knex-pglite puts the search_path name in double quotes without doubling the quotes inside it. */
+const knexPgliteName = (schema: string) => schema.replace(/"/g, '""');
+
 async function openEmbedded(config: Config, dataDir: string): Promise<Database> {
   checkDataDirVersion(dataDir);
   fs.mkdirSync(path.dirname(dataDir), { recursive: true });
@@ -216,7 +219,7 @@ async function openEmbedded(config: Config, dataDir: string): Promise<Database> 
     // PGlite is one session, in process, no pooler: search_path set once serves migration code.
     await pglite.exec(`create schema if not exists ${ident(config.schema)}; set search_path to ${ident(config.schema)}`);
     let knex: Knex | undefined;
-    const knexOnce = () => (knex ??= knexFactory({ client: require('knex-pglite'), connection: { pglite } as never, searchPath: [config.schema], log: quietLog }));
+    const knexOnce = () => (knex ??= knexFactory({ client: require('knex-pglite'), connection: { pglite } as never, searchPath: [knexPgliteName(config.schema)], log: quietLog }));
     const sql = pgliteRunner(pglite);
     return {
       get knex() {

@@ -70,7 +70,9 @@ export async function* dumpEmbedded(pglite: PGlite, opts: EmbeddedDumpOptions): 
 }
 
 /**
- * Runs a split script in one transaction: the preamble, each SQL run through the
+ * The embedded database's restore: no psql to run meta-commands or feed COPY rows, so the script
+ * (already checked, its head rewritten, split by lib/sqlScript's splitScript, which drops
+ * meta-command lines unrun) runs in one transaction: the preamble, each SQL run through the
  * multi-statement exec, each COPY block from an in-memory blob. Any error rolls it all back.
  */
 export async function restoreEmbedded(pglite: PGlite, schema: string, preamble: string, parts: AsyncIterable<ScriptPart>): Promise<void> {

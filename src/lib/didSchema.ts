@@ -12,3 +12,14 @@ export function schemaNameForDid(did: string): string {
   if (name.length > 63) name = `${name.slice(0, 54)}_${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
   return name;
 }
+
+/**
+ * A --schema value as the schema it names: a DID becomes its agent's schema, any other value is
+ * the name exactly (case, spaces and punctuation kept: every query quotes it). What PostgreSQL
+ * could never hold (empty, over 63 bytes) and control characters are refused.
+ */
+export function schemaName(given: string): string | undefined {
+  const name = given.startsWith('did:') ? schemaNameForDid(given) : given;
+  // eslint-disable-next-line no-control-regex
+  return name === '' || Buffer.byteLength(name) > 63 || /[\u0000-\u001f\u007f-\u009f]/.test(name) ? undefined : name;
+}

@@ -59,7 +59,7 @@ describe('help and usage errors', () => {
     [['migrate', 'down', '--step', '1', '--all'], /only one of --step, --to and --all/],
     [['--url', 'mysql://u:hunter2@h/db', 'migrate', 'status'], /unsupported scheme/],
     [['--url', 'postgresql://u:hunter2@h:0/db', 'migrate', 'status'], /bad port/],
-    [['--schema', 'x;drop', 'migrate', 'status'], /invalid schema name/],
+    [['--schema', 'x\u0007drop', 'migrate', 'status'], /invalid schema name "x\\u0007drop"/],
   ])('%j is a usage error (exit 2) that says why', async (args, message) => {
     const r = await runCli(args);
     expect(r.code).toBe(2);
@@ -76,9 +76,9 @@ describe('help and usage errors', () => {
     const fromFile = await runCli(['--env-file', file, 'migrate', 'status', '--json'], { cwd: dir });
     expect(fromFile.code).toBe(0);
     expect(fromFile.stderr).toMatch(/using postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1/);
-    const envWins = await runCli(['--env-file', file, 'migrate', 'status'], { cwd: dir, env: { BINDU_DB_SCHEMA: 'bad;schema' } });
-    expect(envWins.stderr).toMatch(/invalid schema name "bad;schema"/);
-    const flagWins = await runCli(['--env-file', file, '--schema', 'flag_schema', 'migrate', 'status', '--json'], { cwd: dir, env: { BINDU_DB_SCHEMA: 'bad;schema' } });
+    const envWins = await runCli(['--env-file', file, 'migrate', 'status'], { cwd: dir, env: { BINDU_DB_SCHEMA: 'bad\tschema' } });
+    expect(envWins.stderr).toMatch(/invalid schema name "bad\\tschema"/);
+    const flagWins = await runCli(['--env-file', file, '--schema', 'flag_schema', 'migrate', 'status', '--json'], { cwd: dir, env: { BINDU_DB_SCHEMA: 'bad\tschema' } });
     expect(flagWins.code).toBe(0);
     // ./.env is read by default
     fs.writeFileSync(path.join(dir, '.env'), 'STORAGE_TYPE=postgres\n');

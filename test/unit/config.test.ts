@@ -136,7 +136,8 @@ describe('loadConfig precedence: flag > environment > .env > default', () => {
   });
 
   test('bad values are usage errors', () => {
-    expect(() => loadConfig({ schema: 'a;drop' }, {})).toThrow(UsageError);
+    expect(() => loadConfig({ schema: 'a\u0000drop' }, {})).toThrow(UsageError);
+    expect(loadConfig({ schema: 'a;drop "X"' }, {}).schema).toBe('a;drop "X"'); // legal once quoted, and every query quotes it
     expect(() => loadConfig({ connectTimeout: 'soon' }, {})).toThrow(/--connect-timeout/);
     expect(() => loadConfig({}, { STORAGE__RUN_MIGRATIONS_ON_STARTUP: 'perhaps' })).toThrow(/true or false/);
   });

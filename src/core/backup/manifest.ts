@@ -32,6 +32,18 @@ export function parseManifestLine(line: string): Manifest | undefined {
   }
 }
 
+/**
+ * The tables a manifest counts. Its keys are "schema.table", and schema names may hold dots
+ * themselves, so a key is split after the longest schema of the manifest it starts with.
+ */
+export function manifestTables(m: Manifest): { key: string; schema: string; name: string }[] {
+  const schemas = [...m.schemas].sort((a, b) => b.length - a.length);
+  return Object.keys(m.rows).map((key) => {
+    const schema = schemas.find((s) => key.startsWith(`${s}.`)) ?? key.slice(0, key.indexOf('.'));
+    return { key, schema, name: key.slice(schema.length + 1) };
+  });
+}
+
 /** How far from the end of an archive its manifest is looked for. */
 const TRAILER_MAX = 4 << 20;
 

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../config.js';
 import { RefusedError, UsageError } from '../../errors.js';
-import { schemaNameForDid } from '../../lib/didSchema.js';
 import { type DumpOptions, dumpArgs } from '../../lib/pgArgs.js';
 import type { ToolCommand } from '../../lib/process.js';
 import { connectionOf, toolEnv } from '../pgTools.js';
@@ -17,7 +16,7 @@ export interface BackupOptions {
   file: string;
   /** --format; otherwise from the extension. */
   format?: 'plain' | 'custom';
-  /** --schema, repeatable: names (case kept) or DIDs. None: the whole database. */
+  /** The schemas --schema named (already resolved: DIDs mapped, case kept). None: the whole database. */
   schemas?: string[];
   schemaOnly?: boolean;
   dataOnly?: boolean;
@@ -54,15 +53,6 @@ export function resolveBackupFormat(file: string, flag?: string): BackupFormat {
   throw new UsageError(`cannot tell the format of "${path.basename(file)}" from its extension`, 'name it .sql, .sql.gz or .dump, or pass --format plain|custom');
 }
 
-/** --schema values as schema names: a DID becomes its agent's schema; a name is kept exactly, case included. */
-export function resolveSchemas(values: string[]): string[] {
-  const names = values.map((v) => (v.startsWith('did:') ? schemaNameForDid(v) : v));
-  for (const n of names) {
-    if (n === '' || n.includes('\0') || Buffer.byteLength(n) > 63) throw new UsageError(`invalid schema name "${n.slice(0, 100)}"`, 'a schema name has 1 to 63 bytes');
-  }
-  return [...new Set(names)];
-}
-
 /** Checks the request and decides the backup, changing nothing: no file written, no connection, no process. */
 export function planBackup(config: Config, opts: BackupOptions): BackupPlan {
   if (opts.file.trim() === '') throw new UsageError('no backup file given', 'name the file to write, e.g. bindu-db backup ./backup.sql');
@@ -78,7 +68,7 @@ export function planBackup(config: Config, opts: BackupOptions): BackupPlan {
   if (config.target.kind === 'embedded' && format === 'custom') {
     throw new UsageError('the embedded database backs up to plain SQL only', 'name the file .sql or .sql.gz');
   }
-  const schemas = resolveSchemas(opts.schemas ?? []);
+  const schemas = [...new Set(opts.schemas ?? [])];
   const dump: DumpOptions = { format: format === 'custom' ? 'custom' : 'plain', schemas, schemaOnly: opts.schemaOnly, dataOnly: opts.dataOnly };
   const force = opts.force === true;
   // The embedded database's dump is gzipped here; pg_dump compresses its own.

@@ -9,6 +9,7 @@ import { withConnection } from '../../db/pgClient.js';
 import { OperationError } from '../../errors.js';
 import { atExit } from '../../lib/process.js';
 import { inspectBackup, prepareRestore, restore, withRestoreTarget } from '../restore/run.js';
+import { manifestTables } from './manifest.js';
 import { connectionOf } from '../pgTools.js';
 
 export interface VerifyResult {
@@ -40,7 +41,7 @@ export async function verifyBackup(config: Config, fileArg: string, signal: Abor
         if (signal.aborted) throw err;
         throw new OperationError(`${fileArg} does not restore: ${(err as Error).message}`, 'the backup is damaged: make a new one');
       }
-      return rowCountsOf(db.sql, Object.keys(manifest.rows));
+      return rowCountsOf(db.sql, manifestTables(manifest));
     });
 
   let counts: Record<string, number | null> | undefined;

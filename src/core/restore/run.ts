@@ -8,6 +8,7 @@ import zlib from 'node:zlib';
 import type { PGlite } from '@electric-sql/pglite';
 import { type Config, describeConnection } from '../../config.js';
 import type { Database } from '../../db/connect.js';
+import { restoreEmbedded } from '../../db/embedded.js';
 import { serverVersionNumOf, withConnection } from '../../db/pgClient.js';
 import type { SqlRunner } from '../../db/sqlRunner.js';
 import { MIGRATION_LOGS, cleanSet, cleanStatements, countTasksStatement, createSchemaStatements, dataTables, databaseName, dependentsOutside, parseTasksCount, schemaHoldings, truncateStatement } from '../../db/restoreQueries.js';
@@ -17,11 +18,10 @@ import { planPgRestoreDirect, planPgRestoreToScript, planPsqlRestore, planPsqlSt
 import { type RunningTool, abortError, runTool, startTool } from '../../lib/process.js';
 import { createRedactor } from '../../lib/redact.js';
 import { readArchiveToc } from '../../lib/archiveToc.js';
-import { COMPLETE_MARK, dropEntries, prepareScript, rewriteHeadLine } from '../../lib/sqlScript.js';
+import { COMPLETE_MARK, dropEntries, prepareScript, rewriteHeadLine, splitScript } from '../../lib/sqlScript.js';
 import type { BackupFormat } from '../backup/plan.js';
 import { readArchiveManifest } from '../backup/manifest.js';
 import { MISSING_HINT, connectionOf, toolEnv, toolVersion } from '../pgTools.js';
-import { restoreIntoEmbedded } from './embedded.js';
 import { type InspectedBackup, type RestorePlan, planRestore, sumTasks } from './plan.js';
 import { vetScript } from './vet.js';
 
@@ -197,6 +197,8 @@ interface RunCtx {
   plan: RestorePlan;
   /** Statements before the dump, in its transaction (--clean). */
   preamble: string;
+  /** A custom archive's SQL never creates its schemas (pg_restore's list leaves them out): these do, if missing. */
+  createSchemas: string;
   targetMajor: number;
   signal: AbortSignal;
   redact: (t: string) => string;
@@ -224,9 +226,10 @@ export async function restore(db: RestoreTarget, config: Config, plan: RestorePl
     // Counted inside the transaction where it can be (the schemas whose tasks table the dump makes).
     const tasksType = plan.dataOnly ? 'TABLE DATA' : 'TABLE';
     const count = countTasksStatement(plan.schemas.filter((s) => plan.entries.some((e) => e.type === tasksType && e.schema === s && e.name === 'tasks')));
-    const ctx: RunCtx = { config, plan, preamble, targetMajor, signal, redact, onProgress, count, key: randomBytes(24).toString('hex') };
+    const createSchemas = plan.format === 'custom' ? createSchemaStatements(plan.entries.filter((e) => e.type === 'SCHEMA').map((e) => e.name)) : '';
+    const ctx: RunCtx = { config, plan, preamble, createSchemas, targetMajor, signal, redact, onProgress, count, key: randomBytes(24).toString('hex') };
     let tasks: number | undefined;
-    if (db.kind === 'embedded') await restoreIntoEmbedded(db.pglite!, db.schema, preamble, script(ctx));
+    if (db.kind === 'embedded') await restoreEmbedded(db.pglite!, db.schema, createSchemas + preamble, splitScript(script(ctx)));
     else if (plan.format === 'plain' && !plan.dataOnly?.skip.length) tasks = await restorePlainFile(ctx);
     else if (plan.format === 'custom' && !preamble) await restoreArchiveDirect(ctx);
     else tasks = await restoreStream(ctx);
@@ -410,9 +413,8 @@ async function restoreStream(ctx: RunCtx): Promise<number | undefined> {
   const plan = planPsqlRestore(connectionOf(ctx.config), ctx.config.connectTimeoutSeconds);
   const psql = startTool(psqlTool(ctx, plan), { stdin: 'pipe', stdout: 'pipe', redact: ctx.redact, signal: ctx.signal, missingHint: MISSING_HINT });
   const output = collect(psql);
-  const schemas = ctx.plan.format === 'custom' ? createSchemaStatements(ctx.plan.entries.filter((e) => e.type === 'SCHEMA').map((e) => e.name)) : '';
   const full = async function* (): AsyncGenerator<Buffer> {
-    yield Buffer.from(`BEGIN;\n\\restrict ${ctx.key}\n${schemas}${ctx.preamble}`);
+    yield Buffer.from(`BEGIN;\n\\restrict ${ctx.key}\n${ctx.createSchemas}${ctx.preamble}`);
     yield* script(ctx);
     // Only reached when the whole input was read, complete, and its producer succeeded.
     yield Buffer.from(`\n${ctx.count ? `${ctx.count};\n` : ''}COMMIT;\n`);
