@@ -108,7 +108,3 @@ async function main(argv: string[]): Promise<void> {
 }
 
 await main(process.argv);
-// The command is done and has closed what it opened; exit now rather than wait on what a library
-// may leave behind (the embedded database's scratch instance of `backup verify` kept the process
-// alive for minutes). stdout and stderr are synchronous for files and pipes, so nothing is lost.
-process.exit(process.exitCode ?? 0);

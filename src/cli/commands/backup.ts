@@ -113,7 +113,7 @@ ${examples('bindu-db backup verify ./nightly.sql.gz', 'bindu-db backup verify ./
         if (ctx.config.target.kind === 'postgres') await ctx.checkSession('backup verify');
         const result = await withSpinner(`verifying ${file}`, !ctx.out.json, () => verifyBackup(ctx.sessionConfig, file, ctx.signal));
         if (!result.ok) process.exitCode = 1;
-        if (ctx.out.json) return ctx.out.document({ file: result.file, ok: result.ok, tables: result.tables, seconds: Number(result.seconds.toFixed(3)) });
+        if (ctx.out.json) return ctx.out.document({ file: result.file, ok: result.ok, scratch: result.scratch, tables: result.tables, seconds: Number(result.seconds.toFixed(3)) });
         const differing = Object.entries(result.tables).filter(([, t]) => t.expected !== t.restored);
         const where = result.scratch === 'server' ? 'a scratch database on the server' : 'a scratch embedded database';
         if (result.ok) return ctx.out.print(`Verified ${result.file}: restored into ${where}; all ${plural(Object.keys(result.tables).length, 'table')} hold the rows recorded at backup time (${result.seconds.toFixed(2)} s).`);

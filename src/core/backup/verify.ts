@@ -4,11 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../../config.js';
 import { createScratchDatabase, dropScratchDatabase, rowCountsOf } from '../../db/backupCatalog.js';
-import { openDatabase } from '../../db/connect.js';
+import { type Database, openDatabase } from '../../db/connect.js';
 import { withConnection } from '../../db/pgClient.js';
 import { OperationError } from '../../errors.js';
 import { atExit } from '../../lib/process.js';
-import { inspectBackup, prepareRestore, restore, withRestoreTarget } from '../restore/run.js';
+import { type RestoreTarget, inspectBackup, prepareRestore, restore, withRestoreTarget } from '../restore/run.js';
 import { manifestTables } from './manifest.js';
 import { connectionOf } from '../pgTools.js';
 
@@ -32,17 +32,27 @@ export async function verifyBackup(config: Config, fileArg: string, signal: Abor
   const inspected = await inspectBackup(config, fileArg);
   const manifest = inspected.manifest;
   if (!manifest) throw new OperationError(`${fileArg} records no row counts: it was not made by bindu-db backup, so there is nothing to compare with`, 'bindu-db restore can still restore it');
-  const loadAndCount = async (scratch: Config) =>
-    withRestoreTarget(scratch, () => openDatabase(scratch), async (db) => {
-      try {
-        const plan = await prepareRestore(db, scratch, inspected, false);
-        await restore(db, scratch, plan, signal);
-      } catch (err) {
-        if (signal.aborted) throw err;
-        throw new OperationError(`${fileArg} does not restore: ${(err as Error).message}`, 'the backup is damaged: make a new one');
-      }
-      return rowCountsOf(db.sql, manifestTables(manifest));
-    });
+  const countRestored = async (db: RestoreTarget, scratch: Config) => {
+    try {
+      const plan = await prepareRestore(db, scratch, inspected, false);
+      await restore(db, scratch, plan, signal);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      throw new OperationError(`${fileArg} does not restore: ${(err as Error).message}`, 'the backup is damaged: make a new one');
+    }
+    return rowCountsOf(db.sql, manifestTables(manifest));
+  };
+  const loadAndCount = async (scratch: Config) => {
+    // A scratch embedded instance is ours to close (withRestoreTarget closes only the connection to
+    // a server's scratch database): left open, its data directory stays locked and PGlite's
+    // timers keep the process alive.
+    let opened: Database | undefined;
+    try {
+      return await withRestoreTarget(scratch, async () => (opened = await openDatabase(scratch)), (db) => countRestored(db, scratch));
+    } finally {
+      await opened?.close();
+    }
+  };
 
   let counts: Record<string, number | null> | undefined;
   let where: VerifyResult['scratch'] = 'embedded';

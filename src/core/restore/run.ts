@@ -241,6 +241,12 @@ export async function restore(db: RestoreTarget, config: Config, plan: RestorePl
   }
 }
 
+/**
+ * What psql runs first: the transaction, restricted mode with our key, then the schemas and the
+ * preamble, quietly (the notices of --clean's DROP … IF EXISTS would bury the error that matters).
+ */
+const psqlOpening = (ctx: RunCtx) => `BEGIN;\n\\restrict ${ctx.key}\nSET client_min_messages = warning;\n${ctx.createSchemas}${ctx.preamble}`;
+
 /** Collects a child's stdout (psql's, for the task count). */
 function collect(tool: RunningTool): () => string {
   let out = '';
@@ -307,7 +313,7 @@ async function restorePlainFile(ctx: RunCtx): Promise<number | undefined> {
   const { text, length } = readHead(ctx.plan.file, ctx.plan.bodyEnd, ctx.targetMajor);
   return withWorkDir(async (dir) => {
     const headFile = path.join(dir, 'head.sql');
-    fs.writeFileSync(headFile, `BEGIN;\n\\restrict ${ctx.key}\n${ctx.preamble}${text}`, { mode: 0o600 });
+    fs.writeFileSync(headFile, `${psqlOpening(ctx)}${text}`, { mode: 0o600 });
     const body = startTool(
       { name: 'dd', command: 'dd', args: [`if=${ctx.plan.file}`, 'bs=1M', 'iflag=skip_bytes,count_bytes', `skip=${length}`, `count=${Math.max(0, ctx.plan.bodyEnd - length)}`, 'status=none'], env: ctx.config.toolEnv as Record<string, string> },
       { stdout: 'pipe', redact: ctx.redact, signal: ctx.signal },
@@ -414,7 +420,7 @@ async function restoreStream(ctx: RunCtx): Promise<number | undefined> {
   const psql = startTool(psqlTool(ctx, plan), { stdin: 'pipe', stdout: 'pipe', redact: ctx.redact, signal: ctx.signal, missingHint: MISSING_HINT });
   const output = collect(psql);
   const full = async function* (): AsyncGenerator<Buffer> {
-    yield Buffer.from(`BEGIN;\n\\restrict ${ctx.key}\n${ctx.createSchemas}${ctx.preamble}`);
+    yield Buffer.from(psqlOpening(ctx));
     yield* script(ctx);
     // Only reached when the whole input was read, complete, and its producer succeeded.
     yield Buffer.from(`\n${ctx.count ? `${ctx.count};\n` : ''}COMMIT;\n`);

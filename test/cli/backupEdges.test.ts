@@ -5,18 +5,18 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { runCli } from '../helpers/cli.js';
 import { databasesOfFile } from '../helpers/db.js';
 
-// A schema name is whatever PostgreSQL allows once quoted: spaces, capitals, dots, quotes and
-// pattern characters. Every command must treat it as that exact name.
+// Edges of backup and restore. A schema name is whatever PostgreSQL allows once quoted: spaces,
+// capitals, dots, quotes and pattern characters; every command must treat it as that exact name.
 
 const SPACED = 'Agent X';
 const ODD = 'we"ird.*';
-const databases = databasesOfFile('sn');
+const databases = databasesOfFile('be');
 let dir: string;
 let url: string;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bindu-schema-names-'));
-  url = (await databases.create('snsrc')).url;
+  url = (await databases.create('besrc')).url;
   for (const schema of [SPACED, ODD]) {
     expect((await runCli(['--schema', schema, 'migrate', 'up'], { env: { DATABASE_URL: url } })).code).toBe(0);
     expect((await runCli(['--schema', schema, 'seed', 'run'], { env: { DATABASE_URL: url } })).code).toBe(0);
@@ -48,6 +48,12 @@ test('a custom backup of both verifies on the server and restores into the embed
     expect(list.stderr).not.toMatch(/error/);
     expect(JSON.parse(list.stdout).items).toHaveLength(9);
   }
+
+  // Verified with no server: a scratch embedded instance, which must be closed for the process to end.
+  const embeddedVerify = await runCli(['--data-dir', dataDir, 'backup', 'verify', file, '--json']);
+  expect(embeddedVerify.signal).toBeNull();
+  expect(embeddedVerify.code).toBe(0);
+  expect(JSON.parse(embeddedVerify.stdout).scratch).toBe('embedded');
 });
 
 test('a name PostgreSQL could not hold, or one with control characters, is a usage error', async () => {
@@ -57,4 +63,19 @@ test('a name PostgreSQL could not hold, or one with control characters, is a usa
     expect(r.stderr).toMatch(/^error: invalid schema name/);
     expect(r.stderr).not.toContain('\u001b');
   }
+});
+
+test('a restore that fails says why in its first words: the ERROR, not the notices of --clean before it', async () => {
+  const file = path.join(dir, 'plain.sql');
+  expect((await runCli(['backup', file, '--schema', SPACED], { env: { DATABASE_URL: url } })).code).toBe(0);
+  // A task row whose history is no longer JSON: the file passes the check, the server refuses it.
+  const text = fs.readFileSync(file, 'utf8');
+  const broken = text.replace(/("parts": \[\{"kind": "te)xt"/, '$1');
+  expect(broken).not.toBe(text);
+  fs.writeFileSync(file, broken);
+  const target = await databases.create('betarget');
+  const r = await runCli(['restore', file, '--clean', '--yes'], { env: { DATABASE_URL: target.url } });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/^error: psql failed \(exit 3\): psql:<stdin>:\d+: ERROR: +invalid input syntax for type json/m);
+  expect(r.stderr).not.toMatch(/NOTICE/);
 });
