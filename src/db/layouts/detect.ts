@@ -75,24 +75,29 @@ export async function detectLayouts(sql: SqlRunner): Promise<Array<DetectedLayou
 /** Every schema holding a recognised layout, with its task count and last activity. */
 export async function listSchemas(sql: SqlRunner): Promise<SchemaInfo[]> {
   const found = await detectLayouts(sql);
-  const result: SchemaInfo[] = [];
-  for (const s of found) {
-    // Exact counts: these run per agent schema, and operators compare them. The schema name
-    // comes from the catalog and is quoted.
-    const q = ident(s.schema);
-    const [row] = await sql.query<{ tasks: string; last_activity: Timestamp | null }>(
-      `select (select count(*) from ${q}.tasks)::bigint as tasks,
-              greatest((select max(updated_at) from ${q}.tasks), (select max(updated_at) from ${q}.contexts)) as last_activity`,
-    );
-    result.push({
+  const counts = new Map<string, { tasks: string; last_activity: Timestamp | null }>();
+  // Exact counts (operators compare them), all schemas in one round trip per 200: one query per
+  // schema made a fleet of agents slow. Schema names come from the catalog and are quoted.
+  for (let i = 0; i < found.length; i += 200) {
+    const part = found.slice(i, i + 200);
+    const arms = part.map((s) => {
+      const q = ident(s.schema);
+      return `select ?::text as schema, (select count(*) from ${q}.tasks)::bigint as tasks,
+              greatest((select max(updated_at) from ${q}.tasks), (select max(updated_at) from ${q}.contexts)) as last_activity`;
+    });
+    const rows = await sql.query<{ schema: string; tasks: string; last_activity: Timestamp | null }>(arms.join('\nunion all\n'), part.map((s) => s.schema));
+    for (const row of rows) counts.set(row.schema, row);
+  }
+  return found.map((s) => {
+    const row = counts.get(s.schema)!;
+    return {
       schema: s.schema,
       layout: s.layout,
       tasks: Number(row.tasks),
       last_activity: row.last_activity,
       ...(s.layout === 'bindu-server' ? { owner_did: s.ownerDid } : {}),
-    });
-  }
-  return result;
+    };
+  });
 }
 
 /** The Alembic revision recorded in `public.alembic_version`, when Bindu's server manages the database. */
