@@ -161,8 +161,8 @@ describe('bindu-db studio on PostgreSQL, in a browser', () => {
     expect(timeline).toContain(LINK_TEXT);
     expect(timeline).toContain('javascript:window.__pwned = 4'); // the file's URI, as text
     expect(timeline).toContain('</pre><script>window.__pwned = 5</script>');
-    expect(timeline).toContain('red \\x1b[31mALERT\\x1b[0m and \\u202eevil\\u202c, a bell\\x07');
-    expect(await page.locator('.ctl').allInnerTexts()).toEqual(['\\x1b', '\\x1b', '\\u202e', '\\u202c', '\\x07']);
+    expect(timeline).toContain('red \\u001b[31mALERT\\u001b[0m and \\u202eevil\\u202c, a bell\\u0007');
+    expect(await page.locator('.ctl').allInnerTexts()).toEqual(['\\u001b', '\\u001b', '\\u202e', '\\u202c', '\\u0007']);
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     expect(await page.locator('script').count()).toBe(1); // ours, from /static
     expect(await page.locator('a[href^="javascript:"], [onerror], img').count()).toBe(0);

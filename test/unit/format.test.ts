@@ -2,6 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { Chalk } from 'chalk';
 import { formatTable, shellLine, visible, visibleData, visibleLine, visibleWidth } from '../../src/cli/ui/format.js';
 import { formatContextDetail, formatContextList, formatFeedbackList, formatStats, formatTaskDetail, formatTaskList } from '../../src/cli/ui/inspectFormat.js';
+import { showControls } from '../../src/studio/views/html.js';
 
 describe('shellLine: a command as it would be typed', () => {
   test.each([
@@ -35,6 +36,9 @@ describe('text from the database is shown with its control characters visible', 
   test('visible escapes C0, C1, DEL and bidi controls, keeps newlines; visibleLine shows them too', () => {
     expect(visible(hostile)).toBe('ok\\u001b]0;TITLE\\u0007\\u001b[2J\\u000dgone\\u009b31m\\u202eevil\\u0000');
     expect(visible('a\nb')).toBe('a\nb');
+    // Zero-width characters and the byte-order mark hide text; the studio shows the same escapes.
+    expect(visible('pay\u200bpal\ufeff')).toBe('pay\\u200bpal\\ufeff');
+    expect(visible('x\u001by')).toBe(showControls('x\u001by'));
     expect(visibleLine('a\nb\tc')).toBe('a\\nb\\u0009c');
     expect(visibleData({ a: [hostile], d: task.created_at, n: 3 })).toEqual({ a: [visible(hostile)], d: task.created_at, n: 3 });
   });

@@ -14,9 +14,9 @@ describe('escapeHtml', () => {
     ['a & b', 'a &amp; b'],
     ['&lt;', '&amp;lt;'],
     ['line\nnext\ttab', 'line\nnext\ttab'],
-    ['\u001b[31mred', '<span class=ctl>\\x1b</span>[31mred'],
-    ['\u0000\u007f\u009b', '<span class=ctl>\\x00</span><span class=ctl>\\x7f</span><span class=ctl>\\x9b</span>'],
-    ['a\rb', 'a<span class=ctl>\\x0d</span>b'],
+    ['\u001b[31mred', '<span class=ctl>\\u001b</span>[31mred'],
+    ['\u0000\u007f\u009b', '<span class=ctl>\\u0000</span><span class=ctl>\\u007f</span><span class=ctl>\\u009b</span>'],
+    ['a\rb', 'a<span class=ctl>\\u000d</span>b'],
     ['\u202eevil\u202c', '<span class=ctl>\\u202e</span>evil<span class=ctl>\\u202c</span>'],
     ['zero\u200bwidth\ufeff', 'zero<span class=ctl>\\u200b</span>width<span class=ctl>\\ufeff</span>'],
     ['ünïcödé ✓ 😄', 'ünïcödé ✓ 😄'],
@@ -30,7 +30,7 @@ describe('escapeHtml', () => {
 });
 
 test('showControls writes the same escapes as plain text', () => {
-  expect(showControls('a\u001bb\u202e<')).toBe('a\\x1bb\\u202e<');
+  expect(showControls('a\u001bb\u202e<')).toBe('a\\u001bb\\u202e<');
 });
 
 describe('html template', () => {

@@ -1,17 +1,12 @@
 // Pure formatting: data in, lines out. Only Output writes.
+import { showActing } from '../../lib/controlChars.js';
 
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*m/g;
 
-// Text from the database can hold terminal escapes (`\e]0;title\a`, `\e[2J`): C0 and C1
-// controls, DEL, line separators and bidirectional overrides are shown as \uXXXX instead.
-// eslint-disable-next-line no-control-regex
-const CONTROLS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-const escapeOne = (ch: string) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
-
-/** Text safe to print on a terminal: every control character but the newline made visible (\u001b). */
+/** Text safe to print on a terminal: every acting character (lib/controlChars.ts) made visible, the tab too. */
 export function visible(text: string): string {
-  return text.replace(CONTROLS, escapeOne);
+  return showActing(text);
 }
 
 /** One line safe to print: `visible`, with newlines shown as \n too. */

@@ -1,3 +1,5 @@
+import { showActing } from '../../lib/controlChars.js';
+
 // HTML built by one tagged template: every interpolated value is escaped unless it is already
 // Html (built by this template), so a text from the database can never become markup. Agents'
 // messages are untrusted: a `<script>` or a `javascript:` link in a history stays text.
@@ -15,30 +17,16 @@ export type Fragment = Html | string | number | null | undefined | false | reado
 
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-/**
- * Characters that would act instead of showing: C0/C1 controls (terminal escape sequences),
- * DEL, bidirectional overrides (text that reads differently from what it is), zero-width and
- * line/paragraph separators. Newline and tab are text.
- */
-// eslint-disable-next-line no-control-regex
-const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
-
-/** A character that would act as its escape, e.g. ESC as `\x1b`, RLO as `\u202e`. */
-export function visibleCode(ch: string): string {
-  const code = ch.charCodeAt(0);
-  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-}
-
-/** Plain text with every invisible or acting character written as its escape. */
+/** Plain text with every acting character (lib/controlChars.ts) written as its escape; tabs are text. */
 export function showControls(text: string): string {
-  return text.replace(INVISIBLE, visibleCode);
+  return showActing(text, { keepTab: true });
 }
 
-/** The one escape: text to HTML, invisible characters shown as marked escapes. */
+/** The one escape: text to HTML, acting characters shown as marked escapes. */
 export function escapeHtml(text: string): string {
   const escaped = text.replace(/[&<>"']/g, (c) => ENTITIES[c]);
   // No quote in the marker: inside a quoted attribute it stays inert text.
-  return escaped.replace(INVISIBLE, (c) => `<span class=ctl>${visibleCode(c)}</span>`);
+  return showActing(escaped, { keepTab: true, mark: (escape) => `<span class=ctl>${escape}</span>` });
 }
 
 function render(value: Fragment): string {
