@@ -43,6 +43,11 @@ export function sourceFor(db: Database): Promise<repo.Source> {
   return source;
 }
 
+/** The sources a command works on: every schema of a recognised layout (--all-schemas), or the configured one. */
+export async function sourcesFor(db: Database, allSchemas = false): Promise<repo.Source[]> {
+  return allSchemas ? allSources(db, layoutFor) : [await sourceFor(db)];
+}
+
 /**
  * The migrations not yet applied, by name only: through the plain SQL runner, so a read-only
  * command loads neither knex nor any migration module for it.
@@ -126,7 +131,8 @@ function scopeOf(filter: object, input: { since?: string; until?: string }): str
   return entries.length ? createHash('sha256').update(JSON.stringify(entries)).digest('base64url').slice(0, 12) : '';
 }
 
-function pageOptions(input: { limit?: string; after?: string; since?: string; until?: string; allSchemas?: boolean }, kind: repo.CursorKind, filter: object): repo.PageOptions {
+/** Paging of a listing: its cursor bound to the listing's kind, its filters (`filter`, as typed) and whether it spans schemas. */
+export function pageOptions(input: { limit?: string; after?: string; since?: string; until?: string; allSchemas?: boolean }, kind: repo.CursorKind, filter: object): repo.PageOptions {
   const scope = scopeOf(filter, input);
   const across = input.allSchemas === true;
   return { limit: parseLimit(input.limit, 20), after: input.after !== undefined ? repo.decodeCursor(kind, input.after.trim(), scope, across) : undefined, acrossSchemas: across, scope };

@@ -277,12 +277,12 @@ describe.each(targets)('retention on $name', (target) => {
 
   test('tasks stuck lists the live tasks not updated since the cutoff, with their age', async () => {
     await reset();
-    const page = await listStuckTasks(f.source, { olderThan: f.olderThan });
+    const page = await listStuckTasks([f.source], { olderThan: f.olderThan });
     expect(page.items.map((t) => t.task_id).sort()).toEqual([...f.stuckIds].sort());
     expect(page.next).toBeNull();
     const minAge = target.server ? 150 * 60 : 7 * 86400;
     for (const t of page.items) expect(t.age_seconds).toBeGreaterThanOrEqual(minAge);
-    const paged = await listStuckTasks(f.source, { olderThan: f.olderThan, limit: '1' });
+    const paged = await listStuckTasks([f.source], { olderThan: f.olderThan, limit: '1' });
     expect(paged.items).toHaveLength(1);
     expect(paged.next).not.toBeNull();
   });
@@ -309,7 +309,7 @@ describe.each(targets)('retention on $name', (target) => {
         expect(new Date(shown.state_timestamp!).getTime()).toBeGreaterThan(startedAt.getTime());
       }
     }
-    expect((await listStuckTasks(f.source, { olderThan: f.olderThan })).items).toEqual([]);
+    expect((await listStuckTasks([f.source], { olderThan: f.olderThan })).items).toEqual([]);
   });
 
   test('tasks fail by id: a finished task is left alone and counted, an unknown one reported, one finished meanwhile untouched', async () => {

@@ -14,16 +14,19 @@ const prune = () => import('../../core/retention/prune.js');
 const fail = () => import('../../core/retention/fail.js');
 const stuck = () => import('../../core/retention/stuck.js');
 const fmt = () => import('../ui/retentionFormat.js');
-const sourceOf = async (db: Database) => (await import('../../core/inspect.js')).sourceFor(db);
+const sourcesOf = async (db: Database, allSchemas?: boolean) => (await import('../../core/inspect.js')).sourcesFor(db, allSchemas);
 
 /** What the inspection commands already have: opening the database for reading, printing a page. */
 export interface InspectTools {
-  open(ctx: RunContext): Promise<Database>;
-  printPage<T extends object>(ctx: RunContext, flags: { format?: string }, page: Page<T>, table: (items: T[]) => string[], base: string[]): Promise<void>;
+  open(ctx: RunContext, opts?: { allSchemas?: boolean }): Promise<Database>;
+  printPage<T extends object>(ctx: RunContext, flags: { format?: string; allSchemas?: boolean }, page: Page<T>, table: (items: T[]) => string[], base: string[]): Promise<void>;
 }
+
+const ALL_SCHEMAS = '--all-schemas';
 
 const destructiveOptions = (cmd: Command) =>
   cmd
+    .option(ALL_SCHEMAS, 'every schema of a recognised layout, one after the other (counted per schema first)')
     .option('--batch-size <n>', 'rows per batch, each its own short transaction (default 1000)')
     .option('--dry-run', 'count what would change, change nothing')
     .option('-y, --yes', 'do not ask for confirmation');
@@ -37,13 +40,13 @@ export function registerRetention(tasks: Command, contexts: Command, tools: Insp
       .option('--status <status>', 'only these finished statuses, comma-separated (default: all of them)')
       .option('--archive <file>', 'first append each batch (history, artifacts, feedback, webhook config minus secrets) to this JSON Lines file, flushed to disk before the delete commits; .jsonl.gz compresses'),
   )
-    .addHelpText('after', examples('bindu-db tasks prune --older-than 90d --dry-run', 'bindu-db tasks prune --older-than 30d --status failed,canceled --archive old-tasks.jsonl.gz --yes'))
+    .addHelpText('after', examples('bindu-db tasks prune --older-than 90d --dry-run', 'bindu-db tasks prune --older-than 30d --status failed,canceled --archive old-tasks.jsonl.gz --yes', 'bindu-db tasks prune --older-than 90d --all-schemas --dry-run'))
     .action(
-      run<DestructiveFlags & { olderThan: string; status?: string; archive?: string }>(async (ctx, opts) => {
+      run<DestructiveFlags & { olderThan: string; status?: string; archive?: string; allSchemas?: boolean }>(async (ctx, opts) => {
         const core = await prune();
         core.parseTaskPrune(opts); // bad flags fail before connecting
-        const db = await tools.open(ctx);
-        const plan = await core.planTaskPrune([await sourceOf(db)], opts);
+        const db = await tools.open(ctx, opts);
+        const plan = await core.planTaskPrune(await sourcesOf(db, opts.allSchemas), opts);
         const f = await fmt();
         await countConfirmRun(ctx, opts, {
           plan: f.formatTaskPrunePlan(plan, ctx.out.color),
@@ -68,11 +71,11 @@ export function registerRetention(tasks: Command, contexts: Command, tools: Insp
   )
     .addHelpText('after', examples('bindu-db contexts prune --older-than 90d --empty --dry-run', 'bindu-db tasks prune --older-than 90d --yes && bindu-db contexts prune --older-than 90d --empty --yes'))
     .action(
-      run<DestructiveFlags & { olderThan: string; empty?: boolean }>(async (ctx, opts) => {
+      run<DestructiveFlags & { olderThan: string; empty?: boolean; allSchemas?: boolean }>(async (ctx, opts) => {
         const core = await prune();
         core.parseContextPrune(opts);
-        const db = await tools.open(ctx);
-        const plan = await core.planContextPrune([await sourceOf(db)], opts);
+        const db = await tools.open(ctx, opts);
+        const plan = await core.planContextPrune(await sourcesOf(db, opts.allSchemas), opts);
         const f = await fmt();
         await countConfirmRun(ctx, opts, {
           plan: f.formatContextPrunePlan(plan, ctx.out.color),
@@ -94,13 +97,14 @@ export function registerRetention(tasks: Command, contexts: Command, tools: Insp
     .option('--limit <n>', 'rows per page (default 20)')
     .option('--after <cursor>', 'the page after this cursor (printed at the end of the previous page)')
     .option('--format <format>', 'table (default), json, jsonl or csv')
-    .addHelpText('after', examples('bindu-db tasks stuck --older-than 2h', 'bindu-db tasks stuck --older-than 1d --json | jq -r ".items[].task_id"'))
+    .option(ALL_SCHEMAS, 'every schema of a recognised layout at once, newest first across them; each row carries its schema')
+    .addHelpText('after', examples('bindu-db tasks stuck --older-than 2h', 'bindu-db tasks stuck --older-than 1d --json | jq -r ".items[].task_id"', 'bindu-db tasks stuck --older-than 2h --all-schemas'))
     .action(
-      run<{ olderThan: string; limit?: string; after?: string; format?: string }>(async (ctx, opts) => {
+      run<{ olderThan: string; limit?: string; after?: string; format?: string; allSchemas?: boolean }>(async (ctx, opts) => {
         const core = await stuck();
         core.parseStuck(opts);
         (await import('../../core/inspectInput.js')).parseFormat(opts.format, ctx.out.json);
-        const page = await core.listStuckTasks(await sourceOf(await tools.open(ctx)), opts);
+        const page = await core.listStuckTasks(await sourcesOf(await tools.open(ctx, opts), opts.allSchemas), opts);
         const f = await fmt();
         await tools.printPage(ctx, opts, page, (items) => f.formatStuckList(items, ctx.out.color), ['task_id', 'status', 'age_seconds', 'context_id', 'created_at', 'updated_at', 'message_count']);
       }),
@@ -114,14 +118,14 @@ export function registerRetention(tasks: Command, contexts: Command, tools: Insp
       .option('--stuck <dur>', 'every live task not updated for at least this long (instead of ids)')
       .option('--reason <text>', 'the failure reason, shown as the failure reason by tasks list and tasks show'),
   )
-    .addHelpText('after', examples('bindu-db tasks fail --stuck 2h --reason "worker restarted; please resubmit" --dry-run', 'bindu-db tasks fail 3f2a1c9e-0b4d-4e8a-9b1c-2d3e4f5a6b01 --yes'))
+    .addHelpText('after', examples('bindu-db tasks fail --stuck 2h --reason "worker restarted; please resubmit" --dry-run', 'bindu-db tasks fail 3f2a1c9e-0b4d-4e8a-9b1c-2d3e4f5a6b01 --yes', 'bindu-db tasks fail --stuck 2h --all-schemas --yes'))
     .action(
-      run<DestructiveFlags & { stuck?: string; reason?: string }, [string[]]>(async (ctx, opts, ids) => {
+      run<DestructiveFlags & { stuck?: string; reason?: string; allSchemas?: boolean }, [string[]]>(async (ctx, opts, ids) => {
         const core = await fail();
         const input = { ...opts, ids };
         core.parseFail(input);
-        const db = await tools.open(ctx);
-        const plan = await core.planFail([await sourceOf(db)], input);
+        const db = await tools.open(ctx, opts);
+        const plan = await core.planFail(await sourcesOf(db, opts.allSchemas), input);
         const f = await fmt();
         await countConfirmRun(ctx, opts, {
           plan: f.formatFailPlan(plan, ctx.out.color),

@@ -31,7 +31,7 @@ function stars(rating: number | null): string {
 const short = (id: string) => `${id.slice(0, 8)}…`;
 
 /** A SCHEMA column first, when the rows come from several schemas (--all-schemas). */
-function withSchema(head: string[], rows: string[][], items: object[]): [string[], string[][]] {
+export function withSchema(head: string[], rows: string[][], items: object[]): [string[], string[][]] {
   if (!items.some((x) => 'schema' in x)) return [head, rows];
   return [['SCHEMA', ...head], rows.map((r, i) => [visibleLine(String((items[i] as { schema?: string }).schema ?? '')), ...r])];
 }

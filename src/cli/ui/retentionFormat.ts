@@ -2,7 +2,7 @@ import type { ChalkInstance } from 'chalk';
 import type { ContextPrunePlan, TaskPrunePlan } from '../../core/retention/prune.js';
 import type { FailPlan } from '../../core/retention/fail.js';
 import type { StuckTaskRow } from '../../core/retention/stuck.js';
-import { colorStatus } from './inspectFormat.js';
+import { colorStatus, withSchema } from './inspectFormat.js';
 import { formatTable, formatTime, plural } from './format.js';
 
 // Pure formatting of the retention plans and results: data in, lines out.
@@ -38,10 +38,11 @@ export function formatContextPrunePlan(plan: ContextPrunePlan, c: ChalkInstance)
 }
 
 export function formatFailPlan(plan: FailPlan, c: ChalkInstance): string[] {
-  const rows = plan.targets.map((t) => [t.source.schema, n(t.toFail), ...(plan.cutoff ? [] : [n(t.finished), n(t.notFound)])]);
+  const rows = plan.targets.map((t) => [t.source.schema, n(t.toFail), ...(plan.cutoff ? [] : [n(t.finished)])]);
   return [
     plan.cutoff ? `Live tasks not updated since ${formatTime(plan.cutoff)}:` : `Tasks named:`,
-    ...formatTable(['SCHEMA', 'TO FAIL', ...(plan.cutoff ? [] : ['ALREADY FINISHED', 'NOT FOUND'])], rows, c.bold).map((l) => `  ${l}`),
+    ...formatTable(['SCHEMA', 'TO FAIL', ...(plan.cutoff ? [] : ['ALREADY FINISHED'])], rows, c.bold).map((l) => `  ${l}`),
+    ...(plan.total.not_found ? [`Not found${plan.targets.length > 1 ? ' in any of these schemas' : ''}: ${n(plan.total.not_found)}`] : []),
     `Reason: ${plan.reason}`,
   ];
 }
@@ -49,7 +50,8 @@ export function formatFailPlan(plan: FailPlan, c: ChalkInstance): string[] {
 export function formatStuckList(items: StuckTaskRow[], c: ChalkInstance): string[] {
   if (items.length === 0) return ['No stuck tasks.'];
   const rows = items.map((t) => [t.task_id, colorStatus(c, t.status, t.state ?? t.status), c.yellow(formatAge(t.age_seconds)), `${t.context_id.slice(0, 8)}…`, formatTime(t.created_at), formatTime(t.updated_at), String(t.message_count)]);
-  return formatTable(['TASK', 'STATUS', 'STUCK FOR', 'CONTEXT', 'CREATED', 'UPDATED', 'MSGS'], rows, c.bold);
+  const [head, cells] = withSchema(['TASK', 'STATUS', 'STUCK FOR', 'CONTEXT', 'CREATED', 'UPDATED', 'MSGS'], rows, items);
+  return formatTable(head, cells, c.bold);
 }
 
 /** "1,000 tasks (12 feedback, 3 webhook configs)" */

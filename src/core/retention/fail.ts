@@ -48,8 +48,6 @@ export interface FailTarget {
   toFail: number;
   /** Named tasks already finished: left alone. */
   finished: number;
-  /** Named tasks not in this schema. */
-  notFound: number;
 }
 
 export interface FailPlan extends FailOptions {
@@ -60,19 +58,22 @@ export interface FailPlan extends FailOptions {
 export async function planFail(sources: Source[], input: FailInput): Promise<FailPlan> {
   const options = parseFail(input);
   const targets: FailTarget[] = [];
+  const foundSomewhere = new Set<string>();
   for (const source of sources) {
     const stored = storedIn(source, LIVE_STATUSES);
     if (options.cutoff) {
       const criteria = { stored, before: options.cutoff };
-      targets.push({ source, criteria, live: [], toFail: await repo.countStaleTasks(source, criteria), finished: 0, notFound: 0 });
+      targets.push({ source, criteria, live: [], toFail: await repo.countStaleTasks(source, criteria), finished: 0 });
       continue;
     }
     const statuses = await repo.taskStatuses(source, options.ids);
+    for (const id of statuses.keys()) foundSomewhere.add(id);
     const live = options.ids.filter((id) => stored.includes(statuses.get(id) ?? ''));
-    targets.push({ source, criteria: { stored }, live, toFail: live.length, finished: statuses.size - live.length, notFound: options.ids.length - statuses.size });
+    targets.push({ source, criteria: { stored }, live, toFail: live.length, finished: statuses.size - live.length });
   }
   const sum = (f: (t: FailTarget) => number) => targets.reduce((n, t) => n + f(t), 0);
-  return { ...options, targets, total: { to_fail: sum((t) => t.toFail), finished: sum((t) => t.finished), not_found: sum((t) => t.notFound) } };
+  // Across schemas, an id is not found only when no schema holds it.
+  return { ...options, targets, total: { to_fail: sum((t) => t.toFail), finished: sum((t) => t.finished), not_found: options.cutoff ? 0 : options.ids.length - foundSomewhere.size } };
 }
 
 export interface FailResult {

@@ -1,6 +1,6 @@
 import * as repo from '../../db/inspect/index.js';
 import { LIVE_STATUSES, type Page, type TaskSummaryRow } from '../../db/types.js';
-import { parseLimit } from '../inspectInput.js';
+import { pageOptions } from '../inspect.js';
 import { parseOlderThan } from './batches.js';
 
 // tasks stuck: live tasks nobody has updated for a while (after a restart of the server's
@@ -10,6 +10,8 @@ export interface StuckInput {
   olderThan: string;
   limit?: string;
   after?: string;
+  /** Every schema of a recognised layout, newest first across them. */
+  allSchemas?: boolean;
 }
 
 /** A stuck task: its list row and how long since it last changed. */
@@ -19,16 +21,14 @@ export interface StuckTaskRow extends TaskSummaryRow {
 }
 
 export function parseStuck(input: StuckInput): { cutoff: Date; page: repo.PageOptions } {
-  return {
-    cutoff: parseOlderThan(input.olderThan),
-    page: { limit: parseLimit(input.limit, 20), after: input.after !== undefined ? repo.decodeCursor('tasks', input.after.trim()) : undefined },
-  };
+  // The cursor is bound to --older-than as typed: a page of another listing is not this one's next.
+  return { cutoff: parseOlderThan(input.olderThan), page: pageOptions(input, 'tasks', { stuck: input.olderThan.trim() }) };
 }
 
-/** One page of stuck tasks of the source, newest first like every task list. */
-export async function listStuckTasks(source: repo.Source, input: StuckInput, now = new Date()): Promise<Page<StuckTaskRow>> {
+/** One page of the stuck tasks of the sources (one, or every schema), newest first like every task list. */
+export async function listStuckTasks(sources: repo.Source[], input: StuckInput, now = new Date()): Promise<Page<StuckTaskRow>> {
   const { cutoff, page } = parseStuck(input);
-  const statuses = LIVE_STATUSES.filter((s) => source.layout.statuses.includes(s));
-  const rows = await repo.listTasks(source, { statuses, updatedBefore: cutoff }, page);
+  const filters = sources.map((source) => ({ statuses: LIVE_STATUSES.filter((s) => source.layout.statuses.includes(s)), updatedBefore: cutoff }));
+  const rows: Page<TaskSummaryRow> = page.acrossSchemas ? await repo.listTasksAcross(sources, filters, page) : await repo.listTasks(sources[0], filters[0], page);
   return { ...rows, items: rows.items.map((t) => ({ ...t, age_seconds: Math.max(0, Math.floor((now.getTime() - new Date(t.updated_at).getTime()) / 1000)) })) };
 }
