@@ -37,6 +37,8 @@ export interface RunContext {
   readonly opts: GlobalOptions;
   /** Aborted on Ctrl-C or SIGTERM; long operations stop, clean up and throw CancelledError. */
   readonly signal: AbortSignal;
+  /** Runs work that must end whole once begun: an interrupt waits for it (see run.ts). */
+  whole<T>(work: () => Promise<T>): Promise<T>;
   /** Says once, on stderr, which database this run uses (db() and sessionConfig() do it too). */
   announce(label?: string): void;
   /** The database as people read it: the masked URL, or the embedded data directory. */
@@ -70,7 +72,7 @@ function readEnvFile(file: string | undefined, cwd: string): EnvSource {
   return parseEnv(text) as EnvSource;
 }
 
-export function createContext(opts: GlobalOptions, signal: AbortSignal, env: EnvSource = process.env): RunContext {
+export function createContext(opts: GlobalOptions, interrupt: Pick<RunContext, 'signal' | 'whole'>, env: EnvSource = process.env): RunContext {
   const config = loadConfig(opts, env, readEnvFile(opts.envFile, process.cwd()));
   const out = createOutput({
     json: opts.json === true,
@@ -86,7 +88,8 @@ export function createContext(opts: GlobalOptions, signal: AbortSignal, env: Env
     config,
     out,
     opts,
-    signal,
+    signal: interrupt.signal,
+    whole: interrupt.whole,
     interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY),
     announce: (label = ctx.targetLabel) => {
       if (announced) return;

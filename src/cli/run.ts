@@ -18,7 +18,9 @@ export const signalExitCode = (signal: unknown): number => (signal === 'SIGTERM'
  * that listens (backup, restore, seed, export) kills its tools, removes its temporary files and
  * throws. One that does not stop in time (a migration stops only between migrations), or a second
  * Ctrl-C, ends the process, after the cleanups registered with atExit (tools' process groups
- * killed, temporary files removed) have run.
+ * killed, temporary files removed) have run. Work run through ctx.whole (a retention batch, its
+ * archive lines written and its delete committing) is waited for past the grace period: the
+ * action stops right after it and reports it, which a cut would lose.
  */
 export function run<O extends object = object, P extends unknown[] = []>(
   handler: (ctx: RunContext, opts: O & GlobalOptions, ...positionals: P) => Promise<void>,
@@ -30,25 +32,42 @@ export function run<O extends object = object, P extends unknown[] = []>(
     const { runExitCleanups } = await import('../lib/process.js');
     const controller = new AbortController();
     let ctx: RunContext | undefined;
+    let inFlight = 0;
+    let waitingSaid = false;
+    const whole = async <T>(work: () => Promise<T>): Promise<T> => {
+      inFlight++;
+      try {
+        return await work();
+      } finally {
+        inFlight--;
+      }
+    };
     const exitNow = () => {
       runExitCleanups();
       process.exit(signalExitCode(controller.signal.reason));
     };
+    const graceOver = (signal: NodeJS.Signals) => {
+      if (inFlight > 0) {
+        if (!waitingSaid) ctx?.out.notice(`interrupted (${signal}): still waiting for the work in flight to end whole (Ctrl-C again to stop now)`);
+        waitingSaid = true;
+        setTimeout(() => graceOver(signal), GRACE_MS).unref();
+        return;
+      }
+      ctx?.out.notice(`interrupted (${signal}): stopping`);
+      // PostgreSQL: just go; the server rolls back what the dropped connection left open.
+      // Embedded: shut PGlite down cleanly first, so its data directory is never cut mid-write.
+      if (ctx?.config.target.kind !== 'embedded') return exitNow();
+      void Promise.race([ctx.close(), new Promise((r) => setTimeout(r, 3000))]).finally(exitNow);
+    };
     const onSignal = (signal: NodeJS.Signals) => {
       if (controller.signal.aborted) return exitNow(); // a second Ctrl-C: now
       controller.abort(signal);
-      setTimeout(() => {
-        ctx?.out.notice(`interrupted (${signal}): stopping`);
-        // PostgreSQL: just go; the server rolls back what the dropped connection left open.
-        // Embedded: shut PGlite down cleanly first, so its data directory is never cut mid-write.
-        if (ctx?.config.target.kind !== 'embedded') return exitNow();
-        void Promise.race([ctx.close(), new Promise((r) => setTimeout(r, 3000))]).finally(exitNow);
-      }, GRACE_MS).unref();
+      setTimeout(() => graceOver(signal), GRACE_MS).unref();
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
-      ctx = createContext(opts, controller.signal);
+      ctx = createContext(opts, { signal: controller.signal, whole });
       await handler(ctx, opts, ...(args.slice(0, -2) as P));
     } catch (err) {
       const { createOutput } = await import('./ui/output.js');

@@ -178,17 +178,18 @@ export function parseTaskExport(input: Omit<TaskListInput, 'limit' | 'after'>): 
   return taskFilter(input);
 }
 
-export async function exportTasks(db: Database, input: Omit<TaskListInput, 'limit' | 'after'>, onBatch: (lines: string[]) => Promise<void>, onSkipped?: (skipped: Skipped[]) => void): Promise<number> {
+export async function exportTasks(db: Database, input: Omit<TaskListInput, 'limit' | 'after'>, onBatch: (lines: string[]) => Promise<void>, opts: { onSkipped?: (skipped: Skipped[]) => void; signal?: AbortSignal } = {}): Promise<number> {
+  const { signal } = opts;
   if (input.allSchemas) {
     // Schema after schema, each line with its schema: still one row at a time in memory.
     const fit = fitSources(await allSources(db, layoutFor), (s) => fitTaskFilter(s, taskFilter(input)));
-    if (fit.skipped.length) onSkipped?.(fit.skipped);
+    if (fit.skipped.length) opts.onSkipped?.(fit.skipped);
     let count = 0;
-    for (const [i, source] of fit.sources.entries()) count += await repo.exportTasks(source, fit.filters[i], onBatch, { withSchema: true });
+    for (const [i, source] of fit.sources.entries()) count += await repo.exportTasks(source, fit.filters[i], onBatch, { withSchema: true, signal });
     return count;
   }
   const source = await sourceFor(db);
-  return repo.exportTasks(source, checkTaskFilter(source, db, taskFilter(input)), onBatch);
+  return repo.exportTasks(source, checkTaskFilter(source, db, taskFilter(input)), onBatch, { signal });
 }
 
 export interface ContextListInput {
@@ -288,8 +289,15 @@ export async function stats(db: Database, input: StatsInput = {}): Promise<Stats
   return { ...mergeStats(all), schemas: all.length };
 }
 
-/** Bulk synthetic data (seed generate). Refuses on a database holding tasks unless `yes`. */
-export async function generateData(db: Database, opts: { tasks: number; contexts?: number; yes: boolean }): Promise<{ contexts: number; tasks: number; feedback: number; seconds: number }> {
+/** Rows per statement of seed generate on the embedded database: a fraction of a second each here. */
+const EMBEDDED_PIECE = 2000;
+
+/**
+ * Bulk synthetic data (seed generate). Refuses on a database holding tasks unless `yes`.
+ * Interrupted (`signal`), it throws abortError once the work has stopped: on PostgreSQL after the
+ * running inserts were cancelled, on the embedded database after its one transaction rolled back.
+ */
+export async function generateData(db: Database, opts: { tasks: number; contexts?: number; yes: boolean; signal?: AbortSignal }): Promise<{ contexts: number; tasks: number; feedback: number; seconds: number }> {
   // Synthetic rows are written in our layout only: never into a schema Bindu's server owns.
   const source = await sourceFor(db);
   if (source.layout.name !== 'bindu-db') {
@@ -301,8 +309,8 @@ export async function generateData(db: Database, opts: { tasks: number; contexts
   const started = process.hrtime.bigint();
   const contexts = opts.contexts ?? Math.max(1, Math.ceil(opts.tasks / 10));
   // On PostgreSQL the slices run on the server's cores at once; PGlite has one connection.
-  const parallel = db.kind === 'postgres' ? Math.min(4, os.availableParallelism()) : 1;
-  const result = await repo.generateSyntheticData(source, { tasks: opts.tasks, contexts, parallel, stopWithClient: db.kind === 'postgres' });
-  await repo.analyzeInspectionTables(source);
+  const how = db.kind === 'postgres' ? { parallel: Math.min(4, os.availableParallelism()), cancel: db.cancel } : { pieces: EMBEDDED_PIECE };
+  const result = await repo.generateSyntheticData(source, { tasks: opts.tasks, contexts, signal: opts.signal, ...how });
+  await repo.analyzeInspectionTables(source, opts.signal);
   return { ...result, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
 }

@@ -35,6 +35,12 @@ export interface Database {
   readonly pooler?: Pooler;
   /** The embedded instance itself, for what knex cannot do (an in-process dump, COPY from a blob). */
   readonly pglite?: PGlite;
+  /**
+   * PostgreSQL: asks the server to cancel the statements running on these backends (pids read
+   * with pg_backend_pid() inside the transactions concerned), from a connection of its own, so a
+   * pool busy with those very statements cannot hold the request up.
+   */
+  readonly cancel?: (pids: readonly number[]) => Promise<void>;
   /** Runs fn on one connection held until it returns: session state (an advisory lock, SET) lasts. */
   withSession<T>(fn: (session: Session) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -128,6 +134,17 @@ async function openPostgres(config: Config, c: PgConnection, applicationName?: s
     },
     sql: pgRunner(pool),
     kind: 'postgres',
+    cancel: async (pids) => {
+      if (pids.length === 0) return;
+      const client = new pg.Client(settings);
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        await client.query('select pg_cancel_backend(pid) from unnest($1::int[]) as pid', [pids]);
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    },
     schema: config.schema,
     label,
     ...(probe.pooler ? { pooler: probe.pooler } : {}),

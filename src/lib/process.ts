@@ -175,3 +175,17 @@ export function runExitCleanups(): void {
 export function abortError(signal: AbortSignal, what = 'nothing was changed'): BinduError {
   return signal.reason === 'SIGTERM' ? new BinduError(`terminated (SIGTERM): ${what}`, { exitCode: 143 }) : new CancelledError(`cancelled: ${what}`);
 }
+
+/** One turn of the event loop, in which a pending SIGINT or SIGTERM is handled. */
+export const signalsSeen = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Between two pieces of long in-process work: lets a pending SIGINT or SIGTERM be handled, then
+ * throws abortError once `signal` is aborted. The embedded database runs each statement on the
+ * event loop's thread and resolves its promises as microtasks, so a loop of awaited queries
+ * alone never gives the loop a turn, and a signal would wait for the whole loop to end.
+ */
+export async function checkpoint(signal: AbortSignal | undefined, what?: string): Promise<void> {
+  await signalsSeen();
+  if (signal?.aborted) throw abortError(signal, what);
+}

@@ -151,7 +151,7 @@ export function registerInspect(program: Command): void {
               if (e.code === 'EPIPE') throw stop;
               throw e;
             });
-          }, (skipped) => noticeSkipped(ctx, skipped));
+          }, { onSkipped: (skipped) => noticeSkipped(ctx, skipped), signal: ctx.signal });
           ctx.out.notice(`exported ${plural(count, 'task')}`);
         } catch (err) {
           if (err !== stop) throw err;

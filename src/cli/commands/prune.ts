@@ -55,7 +55,7 @@ export function registerRetention(tasks: Command, contexts: Command, tools: Insp
           action: `delete ${f.describeCounts(plan.total)} from ${db.label}`,
           command: 'bindu-db tasks prune',
           dryRun: () => core.dryRunResult(plan),
-          run: ({ onBatch, signal }) => core.pruneTasks(plan, { signal, onBatch: (d, b) => onBatch(`${d.tasks.toLocaleString('en-US')} of ${plan.total.tasks.toLocaleString('en-US')} tasks, ${plural(b, 'batch', 'batches')}`) }),
+          run: ({ onBatch, ...interruption }) => core.pruneTasks(plan, { ...interruption, onBatch: (d, b) => onBatch(`${d.tasks.toLocaleString('en-US')} of ${plan.total.tasks.toLocaleString('en-US')} tasks, ${plural(b, 'batch', 'batches')}`) }),
           summary: (r) =>
             `${r.dry_run ? 'Would delete' : 'Deleted'} ${f.describeCounts(r.deleted)} in ${plural(r.batches, 'batch', 'batches')}${r.archive ? `; archived to ${r.archive}` : ''}${r.skipped ? `; ${plural(r.skipped, 'task')} held by another session were skipped (run again later)` : ''}.`,
         });
@@ -84,7 +84,7 @@ export function registerRetention(tasks: Command, contexts: Command, tools: Insp
           action: `delete ${plural(plan.total, 'empty context')} from ${db.label}`,
           command: 'bindu-db contexts prune',
           dryRun: () => ({ deleted: { contexts: plan.total }, batches: Math.ceil(plan.total / plan.batchSize), dry_run: true, interrupted: false }),
-          run: ({ onBatch, signal }) => core.pruneContexts(plan, { signal, onBatch: (d, b) => onBatch(`${d} of ${plan.total} contexts, ${plural(b, 'batch', 'batches')}`) }),
+          run: ({ onBatch, ...interruption }) => core.pruneContexts(plan, { ...interruption, onBatch: (d, b) => onBatch(`${d} of ${plan.total} contexts, ${plural(b, 'batch', 'batches')}`) }),
           summary: (r) => `${r.dry_run ? 'Would delete' : 'Deleted'} ${plural(r.deleted.contexts, 'empty context')} in ${plural(r.batches, 'batch', 'batches')}.`,
         });
       }),
@@ -134,7 +134,7 @@ export function registerRetention(tasks: Command, contexts: Command, tools: Insp
           action: `mark ${plural(plan.total.to_fail, 'live task')} failed on ${db.label}`,
           command: 'bindu-db tasks fail',
           dryRun: () => core.failDryRun(plan),
-          run: ({ onBatch, signal }) => core.failTasks(plan, { signal, onBatch: (d, b) => onBatch(`${d} of ${plan.total.to_fail} tasks, ${plural(b, 'batch', 'batches')}`) }),
+          run: ({ onBatch, ...interruption }) => core.failTasks(plan, { ...interruption, onBatch: (d, b) => onBatch(`${d} of ${plan.total.to_fail} tasks, ${plural(b, 'batch', 'batches')}`) }),
           summary: (r) =>
             [
               `${r.dry_run ? 'Would mark' : 'Marked'} ${plural(r.failed, 'task')} failed`,

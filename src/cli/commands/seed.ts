@@ -50,7 +50,7 @@ Run it again with --yes to add more, or empty the tables first.`,
         if (pending.length) throw new OperationError(`${plural(pending.length, 'migration')} pending: ${pending.join(', ')}`, 'run bindu-db migrate up first');
         ctx.out.notice(`generating ${plural(opts.tasks, 'task')}…`);
         const { generateData } = await import('../../core/inspect.js');
-        const result = await generateData(db, { tasks: opts.tasks, contexts: opts.contexts, yes: opts.yes === true });
+        const result = await generateData(db, { tasks: opts.tasks, contexts: opts.contexts, yes: opts.yes === true, signal: ctx.signal });
         if (ctx.out.json) return ctx.out.document(result);
         ctx.out.print(`Generated ${plural(result.tasks, 'task')}, ${plural(result.contexts, 'context')} and ${plural(result.feedback, 'feedback row')} in ${result.seconds.toFixed(1)} s.`);
       }),

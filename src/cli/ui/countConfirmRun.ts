@@ -32,7 +32,8 @@ export async function countConfirmRun<R extends Outcome>(
     action: string;
     command: string;
     dryRun(): R;
-    run(progress: { onBatch(text: string): void; signal: AbortSignal }): Promise<R>;
+    /** The batches: stopped by `signal` between them, each run through `whole`. */
+    run(progress: { onBatch(text: string): void; signal: AbortSignal; whole: RunContext['whole'] }): Promise<R>;
     summary(result: R): string;
   },
 ): Promise<void> {
@@ -57,7 +58,7 @@ export async function countConfirmRun<R extends Outcome>(
   const { withSpinner } = await import('./spinner.js');
   let result: R;
   try {
-    result = await withSpinner(spec.action, !ctx.out.json, (update) => spec.run({ onBatch: update, signal: ctx.signal }));
+    result = await withSpinner(spec.action, !ctx.out.json, (update) => spec.run({ onBatch: update, signal: ctx.signal, whole: ctx.whole }));
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
   }

@@ -2,9 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { Config } from '../../config.js';
 import { dumpedTables, existingSchemas, exportSnapshot, rowCounts, userSchemas } from '../../db/backupCatalog.js';
@@ -195,10 +196,36 @@ async function dumpInProcess(plan: BackupPlan, db: Database | undefined, fd: num
       done(null, chunk);
     },
   });
-  const sink = fs.createWriteStream('', { fd, autoClose: false });
+  const sink = descriptorSink(fd);
   const stages: NodeJS.ReadWriteStream[] = plan.format === 'gzip' ? [zlib.createGzip({ level: GZIP_LEVEL }), meter] : [meter];
   await pipeline([source, ...stages, sink], { signal });
   return { bytes, sha256: hash.digest('hex'), schemas: manifest.schemas };
+}
+
+const writeFd = promisify(fs.write);
+
+/**
+ * A stream onto a descriptor that backup() owns and closes. Not fs.createWriteStream: destroyed
+ * (pipeline destroys every stream on an interrupt) it closes the descriptor even with
+ * autoClose off, and the second close, ours, then hits whatever file was opened under that number
+ * since. Destroyed, it calls back only once its write in flight has ended, so that none lands
+ * after the descriptor is closed.
+ */
+function descriptorSink(fd: number): Writable {
+  let inFlight: Promise<unknown> = Promise.resolve();
+  const writeAll = async (chunk: Buffer) => {
+    for (let at = 0; at < chunk.length; ) at += (await writeFd(fd, chunk, at, chunk.length - at)).bytesWritten;
+  };
+  return new Writable({
+    write(chunk: Buffer, _enc, done) {
+      const written = writeAll(chunk);
+      inFlight = written.catch(() => undefined);
+      written.then(() => done(), done);
+    },
+    destroy(err, done) {
+      void inFlight.then(() => done(err));
+    },
+  });
 }
 
 /**

@@ -3,7 +3,7 @@ import * as repo from '../../db/retention.js';
 import { LIVE_STATUSES } from '../../db/types.js';
 import { UsageError } from '../../errors.js';
 import { parseUuid } from '../inspectInput.js';
-import { parseBatchSize, parseOlderThan, runBatches, storedIn } from './batches.js';
+import { type Interruption, parseBatchSize, parseOlderThan, runBatches, storedIn } from './batches.js';
 
 // tasks fail: marks live tasks failed the way Bindu's server does, either the tasks named or
 // every stuck one. Plan first (counts, nothing changed), then batches.
@@ -92,7 +92,7 @@ export function failDryRun(plan: FailPlan): FailResult {
   return { failed: plan.total.to_fail, left_alone: plan.total.finished, locked: 0, not_found: plan.total.not_found, batches: Math.ceil(plan.total.to_fail / plan.batchSize), dry_run: true, interrupted: false };
 }
 
-export async function failTasks(plan: FailPlan, progress: { onBatch?(failed: number, batches: number): void; signal?: AbortSignal } = {}): Promise<FailResult> {
+export async function failTasks(plan: FailPlan, progress: Interruption & { onBatch?(failed: number, batches: number): void } = {}): Promise<FailResult> {
   const result: FailResult = { failed: 0, left_alone: plan.total.finished, locked: 0, not_found: plan.total.not_found, batches: 0, dry_run: false, interrupted: false };
   const record = (r: repo.FailBatchResult) => {
     result.failed += r.failed;
@@ -114,6 +114,6 @@ export async function failTasks(plan: FailPlan, progress: { onBatch?(failed: num
     record(await repo.failTasks(target.source, ids, target.criteria, plan.reason));
     return offset + ids.length;
   };
-  const run = await runBatches(plan.targets.filter((t) => t.toFail > 0), step, { signal: progress.signal, onBatch: (batches) => progress.onBatch?.(result.failed, batches) });
+  const run = await runBatches(plan.targets.filter((t) => t.toFail > 0), step, { ...progress, onBatch: (batches) => progress.onBatch?.(result.failed, batches) });
   return { ...result, batches: run.batches, interrupted: run.interrupted };
 }

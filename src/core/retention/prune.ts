@@ -5,7 +5,7 @@ import { OperationError, UsageError } from '../../errors.js';
 import { archiveProblem, openJsonlArchive } from '../../lib/jsonlArchive.js';
 import { maskSecrets } from '../../lib/redact.js';
 import { parseStatuses } from '../inspectInput.js';
-import { parseBatchSize, parseOlderThan, runBatches, storedIn } from './batches.js';
+import { type Interruption, parseBatchSize, parseOlderThan, runBatches, storedIn } from './batches.js';
 
 // tasks prune and contexts prune: plan (count what would go, per schema), then delete batch by
 // batch. Planning changes nothing, so --dry-run and the confirmation both come before any delete.
@@ -73,11 +73,9 @@ export async function planTaskPrune(sources: Source[], input: TaskPruneInput): P
   return { ...options, targets, total: targets.reduce((sum, t) => add(sum, t.counts), zero()) };
 }
 
-export interface PruneProgress {
+export interface PruneProgress extends Interruption {
   /** Called after each committed batch, with the totals so far. */
   onBatch?(deleted: PruneCounts, batches: number): void;
-  /** Aborted: stop after the batch in flight. */
-  signal?: AbortSignal;
 }
 
 export interface TaskPruneResult {
@@ -116,7 +114,7 @@ export async function pruneTasks(plan: TaskPrunePlan, progress: PruneProgress = 
         deleted = add(deleted, batch.deleted);
         return batch.last;
       },
-      { signal: progress.signal, onBatch: (batches) => progress.onBatch?.(deleted, batches) },
+      { ...progress, onBatch: (batches) => progress.onBatch?.(deleted, batches) },
     );
     // Counted but not deleted: held by another session when its batch came (SKIP LOCKED), or
     // changed since the count. Re-counting would cost another pass over the table.
@@ -175,7 +173,7 @@ export interface ContextPruneResult {
   interrupted: boolean;
 }
 
-export async function pruneContexts(plan: ContextPrunePlan, progress: { onBatch?(deleted: number, batches: number): void; signal?: AbortSignal } = {}): Promise<ContextPruneResult> {
+export async function pruneContexts(plan: ContextPrunePlan, progress: Interruption & { onBatch?(deleted: number, batches: number): void } = {}): Promise<ContextPruneResult> {
   let deleted = 0;
   const run = await runBatches<ContextPrunePlan['targets'][number], string>(
     plan.targets.filter((t) => t.contexts > 0),
@@ -184,7 +182,7 @@ export async function pruneContexts(plan: ContextPrunePlan, progress: { onBatch?
       deleted += batch.deleted;
       return batch.last;
     },
-    { signal: progress.signal, onBatch: (batches) => progress.onBatch?.(deleted, batches) },
+    { ...progress, onBatch: (batches) => progress.onBatch?.(deleted, batches) },
   );
   return { deleted: { contexts: deleted }, batches: run.batches, dry_run: false, interrupted: run.interrupted };
 }

@@ -1,3 +1,4 @@
+import { checkpoint } from '../../lib/process.js';
 import type { TaskRow, TaskStatus, TaskSummaryRow, Page, FeedbackRow, WebhookConfigRow } from '../types.js';
 import { type Keyset, keysetAfter, toPage } from './keyset.js';
 import { utcTimestampSql } from '../timestamps.js';
@@ -214,9 +215,9 @@ export async function webhookConfigOfTask(source: Source, taskId: string): Promi
  * storage order: a sequential scan is the fastest way to read them all. Timestamps keep
  * PostgreSQL's microseconds, in UTC (`2025-06-14T09:30:00.123456Z`). Rows come through a server-side cursor
  * `batch` at a time, so memory stays flat however many there are; `onBatch` is awaited
- * before the next fetch (backpressure).
+ * before the next fetch (backpressure). An aborted `signal` stops it between two fetches.
  */
-export async function exportTasks(source: Source, filter: TaskFilter, onBatch: (lines: string[]) => Promise<void>, opts: { batch?: number; withSchema?: boolean } = {}): Promise<number> {
+export async function exportTasks(source: Source, filter: TaskFilter, onBatch: (lines: string[]) => Promise<void>, opts: { batch?: number; withSchema?: boolean; signal?: AbortSignal } = {}): Promise<number> {
   const T = source.layout.tasks;
   const batch = opts.batch ?? 1000;
   const stored = storedValues(source, filter.statuses);
@@ -232,6 +233,7 @@ export async function exportTasks(source: Source, filter: TaskFilter, onBatch: (
     await tx.query("set local timezone = 'UTC'");
     await tx.query(`declare bindu_export no scroll cursor for ${sql}`, bindings);
     for (;;) {
+      await checkpoint(opts.signal, 'the export stopped between two batches: every line written is whole');
       const rows = await tx.query<{ line: string }>(`fetch ${Math.trunc(batch)} from bindu_export`);
       if (rows.length === 0) break;
       count += rows.length;
