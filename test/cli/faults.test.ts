@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import pg from 'pg';
-import { binPath, repoRoot, runCli, shippedMigrations } from '../helpers/cli.js';
+import { binPath, killWhen, repoRoot, runCli, shippedMigrations } from '../helpers/cli.js';
 import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 
 // The project's migrations (after the package's): they take a while, so that runs overlap and can be killed mid-way.
@@ -20,22 +20,6 @@ function slowMigrations(head: string): string {
   write('20260101_0002_second', '20260101_0001_first', "await knex.raw('create table two (id int)'); await knex.raw('select pg_sleep(1.5)');", "await knex.raw('drop table two'); await knex.raw('select pg_sleep(1.5)');");
   write('20260101_0003_third', '20260101_0002_second', "await knex.raw('create table three (id int)');", "await knex.raw('drop table three');");
   return dir;
-}
-
-/** Starts the CLI and sends `signal` as soon as stderr shows `marker`. */
-function killWhen(args: string[], env: Record<string, string>, marker: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<{ stderr: string; signal: NodeJS.Signals | null; code: number | null; pid?: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [binPath, ...args], { cwd: repoRoot, env: { ...process.env, ...env, NO_COLOR: '1' } });
-    let stderr = '';
-    let sent = false;
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      // Once: a second Ctrl-C means "stop now", another test.
-      if (!sent && stderr.includes(marker)) sent = child.kill(signal);
-    });
-    child.on('error', reject);
-    child.on('close', (code, got) => resolve({ stderr, signal: got, code, pid: child.pid }));
-  });
 }
 
 let db: { name: string; url: string };

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/connect.js';
 import { AGENT_SCHEMAS } from '../fixtures/serverLayout.js';
-import { binPath, repoRoot, runCli, runOnTerminal } from '../helpers/cli.js';
+import { runCli, runOnTerminal, startCli, until } from '../helpers/cli.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 import { buildServerDatabase } from '../helpers/serverDb.js';
 
@@ -87,7 +86,11 @@ describe('retention commands', () => {
     expect(JSON.parse(done.stdout)).toEqual({ deleted: { tasks: 50, task_feedback: 50, webhook_configs: 0 }, batches: 3, archive: null, dry_run: false });
   });
 
-  test('Ctrl-C stops between batches (exit 130) reporting what was deleted; running again goes on', async () => {
+  test.each([
+    ['acknowledged', 'stopping after the batch in flight'],
+    // Past the grace period after which an interrupted command is otherwise ended.
+    ['still waiting past the grace period', 'still waiting for the work in flight to end whole'],
+  ])('Ctrl-C stops between batches (exit 130) reporting what was deleted, the batch in flight released once the interrupt is %s; running again goes on', async (_when, released) => {
     await fill();
     // Another session holds a feedback row of the second batch's first task: that batch's
     // delete waits for it, so the interrupt lands while a batch is in flight.
@@ -95,37 +98,23 @@ describe('retention commands', () => {
     await holder.connect();
     await holder.query('begin');
     await holder.query('select 1 from bindu.task_feedback where task_id = $1 for update', [taskId(BATCH)]);
-    const child = spawn(process.execPath, [binPath, '--schema', 'bindu', 'tasks', 'prune', '--older-than', '7d', '--batch-size', String(BATCH), '--yes', '--json'], {
-      cwd: repoRoot,
-      env: { ...process.env, DATABASE_URL: db.url, NO_COLOR: '1' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    const until = async (what: string, ok: () => Promise<boolean> | boolean) => {
-      for (let i = 0; !(await ok()); i++) {
-        if (i > 1500) throw new Error(`timed out waiting for ${what}; stderr: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
+    const cli = startCli(['--schema', 'bindu', 'tasks', 'prune', '--older-than', '7d', '--batch-size', String(BATCH), '--yes', '--json'], { env: { DATABASE_URL: db.url } });
     try {
       await until('the first batch to commit and the second to wait', async () => {
         // Asked outside the holder's transaction, which would keep seeing its first snapshot of the activity.
         const waiting = await sql.query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`);
         return waiting.rows[0].n > 0 && (await count()) === TASKS - BATCH;
-      });
-      child.kill('SIGINT');
-      await until('the interrupt to be acknowledged', () => stderr.includes('stopping after the batch in flight'));
+      }, { stop: cli.exited });
+      cli.kill('SIGINT');
+      await until(`"${released}" on stderr`, () => cli.stderr.includes(released), { stop: cli.exited });
     } finally {
       await holder.query('rollback');
       await holder.end();
     }
-    expect(await exited).toBe(130);
-    const report = JSON.parse(stdout);
+    expect((await cli.exited).code).toBe(130);
+    const report = JSON.parse(cli.stdout);
     expect(report).toEqual({ deleted: { tasks: 2 * BATCH, task_feedback: 2 * BATCH, webhook_configs: 0 }, batches: 2, archive: null, dry_run: false });
-    expect(stderr).toMatch(/interrupted: .*run the same command again to go on/);
+    expect(cli.stderr).toMatch(/interrupted: .*run the same command again to go on/);
     expect(await count()).toBe(TASKS - 2 * BATCH);
     const again = await ours('tasks', 'prune', '--older-than', '7d', '--batch-size', String(BATCH), '--yes', '--json');
     expect(again.code).toBe(0);

@@ -21,15 +21,21 @@ export interface CliOptions {
   uid?: number;
 }
 
+/** The environment the CLI runs with in tests: no DATABASE_URL or STORAGE_TYPE from the machine, colour off. */
+function cliEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string | undefined> = { ...process.env, DATABASE_URL: undefined, STORAGE_TYPE: undefined, NO_COLOR: '1', FORCE_COLOR: undefined, ...extra };
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+  return env as Record<string, string>;
+}
+
 /**
  * Runs the built CLI (npm test builds first) with a clean environment: no DATABASE_URL or
  * STORAGE_TYPE leaks in from the machine, colour off.
  */
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
-  const env: Record<string, string | undefined> = { ...process.env, DATABASE_URL: undefined, STORAGE_TYPE: undefined, NO_COLOR: '1', FORCE_COLOR: undefined, ...options.env };
-  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+  const env = cliEnv(options.env);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [binPath, ...args], { cwd: options.cwd ?? repoRoot, env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'], uid: options.uid, gid: options.uid });
+    const child = spawn(process.execPath, [binPath, ...args], { cwd: options.cwd ?? repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'], uid: options.uid, gid: options.uid });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -42,6 +48,57 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
     });
     child.stdin.end(options.input ?? '');
   });
+}
+
+/** The CLI started in the background: its output so far, and how it ended. */
+export interface StartedCli {
+  readonly pid: number | undefined;
+  readonly stdout: string;
+  readonly stderr: string;
+  kill(signal: NodeJS.Signals): boolean;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts the CLI as runCli does (same clean environment), without waiting for it. */
+export function startCli(args: string[], options: Pick<CliOptions, 'env'> = {}): StartedCli {
+  const child = spawn(process.execPath, [binPath, ...args], { cwd: repoRoot, env: cliEnv(options.env) as NodeJS.ProcessEnv });
+  const started = {
+    pid: child.pid,
+    stdout: '',
+    stderr: '',
+    kill: (signal: NodeJS.Signals) => child.kill(signal),
+    exited: new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({ code, signal }));
+    }),
+  };
+  child.stdout.on('data', (d) => (started.stdout += d));
+  child.stderr.on('data', (d) => (started.stderr += d));
+  return started;
+}
+
+/**
+ * Awaits a condition, polling every 20 ms (the poll interval, not a wait for time to pass); fails
+ * naming `what` if it does not hold within `limitMs`, or once `stop` settles (the process ended).
+ */
+export async function until(what: string, ok: () => boolean | Promise<boolean>, opts: { limitMs?: number; stop?: Promise<unknown> } = {}): Promise<void> {
+  let stopped = false;
+  void opts.stop?.finally(() => (stopped = true));
+  const deadline = Date.now() + (opts.limitMs ?? 60_000);
+  while (!(await ok())) {
+    if (stopped) throw new Error(`the process ended before ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Starts the CLI and sends `signal`, once, as soon as stderr shows `marker` (a second Ctrl-C means "stop now"). */
+export async function killWhen(args: string[], env: Record<string, string>, marker: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<{ stderr: string; signal: NodeJS.Signals | null; code: number | null; pid?: number }> {
+  const cli = startCli(args, { env });
+  await until(`"${marker}" on stderr`, () => cli.stderr.includes(marker), { stop: cli.exited });
+  cli.kill(signal);
+  const end = await cli.exited;
+  return { stderr: cli.stderr, ...end, pid: cli.pid };
 }
 
 /** The names of the migrations the package ships, in the order they apply. */

@@ -37,9 +37,12 @@ export function registerSeed(program: Command): void {
       'after',
       `${examples('bindu-db seed generate --tasks 1000000', 'bindu-db seed generate --tasks 5000 --contexts 50 --yes')}
 
-Interrupted (Ctrl-C) on PostgreSQL, it exits 130 and leaves the contexts (inserted first, in a
-transaction of their own) and every slice of tasks that had committed (up to 4 run at once,
-each all or nothing); the server cancels the slices still running within about a second.
+Interrupted (Ctrl-C: exit 130; SIGTERM: 143), it stops within about a second and leaves:
+  on PostgreSQL, the contexts (inserted first, in a transaction of their own) and every
+  slice of tasks that had committed (up to 4 run at once, each all or nothing); the slices
+  still running are cancelled on the server, and roll back, before it exits.
+  on the embedded database, nothing: it all runs in one transaction, rolled back. Only
+  once that has committed (the statistics refresh at the end) do the rows stay.
 Run it again with --yes to add more, or empty the tables first.`,
     )
     .action(
