@@ -13,7 +13,7 @@ import { pooledUrl } from '../helpers/pooler.js';
 /** Bytes under a directory: how the embedded database's tables grow while rows go in. */
 function bytesUnder(dir: string): number {
   let n = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) n += fs.statSync(path.join(e.parentPath, e.name)).size;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) n += fs.statSync(path.join(e.parentPath, e.name), { throwIfNoEntry: false })?.size ?? 0; // a file may go as we count
   return n;
 }
 
