@@ -1,5 +1,6 @@
 import type { PGlite } from '@electric-sql/pglite';
 import type { ScriptPart } from '../lib/sqlScript.js';
+import { checkpoint } from '../lib/process.js';
 import { ident } from '../lib/sqlIdent.js';
 import { copyPagesStatement, dumpedTables, sequenceValues } from './backupCatalog.js';
 import { pgliteRunner } from './sqlRunner.js';
@@ -42,9 +43,6 @@ export async function* dumpEmbedded(pglite: PGlite, opts: EmbeddedDumpOptions): 
     const first = text.indexOf('\n--\n-- Name: ');
     return Buffer.from(first === -1 ? trailer : text.slice(first + 1));
   };
-  const stop = () => {
-    if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error(String(opts.signal.reason));
-  };
   if (!opts.dataOnly) yield await section('pre-data');
   else yield Buffer.from('--\n-- PostgreSQL database dump\n--\n\nSET client_encoding = \'UTF8\';\nSET standard_conforming_strings = on;\nSELECT pg_catalog.set_config(\'search_path\', \'\', false);\n\n');
   if (!opts.schemaOnly) {
@@ -52,7 +50,7 @@ export async function* dumpEmbedded(pglite: PGlite, opts: EmbeddedDumpOptions): 
       yield Buffer.from(`${header(t.name, 'TABLE DATA', t.schema)}COPY ${ident(t.schema)}.${ident(t.name)} (${t.columns.map(ident).join(', ')}) FROM stdin;\n`);
       // Past the last page counted: rows written since are read too (the last batch is open-ended).
       for (let from = 0; from <= t.pages; from += PAGES_PER_BATCH) {
-        stop();
+        await checkpoint(opts.signal, 'no backup file was written');
         const to = from + PAGES_PER_BATCH > t.pages ? 2 ** 31 - 1 : from + PAGES_PER_BATCH;
         const result = await pglite.query(copyPagesStatement(t, from, to, "'/dev/blob'"));
         if (result.blob && result.blob.size > 0) yield Buffer.from(await result.blob.arrayBuffer());
