@@ -190,8 +190,10 @@ export async function generateSyntheticData(source: Source, opts: GenerateOption
         running.delete(pid);
       }
     });
+  let contextsCommitted = false;
   try {
     await cancellable((tx) => insertContexts(tx, 1, opts.contexts));
+    contextsCommitted = true;
     const slices = Math.max(1, Math.min(opts.parallel ?? 1, Math.ceil(opts.tasks / 50_000)));
     const settled = await Promise.allSettled(ranges(opts.tasks, Math.ceil(opts.tasks / slices)).map(([lo, hi]) => cancellable((tx) => insertTasks(tx, lo, hi))));
     // Every slice has ended (committed, failed or cancelled) before we return: none runs on.
@@ -199,7 +201,7 @@ export async function generateSyntheticData(source: Source, opts: GenerateOption
     if (failure) throw failure.reason;
     return total(settled.map((s) => (s as PromiseFulfilledResult<{ tasks: number; feedback: number }>).value));
   } catch (err) {
-    if (opts.signal?.aborted) throw abortError(opts.signal, 'the contexts, and the slices of tasks that had committed, stay (see seed generate --help)');
+    if (opts.signal?.aborted) throw abortError(opts.signal, contextsCommitted ? 'the contexts, and the slices of tasks that had committed, stay (see seed generate --help)' : 'nothing was generated');
     throw err;
   } finally {
     opts.signal?.removeEventListener('abort', cancel);
