@@ -82,7 +82,8 @@ describe('long reads interrupted on the embedded database', () => {
 
   test('tasks prune --archive stops between batches on Ctrl-C: exit 130, the batch in flight done and reported, its tasks archived; a rerun goes on', async () => {
     const archive = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'prune-int-')), 'old.jsonl');
-    const prune = ['tasks', 'prune', '--older-than', '1d', '--batch-size', '4000', '--yes', '--json'];
+    // One cutoff for every run: a relative one would take in tasks that age past it meanwhile.
+    const prune = ['tasks', 'prune', '--older-than', new Date(Date.now() - 86_400_000).toISOString(), '--batch-size', '4000', '--yes', '--json'];
     const planned = JSON.parse((await runCli([...prune, '--dry-run'], { env })).stdout).deleted.tasks as number;
     expect(planned).toBeGreaterThan(8000);
     const cli = startCli([...prune, '--archive', archive], { env });
@@ -109,8 +110,16 @@ describe('seed generate interrupted on PostgreSQL', () => {
   });
   afterAll(async () => dropTestDatabase(own.name));
 
-  const ours = async (state: string) =>
-    (await adminQuery("select count(*)::int as n from pg_stat_activity where datname = $1 and state like $2 and query like '%generate_series%'", [own.name, state]))[0].n as number;
+  // The task inserts begin `with s0 as` (pg_stat_activity keeps only a statement's first kilobyte).
+  const TASK_INSERT = 'with s0 as%';
+  /** Our sessions in this state whose (last) statement is like `query`: by default any of the generator's. */
+  const ours = async (state: string, query?: string) =>
+    (
+      await adminQuery(
+        "select count(*)::int as n from pg_stat_activity where datname = $1 and state like $2 and (query like coalesce($3, '%generate_series%') or query like coalesce($3, $4))",
+        [own.name, state, query ?? null, TASK_INSERT],
+      )
+    )[0].n as number;
 
   test.each([
     ['directly', () => own.url],
@@ -118,7 +127,7 @@ describe('seed generate interrupted on PostgreSQL', () => {
   ])('%s: Ctrl-C exits 130 once the running inserts are cancelled; nothing of ours runs on', async (_how, url) => {
     const [{ n: before }] = await adminQuery('select count(*)::int as n from tasks', [], own.name);
     const cli = startCli(['seed', 'generate', '--tasks', '5000000', '--yes'], { env: { DATABASE_URL: url() } });
-    await until('the task inserts to run on the server', async () => (await ours('active')) > 0, { stop: cli.exited });
+    await until('the task inserts to run on the server', async () => (await ours('active', TASK_INSERT)) > 0, { stop: cli.exited });
     cli.kill('SIGINT');
     expect((await cli.exited).code).toBe(130);
     // At the moment it exits, no statement of ours is left running: they were cancelled, not
