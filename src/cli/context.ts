@@ -111,10 +111,17 @@ export function createContext(opts: GlobalOptions, interrupt: Pick<RunContext, '
         const db = await openDatabase(config, { session: options.session });
         // PostgreSQL: said once connected, so the line can say whether a pooler answered.
         ctx.announce(db.label + pooledNote(db.pooler));
-        if (db.kind === 'embedded' && options.autoMigrate && config.runMigrationsOnStartup) {
-          const core = await import('../core/migrations.js');
-          const result = await core.up(db, await ctx.migrations(), { lockTimeoutSeconds: config.lockTimeoutSeconds, ddlLockTimeoutSeconds: config.ddlLockTimeoutSeconds });
-          if (result.applied.length) out.notice(`applied ${result.applied.length} migration(s) to the embedded database`);
+        try {
+          // A schema of the server's (a restored server database) is read as it is, never migrated.
+          const core = db.kind === 'embedded' && options.autoMigrate && config.runMigrationsOnStartup ? await import('../core/migrations.js') : undefined;
+          if (core && (await core.migratable(db))) {
+            const result = await core.up(db, await ctx.migrations(), { lockTimeoutSeconds: config.lockTimeoutSeconds, ddlLockTimeoutSeconds: config.ddlLockTimeoutSeconds });
+            if (result.applied.length) out.notice(`applied ${result.applied.length} migration(s) to the embedded database`);
+          }
+        } catch (err) {
+          // Never handed to ctx.close(): closed here, or its instance would keep the process alive.
+          await db.close().catch(() => undefined);
+          throw err;
         }
         return db;
       })()),

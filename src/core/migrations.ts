@@ -164,22 +164,34 @@ export async function status(db: Database, migrations: Migration[]): Promise<Mig
 
 /**
  * Our migrations never touch what Bindu's server manages: a schema holding its layout, or the
- * public schema of a database Alembic manages (the server keeps legacy tables there).
+ * public schema of a database Alembic manages (the server keeps legacy tables there). Returns
+ * why not, or undefined when they may run.
  */
-async function assertMigratable(db: Database): Promise<void> {
+async function whyNotMigratable(db: Database): Promise<RefusedError | undefined> {
   const found = await detectLayout(db.sql, db.schema);
   if (found?.layout === 'bindu-server') {
-    throw new RefusedError(
+    return new RefusedError(
       `schema "${db.schema}" holds Bindu server tables (managed by its Alembic migrations); bindu-db migrations never touch them`,
       'inspect and back it up with bindu-db; migrate it with the server (alembic upgrade head)',
     );
   }
   if (db.schema === 'public' && !found && !(await hasMigrationTable(db.sql, db.schema)) && (await alembicVersion(db.sql)) !== undefined) {
-    throw new RefusedError(
+    return new RefusedError(
       'this database is managed by Alembic (public.alembic_version exists); bindu-db will not create its tables in its public schema',
       'use a schema of your own: --schema bindu',
     );
   }
+  return undefined;
+}
+
+async function assertMigratable(db: Database): Promise<void> {
+  const why = await whyNotMigratable(db);
+  if (why) throw why;
+}
+
+/** Whether our migrations may run in the configured schema: the embedded database's automatic migration leaves the server's schemas alone. */
+export async function migratable(db: Database): Promise<boolean> {
+  return (await whyNotMigratable(db)) === undefined;
 }
 
 /** Names of the migrations not yet applied, in order (for inspection commands' warning). */

@@ -2,8 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { runCli } from '../helpers/cli.js';
+import { loadConfig } from '../../src/config.js';
+import { openDatabase } from '../../src/db/connect.js';
+import { runCli, shippedMigrations } from '../helpers/cli.js';
 import { databasesOfFile } from '../helpers/db.js';
+import { FLEET, buildFleetDatabase } from '../helpers/serverDb.js';
 
 // Edges of backup and restore. A schema name is whatever PostgreSQL allows once quoted: spaces,
 // capitals, dots, quotes and pattern characters; every command must treat it as that exact name.
@@ -78,4 +81,37 @@ test('a restore that fails says why in its first words: the ERROR, not the notic
   expect(r.code).toBe(1);
   expect(r.stderr).toMatch(/^error: psql failed \(exit 3\): psql:<stdin>:\d+: ERROR: +invalid input syntax for type json/m);
   expect(r.stderr).not.toMatch(/NOTICE/);
+});
+
+test("a Bindu server's database restored into the embedded database is read as it is, never migrated", async () => {
+  const server = await databases.create('beserver');
+  const opened = await openDatabase(loadConfig({ url: server.url }, {}));
+  try {
+    await buildFleetDatabase(opened.knex);
+  } finally {
+    await opened.close();
+  }
+  const file = path.join(dir, 'server.dump');
+  expect((await runCli(['backup', file], { env: { DATABASE_URL: server.url } })).code).toBe(0);
+  const dataDir = path.join(dir, 'server-embedded');
+  expect((await runCli(['--data-dir', dataDir, 'restore', file, '--yes'])).code).toBe(0);
+  // public holds the server's tables: reading commands work on it and on the agents' schemas.
+  const stats = await runCli(['--data-dir', dataDir, 'stats', '--by-schema', '--json']);
+  expect(stats.code).toBe(0);
+  expect(JSON.parse(stats.stdout).items.map((r: { schema: string; layout: string }) => `${r.schema}:${r.layout}`).sort()).toEqual(
+    ['public', FLEET.current, FLEET.old].sort().map((s) => `${s}:bindu-server`),
+  );
+  expect((await runCli(['--data-dir', dataDir, '--schema', FLEET.old, 'tasks', 'list', '--json'])).code).toBe(0);
+  const up = await runCli(['--data-dir', dataDir, 'migrate', 'up']);
+  expect(up.code).toBe(2);
+  expect(up.stderr).toMatch(/holds Bindu server tables/);
+});
+
+test('the embedded database: a command whose automatic migration fails says why and ends (its instance is closed)', async () => {
+  const migrations = fs.mkdtempSync(path.join(dir, 'project-'));
+  fs.writeFileSync(path.join(migrations, '20990101_0001_bad.ts'), `export const revises = '${(await shippedMigrations()).at(-1)}';\nexport async function up() { throw new Error('boom in up'); }\nexport async function down() {}\n`);
+  const r = await runCli(['--data-dir', path.join(dir, 'failing-migration'), '--migrations-dir', migrations, 'tasks', 'list']);
+  expect(r.signal).toBeNull(); // not killed by runCli's timeout
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/boom in up/);
 });
