@@ -41,6 +41,15 @@ afterAll(async () => {
 });
 
 describe('round trips on PostgreSQL', () => {
+  // plain.sql restored once (the first caller restores it); each test works on its own copy.
+  let restored: Promise<string> | undefined;
+  const restoredPlain = () =>
+    (restored ??= (async () => {
+      const db = await newDb('bkplain');
+      expect((await runCli(['restore', path.join(dir, 'plain.sql'), '--yes'], pg(db))).code).toBe(0);
+      return db.name;
+    })());
+
   test.each(['plain.sql', 'gzip.sql.gz', 'custom.dump'])('%s: backup then restore gives the same rows', async (name) => {
     const file = path.join(dir, name);
     const b = await runCli(['backup', file, '--json'], pg(source));
@@ -69,8 +78,7 @@ describe('round trips on PostgreSQL', () => {
 
   test('a database holding Bindu tables is refused without --clean, replaced with it', async () => {
     const file = path.join(dir, 'plain.sql');
-    const target = await newDb();
-    expect((await runCli(['restore', file, '--yes'], pg(target))).code).toBe(0);
+    const target = await newDb('bk', await restoredPlain());
     await adminQuery("delete from tasks where status = 'failed'", [], target.name);
     await adminQuery('create table public.tasks_extra (x int)', [], target.name);
     const before = await snapshot(target.name);
@@ -98,8 +106,7 @@ describe('round trips on PostgreSQL', () => {
     ['plain with a bad row late in the file', 'plain.sql', (b: Buffer) => Buffer.from(b.toString().replace(/(COPY public\.webhook_configs[^\n]*\n)/, '$1not-a-uuid\t{}\t2020-01-01\t2020-01-01\n'))],
     ['garbage', 'plain.sql', () => Buffer.from('this is not a backup\n')],
   ])('%s: restore --clean fails and the database is exactly as before', async (_label, name, damage) => {
-    const target = await newDb();
-    expect((await runCli(['restore', path.join(dir, 'plain.sql'), '--yes'], pg(target))).code).toBe(0);
+    const target = await newDb('bk', await restoredPlain());
     await adminQuery("update tasks set status = 'completed' where status = 'failed'", [], target.name);
     const before = await snapshot(target.name);
     const bad = path.join(dir, `bad-${name}`);
@@ -156,13 +163,14 @@ describe('data-only backups', () => {
     const log = rows.some((r) => r.t === 'bindu_db_migrations') ? (await adminQuery<{ j: string }>('select row_to_json(m)::text as j from public.bindu_db_migrations m order by id', [], database)).map((r) => r.j) : null;
     return { tables: rows.map((r) => r.t), log, rows: await snapshot(database) };
   }
-  const migrated = async () => {
-    const db = await newDb('bkdata');
-    expect((await runCli(['migrate', 'up'], pg(db))).code).toBe(0);
-    return db;
-  };
+  // A freshly migrated database, made once; each test gets its own copy.
+  let migratedTemplate: string;
+  const migrated = () => newDb('bkdata', migratedTemplate);
 
   beforeAll(async () => {
+    const template = await newDb('bkmigrated');
+    expect((await runCli(['migrate', 'up'], pg(template))).code).toBe(0);
+    migratedTemplate = template.name;
     for (const name of ['data.sql', 'data.dump']) expect((await runCli(['backup', path.join(dir, name), '--data-only'], pg(source))).code).toBe(0);
   });
 
