@@ -246,6 +246,7 @@ describe('a backup file is untrusted input', () => {
 describe('restore --clean replaces only what the backup recreates', () => {
   let file: string;
   let dataOnly: string;
+  let restoredOnce: string;
   beforeAll(async () => {
     const db = await databases.create();
     expect((await runCli(['migrate', 'up'], pg(db))).code).toBe(0);
@@ -253,13 +254,13 @@ describe('restore --clean replaces only what the backup recreates', () => {
     dataOnly = path.join(dir, 'clean-data.sql');
     expect((await runCli(['backup', file], pg(db))).code).toBe(0);
     expect((await runCli(['backup', dataOnly, '--data-only'], pg(db))).code).toBe(0);
-  });
-
-  async function restored() {
     const target = await databases.create();
     expect((await runCli(['restore', file, '--yes'], pg(target))).code).toBe(0);
-    return target;
-  }
+    restoredOnce = target.name;
+  });
+
+  /** The backup restored: each test gets its own copy of the one restore. */
+  const restored = () => databases.create('wb', restoredOnce);
 
   test.each([
     ['a user view over tasks', 'create schema reports; create view reports.open_tasks as select task_id from public.tasks', /view reports\.open_tasks/, "select 1 from pg_views where viewname = 'open_tasks'"],
