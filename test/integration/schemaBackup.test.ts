@@ -20,15 +20,26 @@ let dir: string;
 const databases = databasesOfFile('sb');
 const newDb = databases.create;
 
+// Each layout is built once (the first caller builds it); every database of it is a fresh copy.
+const templates = new Map<boolean, Promise<string>>();
 async function serverDb(prefix: string, opts: { legacyPublic?: boolean } = {}) {
-  const db = await newDb(prefix);
-  const opened = await openDatabase(loadConfig({ url: db.url }, {}));
-  try {
-    await buildServerDatabase(opened.knex, opts);
-  } finally {
-    await opened.close();
+  const legacyPublic = opts.legacyPublic ?? false;
+  if (!templates.has(legacyPublic)) {
+    templates.set(
+      legacyPublic,
+      (async () => {
+        const db = await newDb('sbtemplate');
+        const opened = await openDatabase(loadConfig({ url: db.url }, {}));
+        try {
+          await buildServerDatabase(opened.knex, { legacyPublic });
+        } finally {
+          await opened.close();
+        }
+        return db.name;
+      })(),
+    );
   }
-  return db;
+  return newDb(prefix, await templates.get(legacyPublic));
 }
 
 /** Every row of the schema's four tables (plus alembic_version when there) as JSON text, or null for a missing table. */
