@@ -61,25 +61,36 @@ describe('concurrency and faults on PostgreSQL', () => {
   });
 
   test('status shows the lock while a run holds it; --lock-timeout bounds the wait of another; unlock refuses a live holder', async () => {
-    // A migration that holds the lock long enough for every check below, however loaded the machine.
+    // A migration that holds the lock until every check below is done, however loaded the machine:
+    // it waits for the test's gate (an advisory lock of its own), polling so that lock_timeout
+    // does not apply.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'long-migration-'));
-    fs.writeFileSync(path.join(dir, '20260101_0001_long.ts'), `export const revises = '${shipped.at(-1)}';\n` + "export async function up(knex: any) { await knex.raw('select pg_sleep(8)'); }\nexport async function down() {}\n");
+    const waitForGate = 'do $$ begin while not pg_try_advisory_lock(4242) loop perform pg_sleep(0.05); end loop; perform pg_advisory_unlock(4242); end $$';
+    fs.writeFileSync(path.join(dir, '20260101_0001_long.ts'), `export const revises = '${shipped.at(-1)}';\n` + `export async function up(knex: any) { await knex.raw(${JSON.stringify(waitForGate)}); }\nexport async function down() {}\n`);
     const own = await createTestDatabase('lock');
+    const gate = new pg.Client({ connectionString: own.url });
+    await gate.connect();
+    await gate.query('select pg_advisory_lock(4242)');
     const lockEnv = { DATABASE_URL: own.url, BINDU_DB_MIGRATIONS_DIR: dir };
     const holder = spawn(process.execPath, [binPath, 'migrate', 'up'], { cwd: repoRoot, env: { ...process.env, ...lockEnv } });
     const holderDone = new Promise((r) => holder.on('close', r));
-    let status: { locked: boolean; lock_holder?: { application_name: string } } = { locked: false };
-    for (let i = 0; i < 100 && !status.locked; i++) {
-      status = JSON.parse((await runCli(['migrate', 'status', '--json'], { env: lockEnv })).stdout);
+    // Released however the checks end: the holder then finishes instead of waiting forever.
+    try {
+      let status: { locked: boolean; lock_holder?: { application_name: string } } = { locked: false };
+      for (let i = 0; i < 100 && !status.locked; i++) {
+        status = JSON.parse((await runCli(['migrate', 'status', '--json'], { env: lockEnv })).stdout);
+      }
+      expect(status.locked).toBe(true);
+      expect(status.lock_holder?.application_name).toBe(`bindu-db migrate pid=${holder.pid} host=${os.hostname()}`);
+      const impatient = await runCli(['migrate', 'up', '--lock-timeout', '0.2'], { env: lockEnv });
+      expect(impatient.code).toBe(1);
+      expect(impatient.stderr).toMatch(/another migration run still holds the lock after 0.2s/);
+      const refused = await runCli(['migrate', 'unlock', '--yes'], { env: lockEnv });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/held by a running bindu-db process \(pid \d+\)/);
+    } finally {
+      await gate.end();
     }
-    expect(status.locked).toBe(true);
-    expect(status.lock_holder?.application_name).toBe(`bindu-db migrate pid=${holder.pid} host=${os.hostname()}`);
-    const impatient = await runCli(['migrate', 'up', '--lock-timeout', '0.2'], { env: lockEnv });
-    expect(impatient.code).toBe(1);
-    expect(impatient.stderr).toMatch(/another migration run still holds the lock after 0.2s/);
-    const refused = await runCli(['migrate', 'unlock', '--yes'], { env: lockEnv });
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/held by a running bindu-db process \(pid \d+\)/);
     expect(await holderDone).toBe(0);
     expect(JSON.parse((await runCli(['migrate', 'status', '--json'], { env: lockEnv })).stdout)).toEqual({ applied: shipped.length + 1, pending: [], changed: [], locked: false });
     await dropTestDatabase(own.name);
