@@ -16,7 +16,9 @@ function slowMigrations(head: string): string {
       `import type { Knex } from 'knex';\nexport const revises = ${JSON.stringify(revises)};\n` +
         `export async function up(knex: Knex): Promise<void> { ${up} }\nexport async function down(knex: Knex): Promise<void> { ${down} }\n`,
     );
-  write('20260101_0001_first', head, "await knex.raw('create table one (id int)'); await knex.raw('select pg_sleep(0.4)');", "await knex.raw('drop table one'); await knex.raw('select pg_sleep(1.5)');");
+  // The second's are the windows the signals land in (its up and its down); the first's down
+  // is in no window, so it does not wait.
+  write('20260101_0001_first', head, "await knex.raw('create table one (id int)'); await knex.raw('select pg_sleep(0.4)');", "await knex.raw('drop table one');");
   write('20260101_0002_second', '20260101_0001_first', "await knex.raw('create table two (id int)'); await knex.raw('select pg_sleep(1.5)');", "await knex.raw('drop table two'); await knex.raw('select pg_sleep(1.5)');");
   write('20260101_0003_third', '20260101_0002_second', "await knex.raw('create table three (id int)');", "await knex.raw('drop table three');");
   return dir;
