@@ -9,10 +9,14 @@ interface SeedModule {
   seed(knex: Knex): Promise<void>;
 }
 
-/** Runs every seed file of the directory in name order, all in one transaction. */
-export async function runSeeds(db: Database, dir: string, onFile?: (name: string) => void): Promise<{ files: string[] }> {
-  const files = readDirectory(dir, 'seeds directory', 'set BINDU_DB_SEEDS_DIR to a directory of seed files, or unset it for the sample data')
+/** The seed files of the directory, in name order: read before the database is opened, so a wrong directory fails at once. */
+export function seedFiles(dir: string): string[] {
+  return readDirectory(dir, 'seeds directory', 'set BINDU_DB_SEEDS_DIR to a directory of seed files, or unset it for the sample data')
     .filter((f) => /\.(ts|js|mjs)$/.test(f) && !/\.d\.[cm]?ts$/.test(f));
+}
+
+/** Runs the seed files (seedFiles) of the directory in order, all in one transaction. */
+export async function runSeeds(db: Database, dir: string, files: string[], onFile?: (name: string) => void): Promise<{ files: string[] }> {
   const names: string[] = [];
   await knexInSchema(db.knex, db.schema, async (trx) => {
     for (const file of files) {

@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/connect.js';
 import { readMigrations } from '../../src/core/migrationFiles.js';
 import { up } from '../../src/core/migrations.js';
-import { runSeeds } from '../../src/core/seeds.js';
+import { runSeeds, seedFiles } from '../../src/core/seeds.js';
 import * as inspect from '../../src/core/inspect.js';
 import { AGENT_SCHEMAS } from '../fixtures/serverLayout.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/db.js';
@@ -47,7 +47,7 @@ describe('bindu-db studio on PostgreSQL, in a browser', () => {
     const db = await openDatabase(config);
     try {
       await up(db, readMigrations(), { lockTimeoutSeconds: 10 });
-      await runSeeds(db, config.seedsDir);
+      await runSeeds(db, config.seedsDir, seedFiles(config.seedsDir));
       await buildServerDatabase(db.knex);
       const k = db.knex;
       await k('contexts').insert({ context_id: CONTEXT, metadata: JSON.stringify({ title: '<b>not bold</b>' }) });

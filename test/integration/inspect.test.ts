@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config.js';
 import { type Database, openDatabase } from '../../src/db/connect.js';
 import { readMigrations } from '../../src/core/migrationFiles.js';
 import { up } from '../../src/core/migrations.js';
-import { runSeeds } from '../../src/core/seeds.js';
+import { runSeeds, seedFiles } from '../../src/core/seeds.js';
 import * as inspect from '../../src/core/inspect.js';
 import * as repo from '../../src/db/inspect/index.js';
 import type { Page } from '../../src/db/types.js';
@@ -91,7 +91,7 @@ describe.each(targets)('inspection on $name', (target) => {
     ({ db, direct, cleanup } = await target.open());
     const config = loadConfig({}, {});
     await up(direct ?? db, readMigrations(), { lockTimeoutSeconds: 10 });
-    await runSeeds(db, config.seedsDir);
+    await runSeeds(db, config.seedsDir, seedFiles(config.seedsDir));
     await expect(inspect.generateData(db, { tasks: 10, yes: false })).rejects.toBeInstanceOf(RefusedError);
     const made = await inspect.generateData(db, { tasks: target.tasks, contexts: target.contexts, yes: true });
     expect(made.tasks).toBe(target.tasks);

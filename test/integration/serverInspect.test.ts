@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/config.js';
 import { type Database, openDatabase } from '../../src/db/connect.js';
 import { readMigrations } from '../../src/core/migrationFiles.js';
 import { up } from '../../src/core/migrations.js';
-import { runSeeds } from '../../src/core/seeds.js';
+import { runSeeds, seedFiles } from '../../src/core/seeds.js';
 import * as inspect from '../../src/core/inspect.js';
 import { type BinduError, UsageError } from '../../src/errors.js';
 import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
@@ -79,7 +79,7 @@ describe('inspection of a Bindu server database', () => {
     } finally {
       await direct.close();
     }
-    await runSeeds(ours, config.seedsDir);
+    await runSeeds(ours, config.seedsDir, seedFiles(config.seedsDir));
     [echo, research, legacy, pub] = await Promise.all([on(AGENT_SCHEMAS.echo), on(AGENT_SCHEMAS.research), on(AGENT_SCHEMAS.legacy), on('public')]);
   }, 60_000);
   afterAll(async () => {
