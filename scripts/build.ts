@@ -1,11 +1,16 @@
 // npm run build: the CLI bundle, the package's migrations compiled with their manifest, and the
 // embedded database's template data directory. Run with tsx (it reads migrations the way the CLI does).
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { MANIFEST_FILE, type ManifestEntry, orderByRevision, readMigrationDir } from '../src/core/migrationFiles.js';
-import { EMBEDDED_PG_MAJOR, EMBEDDED_TEMPLATE } from '../src/db/embeddedTemplate.js';
+import { loadConfig } from '../src/config.js';
+import { MANIFEST_FILE, type ManifestEntry, orderByRevision, readMigrationDir, readPackageMigrations } from '../src/core/migrationFiles.js';
+import { up } from '../src/core/migrations.js';
+import { openDatabase } from '../src/db/connect.js';
+import { EMBEDDED_HEAD_DESCRIPTION, EMBEDDED_HEAD_TEMPLATE, EMBEDDED_PG_MAJOR, EMBEDDED_TEMPLATE, type HeadTemplate } from '../src/db/embeddedTemplate.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
@@ -42,18 +47,46 @@ fs.writeFileSync(path.join(dist, 'migrations', MANIFEST_FILE), `${JSON.stringify
 // A new embedded data directory starts from this template instead of running PGlite's initdb
 // (seconds, and ~850 MiB at its peak). Made once per PGlite version and cached.
 const pgliteVersion = (JSON.parse(fs.readFileSync(path.join(root, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string }).version;
-const cached = path.join(root, 'node_modules', '.cache', 'bindu-db', `pglite-${pgliteVersion}-datadir.tar.gz`);
-if (!fs.existsSync(cached)) {
+const cacheDir = path.join(root, 'node_modules', '.cache', 'bindu-db');
+const dump = async (dataDir: string | undefined, file: string) => {
   const { PGlite } = await import('@electric-sql/pglite');
-  const pg = await PGlite.create();
+  const pg = await PGlite.create(dataDir);
   const major = (await pg.query<{ v: string }>("select current_setting('server_version_num')::int / 10000 as v")).rows[0].v;
   if (String(major) !== EMBEDDED_PG_MAJOR) throw new Error(`PGlite ${pgliteVersion} embeds PostgreSQL ${major}, but EMBEDDED_PG_MAJOR is ${EMBEDDED_PG_MAJOR}`);
   const tarball = await pg.dumpDataDir('gzip');
   await pg.close();
-  fs.mkdirSync(path.dirname(cached), { recursive: true });
-  fs.writeFileSync(`${cached}.partial`, Buffer.from(await tarball.arrayBuffer()));
-  fs.renameSync(`${cached}.partial`, cached);
-}
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(`${file}.partial`, Buffer.from(await tarball.arrayBuffer()));
+  fs.renameSync(`${file}.partial`, file);
+};
+const cached = path.join(cacheDir, `pglite-${pgliteVersion}-datadir.tar.gz`);
+if (!fs.existsSync(cached)) await dump(undefined, cached);
 const template = path.join(dist, EMBEDDED_TEMPLATE);
 fs.mkdirSync(path.dirname(template), { recursive: true });
 fs.copyFileSync(cached, template);
+
+// The same with the package's migrations applied in the default schema, by the code `migrate up`
+// runs, from the template above: a first command that would bring a new directory up to date
+// starts there. Its description says which migrations it holds (the run checks they are ours).
+const head: HeadTemplate = { schema: loadConfig({}, {}).schema, migrations: manifest.map(({ name, checksum }) => ({ name, checksum })) };
+// Keyed by what goes into it: the migrations, and the code that applies them and writes their log.
+const writers = ['src/core/migrations.ts', 'src/db/migrationLog.ts'].map((f) => fs.readFileSync(path.join(root, f), 'utf8'));
+const headKey = createHash('sha256').update(JSON.stringify([head, ...writers])).digest('hex').slice(0, 16);
+const cachedHead = path.join(cacheDir, `pglite-${pgliteVersion}-datadir-head-${headKey}.tar.gz`);
+if (!fs.existsSync(cachedHead)) {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bindu-db-build-'));
+  try {
+    const dataDir = path.join(scratch, 'db');
+    const db = await openDatabase(loadConfig({ dataDir }, {}));
+    try {
+      await up(db, readPackageMigrations(), { lockTimeoutSeconds: 10 });
+    } finally {
+      await db.close();
+    }
+    await dump(dataDir, cachedHead);
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+fs.copyFileSync(cachedHead, path.join(dist, EMBEDDED_HEAD_TEMPLATE));
+fs.writeFileSync(path.join(dist, EMBEDDED_HEAD_DESCRIPTION), `${JSON.stringify(head, null, 2)}\n`);

@@ -8,6 +8,7 @@ import { createRedactor } from '../lib/redact.js';
 import type { Database } from '../db/connect.js';
 import type { Migration } from '../core/migrationFiles.js';
 import { type Output, createOutput } from './ui/output.js';
+import { plural } from './ui/format.js';
 
 /** Options every command accepts (declared on the program in main.ts). */
 export interface GlobalOptions {
@@ -72,7 +73,15 @@ function readEnvFile(file: string | undefined, cwd: string): EnvSource {
   return parseEnv(text) as EnvSource;
 }
 
-export function createContext(opts: GlobalOptions, interrupt: Pick<RunContext, 'signal' | 'whole'>, env: EnvSource = process.env): RunContext {
+/**
+ * The commands whose SQL work grows with the data: on the embedded database they get PGlite's
+ * WebAssembly optimised as usual; every other command is short and starts faster without
+ * (db/connect.ts OpenOptions.bulk).
+ */
+const BULK_COMMANDS = new Set(['seed generate', 'backup', 'backup verify', 'restore', 'tasks export', 'tasks prune', 'contexts prune', 'tasks fail', 'stats', 'schemas backfill-owner', 'studio']);
+
+/** `command`: the command's names (`tasks list`), which decide how the embedded database is opened. */
+export function createContext(opts: GlobalOptions, interrupt: Pick<RunContext, 'signal' | 'whole'>, command: string, env: EnvSource = process.env): RunContext {
   const config = loadConfig(opts, env, readEnvFile(opts.envFile, process.cwd()));
   const out = createOutput({
     json: opts.json === true,
@@ -108,14 +117,19 @@ export function createContext(opts: GlobalOptions, interrupt: Pick<RunContext, '
       (opened ??= (async () => {
         const [{ openDatabase }, { pooledNote }] = await Promise.all([import('../db/connect.js'), import('../db/pooler.js')]);
         if (target.kind === 'embedded') ctx.announce();
-        const db = await openDatabase(config, { session: options.session });
+        const migrate = target.kind === 'embedded' && options.autoMigrate === true && config.runMigrationsOnStartup;
+        const migrations = migrate ? await ctx.migrations() : [];
+        const ours = migrations.filter((m) => m.origin === 'package');
+        const db = await openDatabase(config, { session: options.session, bulk: BULK_COMMANDS.has(command), ...(migrate ? { atHead: ours.map(({ name, checksum }) => ({ name, checksum })) } : {}) });
         // PostgreSQL: said once connected, so the line can say whether a pooler answered.
         ctx.announce(db.label + pooledNote(db.pooler));
+        if (db.startedAtHead) out.notice(`created the embedded database at ${ours.at(-1)?.name} (${plural(ours.length, 'migration')} applied)`);
         try {
+          // Made at the package's head: only the project's own migrations can be pending.
           // A schema of the server's (a restored server database) is read as it is, never migrated.
-          const core = db.kind === 'embedded' && options.autoMigrate && config.runMigrationsOnStartup ? await import('../core/migrations.js') : undefined;
+          const core = migrate && !(db.startedAtHead && ours.length === migrations.length) ? await import('../core/migrations.js') : undefined;
           if (core && (await core.migratable(db))) {
-            const result = await core.up(db, await ctx.migrations(), { lockTimeoutSeconds: config.lockTimeoutSeconds, ddlLockTimeoutSeconds: config.ddlLockTimeoutSeconds });
+            const result = await core.up(db, migrations, { lockTimeoutSeconds: config.lockTimeoutSeconds, ddlLockTimeoutSeconds: config.ddlLockTimeoutSeconds });
             if (result.applied.length) out.notice(`applied ${result.applied.length} migration(s) to the embedded database`);
           }
         } catch (err) {

@@ -10,6 +10,13 @@ const GRACE_MS = 3000;
 /** The exit code of an interrupted run: 130 for SIGINT (Ctrl-C), 143 for SIGTERM, on every command. */
 export const signalExitCode = (signal: unknown): number => (signal === 'SIGTERM' ? 143 : 130);
 
+/** `backup verify`, `tasks list`: the command's names below the program's. */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
 /**
  * Wraps a command action: builds the context, runs the handler, always closes the database,
  * and turns an error into one printed line and an exit code.
@@ -67,7 +74,7 @@ export function run<O extends object = object, P extends unknown[] = []>(
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
-      ctx = createContext(opts, { signal: controller.signal, whole });
+      ctx = createContext(opts, { signal: controller.signal, whole }, commandPath(command));
       await handler(ctx, opts, ...(args.slice(0, -2) as P));
     } catch (err) {
       const { createOutput } = await import('./ui/output.js');

@@ -9,6 +9,35 @@ export const EMBEDDED_PG_MAJOR = '18';
 /** Where the build puts the template data directory (PGlite's dumpDataDir of a fresh instance), under dist/. */
 export const EMBEDDED_TEMPLATE = path.join('embedded', 'datadir.tar.gz');
 
+/** The template with the package's migrations applied (see HeadTemplate), and its description. */
+export const EMBEDDED_HEAD_TEMPLATE = path.join('embedded', 'datadir-head.tar.gz');
+export const EMBEDDED_HEAD_DESCRIPTION = path.join('embedded', 'datadir-head.json');
+
+/**
+ * What the build applied to the head template: the package's migrations, in the default schema,
+ * by `migrate up`'s own code. A new directory starts from it only when exactly these would be
+ * applied to it next, in that schema; its migration log is then the one applying them writes.
+ */
+export interface HeadTemplate {
+  schema: string;
+  migrations: Array<{ name: string; checksum: string }>;
+}
+
+/**
+ * The head template's archive when it holds exactly `wanted` in `schema`; undefined (start from
+ * the bare template and migrate) when it is absent, stale or for another schema.
+ */
+export function headTemplateFor(schema: string, wanted: HeadTemplate['migrations'], dist = path.join(packageRoot, 'dist')): string | undefined {
+  let made: HeadTemplate;
+  try {
+    made = JSON.parse(fs.readFileSync(path.join(dist, EMBEDDED_HEAD_DESCRIPTION), 'utf8')) as HeadTemplate;
+  } catch {
+    return undefined;
+  }
+  const same = made.schema === schema && made.migrations.length === wanted.length && made.migrations.every((m, i) => m.name === wanted[i].name && m.checksum === wanted[i].checksum);
+  return same ? path.join(dist, EMBEDDED_HEAD_TEMPLATE) : undefined;
+}
+
 /**
  * PGlite's defaults plus a small shared_buffers: its 128MB of shared buffers are most of an
  * instance's memory, and one short CLI command never fills more than a few MB of them.

@@ -75,6 +75,15 @@ export async function recordChecksum(sql: SqlRunner, schema: string, name: strin
   await sql.query(`update ${logTable(schema)} set checksum = ? where name = ?`, [checksum, name]);
 }
 
+/**
+ * A data directory made from the head template (db/embeddedTemplate.ts) has its log written at
+ * build time: it says the migrations were applied when the directory was made, as they would
+ * have been had they run then.
+ */
+export async function restampApplied(sql: SqlRunner, schema: string): Promise<void> {
+  await sql.query(`update ${logTable(schema)} set applied_at = now()`);
+}
+
 export async function recordReverted(sql: SqlRunner, schema: string, name: string): Promise<void> {
   await sql.query(`delete from ${logTable(schema)} where name = ?`, [name]);
 }

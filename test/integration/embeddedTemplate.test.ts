@@ -2,8 +2,15 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { expect, test } from '@jest/globals';
-import { startFromTemplate } from '../../src/db/embeddedTemplate.js';
+import { describe, expect, test } from '@jest/globals';
+import { pgDump } from '@electric-sql/pglite-tools';
+import { loadConfig } from '../../src/config.js';
+import { readPackageMigrations } from '../../src/core/migrationFiles.js';
+import { status, up } from '../../src/core/migrations.js';
+import { type Database, openDatabase } from '../../src/db/connect.js';
+import { EMBEDDED_HEAD_DESCRIPTION, EMBEDDED_HEAD_TEMPLATE, type HeadTemplate, headTemplateFor, startFromTemplate } from '../../src/db/embeddedTemplate.js';
+import { hasMigrationTable } from '../../src/db/migrationLog.js';
+import { runCli, shippedMigrations } from '../helpers/cli.js';
 import { freshDatabase } from '../helpers/databases.js';
 
 const systemId = async (db: Awaited<ReturnType<typeof freshDatabase>>['db']) =>
@@ -31,4 +38,73 @@ test('a template of another PostgreSQL major, or none, is not used and leaves no
   expect(startFromTemplate(target, path.join(dir, 'old.tar.gz'))).toBe(false);
   expect(startFromTemplate(target, path.join(dir, 'missing.tar.gz'))).toBe(false);
   expect(fs.readdirSync(dir).sort()).toEqual(['old.tar.gz', 'src']);
+});
+
+const logOf = async (db: Database) => db.sql.query<{ id: number; name: string; batch: number; checksum: string; applied_at: unknown }>('select * from public.bindu_db_migrations order by id');
+const schemaOf = async (db: Database) => (await (await pgDump({ pg: db.pglite!, args: ['--schema-only', '--schema=public', '--no-owner'] })).text()).replace(/\\(un)?restrict \S+/g, '');
+
+describe('a new embedded data directory that a command migrates right away', () => {
+  test('starts at the head: the same log, checksums and schema as applying the migrations, stamped when it was made', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'head-'));
+    const before = Date.now();
+    const r = await runCli(['tasks', 'list'], { env: { BINDU_DB_DATA_DIR: path.join(dir, 'made') } });
+    expect(r.code).toBe(0);
+    const shipped = await shippedMigrations();
+    expect(r.stderr).toContain(`created the embedded database at ${shipped.at(-1)} (${shipped.length} migrations applied)`);
+    expect(r.stderr).not.toMatch(/applied \d+ migration\(s\)/);
+    const made = await openDatabase(loadConfig({ dataDir: path.join(dir, 'made') }, {}));
+    const applied = await openDatabase(loadConfig({ dataDir: path.join(dir, 'applied') }, {}));
+    try {
+      expect(made.startedAtHead).toBeUndefined(); // it existed already when opened here
+      expect((await up(applied, readPackageMigrations(), { lockTimeoutSeconds: 5 })).applied).toEqual(shipped);
+      const [x, y] = [await logOf(made), await logOf(applied)];
+      const strip = (rows: typeof x) => rows.map(({ applied_at: _, ...row }) => row);
+      expect(strip(x)).toEqual(strip(y));
+      expect(x.map((row) => row.checksum)).toEqual(readPackageMigrations().map((m) => m.checksum));
+      for (const row of x) expect(new Date(String(row.applied_at)).getTime()).toBeGreaterThanOrEqual(before - 1000);
+      expect(await schemaOf(made)).toContain('CREATE TABLE public.tasks');
+      expect(await schemaOf(made)).toBe(await schemaOf(applied));
+      const s = await status(made, readPackageMigrations());
+      expect([s.applied, s.pending, s.changed]).toEqual([shipped.length, [], []]);
+    } finally {
+      await made.close();
+      await applied.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('in another schema, or with migrations on start-up turned off, it starts empty as before', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'head-'));
+    try {
+      const other = await runCli(['--schema', 'agent_one', 'tasks', 'list'], { env: { BINDU_DB_DATA_DIR: path.join(dir, 'other') } });
+      expect(other.code).toBe(0);
+      expect(other.stderr).toMatch(new RegExp(`applied ${(await shippedMigrations()).length} migration\\(s\\) to the embedded database`));
+      const off = await runCli(['migrate', 'status', '--json'], { env: { BINDU_DB_DATA_DIR: path.join(dir, 'off'), STORAGE__RUN_MIGRATIONS_ON_STARTUP: 'false' } });
+      expect(off.code).toBe(0);
+      expect(JSON.parse(off.stdout).applied).toBe(0);
+      const db = await openDatabase(loadConfig({ dataDir: path.join(dir, 'other'), schema: 'agent_one' }, {}));
+      try {
+        expect(await hasMigrationTable(db.sql, 'public')).toBe(false);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a head template that holds other migrations (stale) is not used', () => {
+    const dist = fs.mkdtempSync(path.join(os.tmpdir(), 'dist-'));
+    fs.mkdirSync(path.join(dist, 'embedded'));
+    const wanted = readPackageMigrations().map(({ name, checksum }) => ({ name, checksum }));
+    const describe = (head: HeadTemplate) => fs.writeFileSync(path.join(dist, EMBEDDED_HEAD_DESCRIPTION), JSON.stringify(head));
+    expect(headTemplateFor('public', wanted, dist)).toBeUndefined(); // none
+    describe({ schema: 'public', migrations: wanted });
+    expect(headTemplateFor('public', wanted, dist)).toBe(path.join(dist, EMBEDDED_HEAD_TEMPLATE));
+    expect(headTemplateFor('bindu', wanted, dist)).toBeUndefined();
+    expect(headTemplateFor('public', wanted.slice(0, -1), dist)).toBeUndefined();
+    describe({ schema: 'public', migrations: wanted.map((m, i) => (i === 0 ? { ...m, checksum: 'edited' } : m)) });
+    expect(headTemplateFor('public', wanted, dist)).toBeUndefined();
+    fs.rmSync(dist, { recursive: true, force: true });
+  });
 });
