@@ -10,7 +10,7 @@ import { ConfigError, OperationError } from '../errors.js';
 import { LockHeldError, acquireFileLock } from '../lib/fileLock.js';
 import { ident } from '../lib/sqlIdent.js';
 import { EMBEDDED_PG_MAJOR, type HeadTemplate, embeddedStartParams, headTemplateFor, startFromTemplate } from './embeddedTemplate.js';
-import { connectError, pgConnectionSettings } from './pgClient.js';
+import { connectError, loadPg, pgConnectionSettings } from './pgClient.js';
 import { migrationApplicationName, restampApplied } from './migrationLog.js';
 import { BACKEND_PID_SQL, type Pooler, type StartupFacts, pooledSessionError, poolerOfProbe, poolerOfUrl, sessionConfig } from './pooler.js';
 import { type SqlRunner, pgClientRunner, pgRunner, pgliteRunner } from './sqlRunner.js';
@@ -114,7 +114,7 @@ export async function checkSession(config: Config, command: string): Promise<voi
 
 async function openPostgres(config: Config, c: PgConnection, applicationName?: string): Promise<Database> {
   const settings = { ...pgConnectionSettings(c, config.connectTimeoutSeconds), ...(applicationName ? { application_name: applicationName } : {}) };
-  const { default: pg } = await import('pg');
+  const pg = loadPg();
   // No startup `options` (a transaction pooler refuses them) and no session state: every
   // statement names its schema (db/inspect/source.ts table()).
   const pool = new pg.Pool({ ...settings, max: 4, Client: startupRecordingClient(pg.Client) });
@@ -168,11 +168,17 @@ async function openPostgres(config: Config, c: PgConnection, applicationName?: s
       let failed: Error | undefined;
       const onError = (err: Error) => (failed = err);
       conn.on('error', onError);
-      const sessionKnex = knexOn(heldConnection(conn));
+      // knex only once migration code asks for it: an up with nothing to apply never loads it.
+      let sessionKnex: Knex | undefined;
       try {
-        return await fn({ sql: pgClientRunner(conn), knex: sessionKnex });
+        return await fn({
+          sql: pgClientRunner(conn),
+          get knex() {
+            return (sessionKnex ??= knexOn(heldConnection(conn)));
+          },
+        });
       } finally {
-        await sessionKnex.destroy(); // knex's own state; the connection is ours
+        await sessionKnex?.destroy(); // knex's own state; the connection is ours
         conn.off('error', onError);
         conn.release(failed); // a broken connection is dropped, not pooled
       }
@@ -268,7 +274,13 @@ async function openEmbedded(config: Config, dataDir: string, options: OpenOption
       sql,
       kind: 'embedded',
       // PGlite is one session already.
-      withSession: (fn) => fn({ sql, knex: knexOnce() }),
+      withSession: (fn) =>
+        fn({
+          sql,
+          get knex() {
+            return knexOnce();
+          },
+        }),
       schema: config.schema,
       label: dataDir,
       pglite,

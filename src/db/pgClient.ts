@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import type { PgConnection } from '../config.js';
 import { describeConnection } from '../config.js';
 import { ConfigError, OperationError, isPgError } from '../errors.js';
@@ -54,6 +56,29 @@ export function pgConnectionSettings(c: PgConnection, connectTimeoutSeconds: num
   };
 }
 
+const require = createRequire(import.meta.url);
+let loaded: typeof pg | undefined;
+
+/**
+ * node-pg, required on first use (CommonJS, without its ESM wrapper). On Node 20, which has no
+ * global `navigator`, pg tells whether it runs on Cloudflare by constructing a `Response` as it
+ * loads, and touching that global first loads Node's whole fetch implementation (undici): some
+ * 30-50 ms of every command that connects, for a class we never use. So the global is hidden
+ * while pg loads; require is synchronous, so no other code runs meanwhile. Node 21 and later
+ * have `navigator`, which pg asks first.
+ */
+export function loadPg(): typeof pg {
+  if (loaded) return loaded;
+  const response = 'navigator' in globalThis ? undefined : Object.getOwnPropertyDescriptor(globalThis, 'Response');
+  if (response) Object.defineProperty(globalThis, 'Response', { value: undefined, configurable: true, writable: true });
+  try {
+    loaded = require('pg') as typeof pg;
+  } finally {
+    if (response) Object.defineProperty(globalThis, 'Response', response);
+  }
+  return loaded;
+}
+
 /** One line for the ways connecting fails in practice. */
 export function connectError(err: unknown, label: string, timeout: number): OperationError {
   const e = err as NodeJS.ErrnoException & { code?: string };
@@ -85,8 +110,7 @@ export function connectError(err: unknown, label: string, timeout: number): Oper
  * with the runner on it, and always closes it.
  */
 export async function withConnection<T>(c: PgConnection, connectTimeoutSeconds: number, fn: (sql: SqlRunner) => Promise<T>): Promise<T> {
-  const { default: pg } = await import('pg');
-  const client = new pg.Client(pgConnectionSettings(c, connectTimeoutSeconds));
+  const client = new (loadPg().Client)(pgConnectionSettings(c, connectTimeoutSeconds));
   client.on('error', () => undefined); // a dropped connection surfaces through the next query
   try {
     await client.connect();

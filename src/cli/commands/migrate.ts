@@ -63,8 +63,9 @@ export function registerMigrate(program: Command): void {
     .action(
       run<RunFlags>(async (ctx, opts) => {
         const sql: string[] = [];
-        const db = await ctx.db({ session: 'migrate up' });
-        const result = await (await core()).up(db, await ctx.migrations(), { ...progress(ctx, sql), to: opts.to, step: opts.step, dryRun: opts.dryRun, acceptChanged: opts.acceptChanged });
+        // The migrations are read, and the code that runs them loaded, while the connection is made.
+        const [db, migrations, m] = await Promise.all([ctx.db({ session: 'migrate up' }), ctx.migrations(), core()]);
+        const result = await m.up(db, migrations, { ...progress(ctx, sql), to: opts.to, step: opts.step, dryRun: opts.dryRun, acceptChanged: opts.acceptChanged });
         if (ctx.out.json) return ctx.out.document(opts.dryRun ? { ...result, dry_run: true, sql } : result);
         if (result.accepted) ctx.out.notice(`recorded the edited ${result.accepted.join(', ')} as applied now`);
         if (result.changed) ctx.out.warn(`changed since applied: ${result.changed.join(', ')} (bindu-db migrate status)`);
@@ -124,7 +125,8 @@ export function registerMigrate(program: Command): void {
     .addHelpText('after', examples('bindu-db migrate history', 'bindu-db migrate history --json'))
     .action(
       run(async (ctx) => {
-        const { items, head, layout } = await (await core()).history(await ctx.db(), await ctx.migrations());
+        const [db, migrations, m] = await Promise.all([ctx.db(), ctx.migrations(), core()]);
+        const { items, head, layout } = await m.history(db, migrations);
         if (ctx.out.json) return ctx.out.document({ items, head, ...(layout ? { layout } : {}) });
         const c = ctx.out.color;
         if (layout) ctx.out.print(c.yellow(serverSchemaNote(ctx.config.schema)));
@@ -146,7 +148,8 @@ export function registerMigrate(program: Command): void {
     .addHelpText('after', examples('bindu-db migrate status', 'bindu-db migrate status --check || echo "migrations pending"'))
     .action(
       run<{ check?: boolean }>(async (ctx, opts) => {
-        const s = await (await core()).status(await ctx.db(), await ctx.migrations());
+        const [db, migrations, m] = await Promise.all([ctx.db(), ctx.migrations(), core()]);
+        const s = await m.status(db, migrations);
         if (ctx.out.json) ctx.out.document(s);
         else {
           const c = ctx.out.color;
