@@ -127,8 +127,9 @@ export function createContext(opts: GlobalOptions, interrupt: Pick<RunContext, '
         try {
           // Made at the package's head: only the project's own migrations can be pending.
           // A schema of the server's (a restored server database) is read as it is, never migrated.
+          // The usual case, everything applied, is read in two queries: the rest is for when there is work.
           const core = migrate && !(db.startedAtHead && ours.length === migrations.length) ? await import('../core/migrations.js') : undefined;
-          if (core && (await core.migratable(db))) {
+          if (core && !(await core.upToDate(db, migrations)) && (await core.migratable(db))) {
             const result = await core.up(db, migrations, { lockTimeoutSeconds: config.lockTimeoutSeconds, ddlLockTimeoutSeconds: config.ddlLockTimeoutSeconds });
             if (result.applied.length) out.notice(`applied ${result.applied.length} migration(s) to the embedded database`);
           }
