@@ -380,7 +380,8 @@ async function runRetrying(db: Database, session: Session, m: Loaded, opts: RunO
  * fresh database) is loaded only for a project's migrations, which may use all of it.
  */
 function rawOnly(sql: SqlRunner): Knex {
-  return { raw: (statement: string, bindings?: readonly unknown[]) => sql.query(statement, bindings) } as unknown as Knex;
+  // As knex.raw without bindings: a `?` (jsonb's operator) is text, not a placeholder.
+  return { raw: (statement: string) => sql.query(statement.replace(/\?/g, '\\?')) } as unknown as Knex;
 }
 
 const MAX_RETRY_DELAY_SECONDS = 30;

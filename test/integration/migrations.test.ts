@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Knex } from 'knex';
 import { type Migration, readMigrations } from '../../src/core/migrationFiles.js';
 import * as migrate from '../../src/core/migrations.js';
-import type { Database } from '../../src/db/connect.js';
+import type { Database, Session } from '../../src/db/connect.js';
 import { OperationError, RefusedError } from '../../src/errors.js';
 import { listAppliedMigrations } from '../../src/db/migrationLog.js';
 import { freshDatabase, kinds } from '../helpers/databases.js';
@@ -112,6 +112,34 @@ describe.each(kinds)('migrations on %s', (kind) => {
     await expect(migrate.down(db, shipped, { ...opts, to: 'nope' })).rejects.toThrow(/nope is not an applied migration/);
     await migrate.up(db, shipped, opts);
     expect(await migrate.down(db, shipped, { ...opts, all: true })).toEqual({ reverted: [...all].reverse() });
+    expect(await tables(db)).toEqual(['bindu_db_migrations']);
+  });
+
+  test("the package's own migrations run up and down without knex; a project's migration is handed knex", async () => {
+    let asked = 0;
+    const watched: Database = Object.create(db, {
+      withSession: { value: <T>(fn: (s: Session) => Promise<T>) => db.withSession((s) => fn({ sql: s.sql, get knex() { asked++; return s.knex; } })) },
+    });
+    expect((await migrate.up(watched, shipped, opts)).applied).toEqual(names(shipped));
+    expect((await migrate.down(watched, shipped, { ...opts, all: true })).reverted).toEqual([...names(shipped)].reverse());
+    expect(asked).toBe(0);
+    const theirs: Migration = {
+      name: '20991231_0002_uses_knex',
+      file: 'memory',
+      dir: 'memory',
+      origin: 'project',
+      revises: names(shipped).at(-1)!,
+      checksum: 'none',
+      load: async () => ({
+        revises: names(shipped).at(-1)!,
+        up: async (k: Knex) => void (await k.schema.createTable('made_by_knex', (t) => t.integer('id'))),
+        down: async (k: Knex) => void (await k.schema.dropTable('made_by_knex')),
+      }),
+    };
+    await migrate.up(watched, [...shipped, theirs], opts);
+    expect(asked).toBeGreaterThan(0);
+    expect(await tables(db)).toContain('made_by_knex');
+    await migrate.down(watched, [...shipped, theirs], { ...opts, all: true });
     expect(await tables(db)).toEqual(['bindu_db_migrations']);
   });
 });
