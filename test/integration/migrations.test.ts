@@ -18,6 +18,17 @@ async function tables(db: Database): Promise<string[]> {
   return rows.map((r: { table_name: string }) => r.table_name);
 }
 
+/** A project's migration defined in the test, not in a file. */
+const projectMigration = (name: string, revises: string, up: (k: Knex) => Promise<void>, down: (k: Knex) => Promise<void>): Migration => ({
+  name,
+  file: 'memory',
+  dir: 'memory',
+  origin: 'project',
+  revises,
+  checksum: 'none',
+  load: async () => ({ revises, up, down }),
+});
+
 describe.each(kinds)('migrations on %s', (kind) => {
   let db: Database;
   let dispose: () => Promise<void>;
@@ -77,22 +88,15 @@ describe.each(kinds)('migrations on %s', (kind) => {
   });
 
   test('a failing migration rolls back its own changes and names itself and the Postgres error', async () => {
-    const failing: Migration = {
-      name: '20991231_0001_broken',
-      file: 'memory',
-      dir: 'memory',
-      origin: 'project',
-      revises: names(shipped).at(-1)!,
-      checksum: 'none',
-      load: async () => ({
-        revises: names(shipped).at(-1)!,
-        up: async (k: Knex) => {
-          await k.raw('create table half_done (id int)');
-          await k.raw('alter table tasks add constraint no_such check (no_such_column > 0)');
-        },
-        down: async () => undefined,
-      }),
-    };
+    const failing = projectMigration(
+      '20991231_0001_broken',
+      names(shipped).at(-1)!,
+      async (k) => {
+        await k.raw('create table half_done (id int)');
+        await k.raw('alter table tasks add constraint no_such check (no_such_column > 0)');
+      },
+      async () => undefined,
+    );
     const error = await migrate.up(db, [...shipped, failing], opts).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OperationError);
     expect((error as Error).message).toMatch(/^migration 20991231_0001_broken failed: column "no_such_column" does not exist \(SQLSTATE 42703\)/);
@@ -123,19 +127,12 @@ describe.each(kinds)('migrations on %s', (kind) => {
     expect((await migrate.up(watched, shipped, opts)).applied).toEqual(names(shipped));
     expect((await migrate.down(watched, shipped, { ...opts, all: true })).reverted).toEqual([...names(shipped)].reverse());
     expect(asked).toBe(0);
-    const theirs: Migration = {
-      name: '20991231_0002_uses_knex',
-      file: 'memory',
-      dir: 'memory',
-      origin: 'project',
-      revises: names(shipped).at(-1)!,
-      checksum: 'none',
-      load: async () => ({
-        revises: names(shipped).at(-1)!,
-        up: async (k: Knex) => void (await k.schema.createTable('made_by_knex', (t) => t.integer('id'))),
-        down: async (k: Knex) => void (await k.schema.dropTable('made_by_knex')),
-      }),
-    };
+    const theirs = projectMigration(
+      '20991231_0002_uses_knex',
+      names(shipped).at(-1)!,
+      async (k) => void (await k.schema.createTable('made_by_knex', (t) => t.integer('id'))),
+      async (k) => void (await k.schema.dropTable('made_by_knex')),
+    );
     await migrate.up(watched, [...shipped, theirs], opts);
     expect(asked).toBeGreaterThan(0);
     expect(await tables(db)).toContain('made_by_knex');
