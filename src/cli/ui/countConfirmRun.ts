@@ -9,6 +9,7 @@ export interface DestructiveFlags {
   dryRun?: boolean;
   yes?: boolean;
   batchSize?: string;
+  pause?: string;
 }
 
 interface Outcome {
