@@ -15,7 +15,6 @@ const bin = path.join(root, 'bin', 'bindu-db.js');
 const TASKS = Number(process.env.BENCH_TASKS ?? 2_000_000);
 const PRUNE = Number(process.env.BENCH_PRUNE ?? TASKS / 2);
 const BATCH = process.env.BENCH_BATCH; // default: the CLI's
-const PAUSE = process.env.BENCH_PAUSE; // default: the CLI's
 const UNLOADED_MS = Number(process.env.BENCH_UNLOADED_MS ?? 20_000);
 
 const { server, stop } = await startBenchServer();
@@ -66,7 +65,7 @@ try {
   writer.send({ phase: 'prune' });
   t0 = Date.now();
   const result = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-    const child = spawn(process.execPath, [bin, 'tasks', 'prune', '--older-than', cutoff, '--yes', '--json', ...(BATCH ? ['--batch-size', BATCH] : []), ...(PAUSE ? ['--pause', PAUSE] : [])], { env });
+    const child = spawn(process.execPath, [bin, 'tasks', 'prune', '--older-than', cutoff, '--yes', '--json', ...(BATCH ? ['--batch-size', BATCH] : [])], { env });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));

@@ -5,7 +5,7 @@ import zlib from 'node:zlib';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { parseContextPrune, parseTaskPrune } from '../../src/core/retention/prune.js';
 import { parseFail } from '../../src/core/retention/fail.js';
-import { DEFAULT_PAUSE, parseOlderThan, parsePause, runBatches } from '../../src/core/retention/batches.js';
+import { parseOlderThan } from '../../src/core/retention/batches.js';
 import { archiveProblem, openJsonlArchive } from '../../src/lib/jsonlArchive.js';
 import { formatAge } from '../../src/cli/ui/retentionFormat.js';
 import { UsageError } from '../../src/errors.js';
@@ -80,34 +80,5 @@ describe('JSON Lines archive', () => {
     expect(archiveProblem(path.join(tmp, 'missing-dir', 'a.jsonl'))).toMatch(/cannot write into .*missing-dir: ENOENT/);
     expect(archiveProblem(tmp)).toMatch(/is a directory/);
     expect(archiveProblem(path.join(tmp, 'new.jsonl'))).toBeNull();
-  });
-});
-
-describe('--pause between batches', () => {
-  test('a factor from 0 to 10; the default leaves the server room', () => {
-    expect(parsePause(undefined)).toBe(DEFAULT_PAUSE);
-    expect(DEFAULT_PAUSE).toBeGreaterThan(0);
-    expect(parsePause('0')).toBe(0);
-    expect(parsePause(' 2.5 ')).toBe(2.5);
-    for (const bad of ['', 'x', '-1', '11', 'Infinity']) expect(() => parsePause(bad)).toThrow(/^--pause must be a number from 0 to 10/);
-    expect(parseTaskPrune({ olderThan: '1d', pause: '0' }).pause).toBe(0);
-    expect(parseFail({ ids: [], stuck: '1h', pause: '3' }).pause).toBe(3);
-    expect(parseContextPrune({ olderThan: '1d', empty: true }).pause).toBe(DEFAULT_PAUSE);
-  });
-
-  test('an interrupt during a pause ends it, and no batch starts after it', async () => {
-    const controller = new AbortController();
-    let steps = 0;
-    const run = await runBatches(
-      ['only target'],
-      async (_t, after: number | undefined) => {
-        steps++;
-        await new Promise((r) => setTimeout(r, 20));
-        return (after ?? 0) + 1; // always more to do
-      },
-      { signal: controller.signal, pause: 10, onBatch: () => controller.abort('SIGINT') },
-    );
-    expect(run).toEqual({ batches: 1, interrupted: true });
-    expect(steps).toBe(1);
   });
 });

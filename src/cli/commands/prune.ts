@@ -28,7 +28,6 @@ const destructiveOptions = (cmd: Command) =>
   cmd
     .option(ALL_SCHEMAS, 'every schema of a recognised layout, one after the other (counted per schema first)')
     .option('--batch-size <n>', 'rows per batch, each its own short transaction (default 1000)')
-    .option('--pause <factor>', 'after each batch, wait this many times as long as it took, so the server keeps its cores for its own writes (default 0.5; 0: no pause)')
     .option('--dry-run', 'count what would change, change nothing')
     .option('-y, --yes', 'do not ask for confirmation');
 

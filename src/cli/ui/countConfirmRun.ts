@@ -9,7 +9,6 @@ export interface DestructiveFlags {
   dryRun?: boolean;
   yes?: boolean;
   batchSize?: string;
-  pause?: string;
 }
 
 interface Outcome {

@@ -1,7 +1,6 @@
 import type { Source } from '../../db/inspect/source.js';
 import type { TaskStatus } from '../../db/types.js';
 import { UsageError } from '../../errors.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { signalsSeen } from '../../lib/process.js';
 import { parseLimit, parseTime } from '../inspectInput.js';
 
@@ -21,21 +20,6 @@ export function parseBatchSize(value: string | undefined): number {
   return parseLimit(value, DEFAULT_BATCH_SIZE, '--batch-size', 100_000);
 }
 
-/**
- * After each batch the run pauses this many times as long as the batch took: the server's own
- * statements get the cores back between batches (on two cores a run flat out tripled their
- * slowest latencies; bench/prune.bench.ts).
- */
-export const DEFAULT_PAUSE = 0.5;
-
-/** --pause <factor>: 0 (flat out) to 10. */
-export function parsePause(value: string | undefined): number {
-  if (value === undefined) return DEFAULT_PAUSE;
-  const n = Number(value.trim());
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 10) throw new UsageError(`--pause must be a number from 0 to 10, not ${JSON.stringify(value.slice(0, 40))}`, 'e.g. --pause 0.5: after each batch, wait half as long as it took; 0: no pause');
-  return n;
-}
-
 /** The stored values of the statuses the source's layout has (a server-only status matches nothing on ours). */
 export function storedIn(source: Source, statuses: readonly TaskStatus[]): string[] {
   return [...new Set(statuses.filter((s) => source.layout.statuses.includes(s)).flatMap((s) => source.layout.storedStatuses(s)))];
@@ -53,13 +37,12 @@ export interface Interruption {
  * Runs the batches of each target in turn: `step` is one batch (one transaction) starting after
  * the key the previous batch of that target returned, and returns its own last key, or none
  * when nothing was left. An aborted `signal` stops everything before the next batch; the batch
- * in flight always finishes, through `whole`. `onBatch` gets the number of batches done so far;
- * `pause` (see DEFAULT_PAUSE) spaces the batches.
+ * in flight always finishes, through `whole`. `onBatch` gets the number of batches done so far.
  */
 export async function runBatches<T, K>(
   targets: readonly T[],
   step: (target: T, after: K | undefined) => Promise<K | undefined>,
-  progress: Interruption & { onBatch?(batches: number): void; pause?: number },
+  progress: Interruption & { onBatch?(batches: number): void },
 ): Promise<{ batches: number; interrupted: boolean }> {
   const whole = progress.whole ?? (<R>(work: () => Promise<R>) => work());
   let batches = 0;
@@ -70,13 +53,10 @@ export async function runBatches<T, K>(
       await signalsSeen();
       if (progress.signal?.aborted) return { batches, interrupted: true };
       const from = after;
-      const started = performance.now();
       after = await whole(() => step(target, from));
       if (after === undefined) break;
       batches++;
       progress.onBatch?.(batches);
-      // An interrupt ends the pause at once (the loop then stops).
-      if (progress.pause) await sleep((performance.now() - started) * progress.pause, undefined, { signal: progress.signal }).catch(() => undefined);
     }
   }
   return { batches, interrupted: false };

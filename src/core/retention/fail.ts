@@ -3,7 +3,7 @@ import * as repo from '../../db/retention.js';
 import { LIVE_STATUSES } from '../../db/types.js';
 import { UsageError } from '../../errors.js';
 import { parseUuid } from '../inspectInput.js';
-import { type Interruption, parseBatchSize, parseOlderThan, parsePause, runBatches, storedIn } from './batches.js';
+import { type Interruption, parseBatchSize, parseOlderThan, runBatches, storedIn } from './batches.js';
 
 // tasks fail: marks live tasks failed the way Bindu's server does, either the tasks named or
 // every stuck one. Plan first (counts, nothing changed), then batches.
@@ -14,7 +14,6 @@ export interface FailInput {
   stuck?: string;
   reason?: string;
   batchSize?: string;
-  pause?: string;
 }
 
 export interface FailOptions {
@@ -22,7 +21,6 @@ export interface FailOptions {
   cutoff: Date | null;
   reason: string;
   batchSize: number;
-  pause: number;
 }
 
 const MAX_REASON = 2000;
@@ -34,7 +32,7 @@ export function parseFail(input: FailInput): FailOptions {
   const cutoff = input.stuck !== undefined ? parseOlderThan(input.stuck, '--stuck') : null;
   const reason = (input.reason ?? defaultReason(input.stuck)).trim();
   if (!reason || reason.length > MAX_REASON) throw new UsageError(`--reason must be 1 to ${MAX_REASON} characters`);
-  return { ids, cutoff, reason, batchSize: parseBatchSize(input.batchSize), pause: parsePause(input.pause) };
+  return { ids, cutoff, reason, batchSize: parseBatchSize(input.batchSize) };
 }
 
 function defaultReason(stuck: string | undefined): string {
@@ -116,6 +114,6 @@ export async function failTasks(plan: FailPlan, progress: Interruption & { onBat
     record(await repo.failTasks(target.source, ids, target.criteria, plan.reason));
     return offset + ids.length;
   };
-  const run = await runBatches(plan.targets.filter((t) => t.toFail > 0), step, { ...progress, pause: plan.pause, onBatch: (batches) => progress.onBatch?.(result.failed, batches) });
+  const run = await runBatches(plan.targets.filter((t) => t.toFail > 0), step, { ...progress, onBatch: (batches) => progress.onBatch?.(result.failed, batches) });
   return { ...result, batches: run.batches, interrupted: run.interrupted };
 }

@@ -5,7 +5,7 @@ import { OperationError, UsageError } from '../../errors.js';
 import { archiveProblem, openJsonlArchive } from '../../lib/jsonlArchive.js';
 import { maskSecrets } from '../../lib/redact.js';
 import { parseStatuses } from '../inspectInput.js';
-import { type Interruption, parseBatchSize, parseOlderThan, parsePause, runBatches, storedIn } from './batches.js';
+import { type Interruption, parseBatchSize, parseOlderThan, runBatches, storedIn } from './batches.js';
 
 // tasks prune and contexts prune: plan (count what would go, per schema), then delete batch by
 // batch. Planning changes nothing, so --dry-run and the confirmation both come before any delete.
@@ -17,7 +17,6 @@ export interface TaskPruneInput {
   olderThan: string;
   status?: string;
   batchSize?: string;
-  pause?: string;
   archive?: string;
 }
 
@@ -26,8 +25,6 @@ export interface TaskPruneOptions {
   cutoff: Date;
   statuses: TaskStatus[];
   batchSize: number;
-  /** --pause: how long to rest after a batch, as a multiple of the time it took. */
-  pause: number;
   archive: string | null;
 }
 
@@ -39,7 +36,7 @@ export function parseTaskPrune(input: TaskPruneInput): TaskPruneOptions {
   if (live.length) throw new UsageError(`--status ${live.join(',')}: ${live.length === 1 ? 'a live status' : 'live statuses'}; tasks prune never deletes a task still in progress`, `${TERMINAL_HINT}; stuck tasks can be failed first (bindu-db tasks fail --stuck <dur>)`);
   const archive = input.archive?.trim();
   if (archive !== undefined && !/\.jsonl(\.gz)?$/i.test(archive)) throw new UsageError(`--archive ${JSON.stringify(archive)}: the archive is JSON Lines`, 'name it <file>.jsonl, or <file>.jsonl.gz to compress it');
-  return { cutoff: parseOlderThan(input.olderThan), statuses, batchSize: parseBatchSize(input.batchSize), pause: parsePause(input.pause), archive: archive || null };
+  return { cutoff: parseOlderThan(input.olderThan), statuses, batchSize: parseBatchSize(input.batchSize), archive: archive || null };
 }
 
 /** One schema's share of a prune. */
@@ -117,7 +114,7 @@ export async function pruneTasks(plan: TaskPrunePlan, progress: PruneProgress = 
         deleted = add(deleted, batch.deleted);
         return batch.last;
       },
-      { ...progress, pause: plan.pause, onBatch: (batches) => progress.onBatch?.(deleted, batches) },
+      { ...progress, onBatch: (batches) => progress.onBatch?.(deleted, batches) },
     );
     // Counted but not deleted: held by another session when its batch came (SKIP LOCKED), or
     // changed since the count. Re-counting would cost another pass over the table.
@@ -147,21 +144,19 @@ export interface ContextPruneInput {
   olderThan: string;
   empty?: boolean;
   batchSize?: string;
-  pause?: string;
 }
 
 export interface ContextPrunePlan {
   cutoff: Date;
   batchSize: number;
-  pause: number;
   targets: Array<{ source: Source; contexts: number }>;
   total: number;
 }
 
-export function parseContextPrune(input: ContextPruneInput): { cutoff: Date; batchSize: number; pause: number } {
+export function parseContextPrune(input: ContextPruneInput): { cutoff: Date; batchSize: number } {
   // Only empty contexts, and said so: deleting a context deletes its tasks (the foreign key cascades).
   if (!input.empty) throw new UsageError('contexts prune deletes only contexts that hold no task: add --empty', 'to delete old tasks first: bindu-db tasks prune --older-than <dur>');
-  return { cutoff: parseOlderThan(input.olderThan), batchSize: parseBatchSize(input.batchSize), pause: parsePause(input.pause) };
+  return { cutoff: parseOlderThan(input.olderThan), batchSize: parseBatchSize(input.batchSize) };
 }
 
 export async function planContextPrune(sources: Source[], input: ContextPruneInput): Promise<ContextPrunePlan> {
@@ -187,7 +182,7 @@ export async function pruneContexts(plan: ContextPrunePlan, progress: Interrupti
       deleted += batch.deleted;
       return batch.last;
     },
-    { ...progress, pause: plan.pause, onBatch: (batches) => progress.onBatch?.(deleted, batches) },
+    { ...progress, onBatch: (batches) => progress.onBatch?.(deleted, batches) },
   );
   return { deleted: { contexts: deleted }, batches: run.batches, dry_run: false, interrupted: run.interrupted };
 }
