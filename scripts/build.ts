@@ -35,6 +35,9 @@ await build({
   banner: { js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   external,
 });
+// `npx bindu-db` in a checkout runs the bin file itself: npm makes a bin executable only when it
+// installs a package, never the project's own.
+fs.chmodSync(path.join(dist, 'main.js'), 0o755);
 
 // The package's migrations run compiled: no transpiler at run time. The manifest carries each
 // one's revises and the checksum of its .ts source, so status and history read nothing else.

@@ -1,5 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { expect, test } from '@jest/globals';
-import { runCli } from '../helpers/cli.js';
+import { repoRoot, runCli } from '../helpers/cli.js';
 
 /** The subcommand names listed under "Commands:" in a help text. */
 function subcommands(help: string): string[] {
@@ -44,4 +47,9 @@ test.each([
   const r = await runCli(args);
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(shape);
+});
+
+test("package.json's bin runs as a program in a checkout, as `npx bindu-db` runs it", async () => {
+  const bin = path.join(repoRoot, (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['bindu-db']);
+  expect(execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim()).toMatch(/^\d+\.\d+\.\d+$/);
 });
