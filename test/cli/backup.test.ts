@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { binPath, runCli, runOnTerminal } from '../helpers/cli.js';
+import { binPath, runCli, runOnTerminal, until } from '../helpers/cli.js';
 import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 
 // Failure modes with stand-in tools: shell scripts in place of pg_dump/psql/pg_restore.
@@ -81,7 +81,7 @@ describe('backup failures leave nothing behind', () => {
     child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     const partialWritten = () => leftovers(dir).some((f) => f.startsWith(`.slow-${tag}.sql.`) && fs.statSync(path.join(dir, f)).size > 0);
-    for (let i = 0; i < 400 && !(fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').includes(' ') && partialWritten()); i++) await new Promise((r) => setTimeout(r, 50));
+    await until('the wrapper and its child to run, and the dump to be written', () => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').includes(' ') && partialWritten(), { stop: exited });
     const pids = fs.readFileSync(pidFile, 'utf8').trim().split(' ').map(Number);
     expect(pids).toHaveLength(2);
     for (let n = 0; n < times; n++) child.kill(sig);
@@ -91,7 +91,7 @@ describe('backup failures leave nothing behind', () => {
     expect(fs.existsSync(out)).toBe(false);
     expect(leftovers(dir)).toEqual([]);
     // The wrapper and its own child: gone (or, at most, zombies of a reaper that is not us).
-    for (let i = 0; i < 200 && pids.some(running); i++) await new Promise((r) => setTimeout(r, 50));
+    await until('the wrapper and its child to end', () => !pids.some(running), { limitMs: 10_000 });
     expect(pids.filter(running)).toEqual([]);
   });
 
@@ -101,13 +101,13 @@ describe('backup failures leave nothing behind', () => {
     const dump = fakeDump('dump-slow-kill', `echo $$ > "${pidFile}"; printf 'SET x = 1;\\n'; exec sleep 60`);
     const child = spawn(process.execPath, [binPath, 'backup', out], { env: { ...process.env, DATABASE_URL: db.url, PG_DUMP: dump }, stdio: 'ignore' });
     const exited = new Promise((resolve) => child.on('close', resolve));
-    for (let i = 0; i < 200 && !fs.existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
+    await until('the dump to start', () => fs.existsSync(pidFile), { stop: exited });
     const pid = Number(fs.readFileSync(pidFile, 'utf8'));
     child.kill('SIGKILL');
     await exited;
     expect(fs.existsSync(out)).toBe(false);
     // The kernel signals the dump as bindu-db dies; give it the moment it needs (no timing assumed).
-    for (let i = 0; i < 200 && running(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    await until('the dump to end', () => !running(pid), { limitMs: 10_000 });
     expect(running(pid)).toBe(false);
     expect(leftovers(dir).filter((f) => f.startsWith('.killed.sql.'))).toHaveLength(1);
     const next = await runCli(['backup', out], env());
@@ -127,15 +127,14 @@ describe('backup failures leave nothing behind', () => {
     fs.writeFileSync(file, text.replace('-- PostgreSQL database dump complete', 'CREATE TABLE public.slow AS SELECT 1 AS a FROM pg_sleep(3);\n\n-- PostgreSQL database dump complete'));
     const target = await createTestDatabase('bkkill');
     const sleeping = async () => (await adminQuery("select 1 from pg_stat_activity where datname = $1 and query like '%pg_sleep(3)%' and pid <> pg_backend_pid()", [target.name])).length > 0;
-    const delay = () => new Promise((r) => setTimeout(r, 50));
     try {
       const child = spawn(process.execPath, [binPath, 'restore', file, '--yes'], { env: { ...process.env, DATABASE_URL: target.url }, stdio: 'ignore' });
       const exited = new Promise((resolve) => child.on('close', resolve));
-      for (let i = 0; i < 200 && !(await sleeping()); i++) await delay();
+      await until('the slow statement to run', sleeping, { stop: exited });
       expect(await sleeping()).toBe(true);
       child.kill('SIGKILL');
       await exited;
-      for (let i = 0; i < 200 && (await sleeping()); i++) await delay();
+      await until('the server to end the statement', async () => !(await sleeping()), { limitMs: 10_000 });
       expect(await sleeping()).toBe(false);
       expect(await adminQuery("select table_name from information_schema.tables where table_schema = 'public'", [], target.name)).toEqual([]);
     } finally {
@@ -193,7 +192,7 @@ describe("the server's version, asked before pg_dump runs", () => {
     expect(r.code).toBe(0);
     expect(fs.existsSync(out)).toBe(true);
     const pid = Number(fs.readFileSync(pidFile, 'utf8'));
-    for (let i = 0; i < 200 && running(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    await until('the dump to end', () => !running(pid), { limitMs: 10_000 });
     expect(running(pid)).toBe(false);
   });
 });
