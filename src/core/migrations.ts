@@ -25,6 +25,7 @@ import { alembicVersion, detectLayout } from '../db/layouts/detect.js';
 import { type SqlRunner, knexRunner } from '../db/sqlRunner.js';
 import type { Timestamp } from '../db/timestamps.js';
 import { CancelledError, OperationError, RefusedError, UsageError, describePgError, isPgError } from '../errors.js';
+import { signalsSeen } from '../lib/process.js';
 import type { Migration, MigrationModule } from './migrationFiles.js';
 
 export type { LockHolder, TableLockHolder } from '../db/migrationLog.js';
@@ -407,8 +408,8 @@ function lockTimeoutError(name: string, tries: number, timeout: number, holder: 
 }
 
 async function runOne(m: Loaded, direction: 'up' | 'down', k: Knex, opts: RunOptions): Promise<void> {
-  // Let the event loop deliver a pending Ctrl-C: PGlite runs in-process and may not yield otherwise.
-  await new Promise((resolve) => setImmediate(resolve));
+  // PGlite runs in-process and may not yield otherwise: a pending Ctrl-C is delivered here.
+  await signalsSeen();
   if (opts.signal?.aborted) throw new CancelledError(`interrupted before ${m.name}; the migrations before it are complete`);
   opts.onStep?.(m.name);
   try {
