@@ -49,6 +49,11 @@ describe('a real script passes', () => {
   });
 });
 
+test('a quoted name holding a semicolon is a name: the COPY into it passes', async () => {
+  const text = script().replaceAll('Agent X', 'Agent; X').replace('COPY public.t (a, b) FROM stdin;', 'COPY "Agent; X".t (a, b) FROM stdin;');
+  expect((await vetScript(chunks(text, 7), 'semi.sql')).schemas).toEqual(['public', 'Agent; X']);
+});
+
 describe('refused, naming the line', () => {
   test.each([
     ['\\! touch /tmp/x', /the psql meta-command \\!/],
@@ -68,6 +73,8 @@ describe('refused, naming the line', () => {
     ['SELECT public.f();', /a query pg_dump does not write/],
     ["CREATE FUNCTION public.g() RETURNS int LANGUAGE c AS '/lib/x.so', 'g';", /language other than SQL/],
     ["CREATE FUNCTION public.h() RETURNS void LANGUAGE plpgsql AS $$ begin copy public.t to program 'id'; end $$;", /function body running COPY … PROGRAM/],
+    ["CREATE FUNCTION public.e() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN EXECUTE convert_from(decode('Q09QWQ==', 'base64'), 'UTF8'); RETURN NEW; END$$;", /function body running dynamic SQL/],
+    ["CREATE FUNCTION public.r() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN CREATE ROLE evil SUPERUSER; RETURN NEW; END$$;", /function body running a role or database statement/],
     ['CREATE TABLE elsewhere.t (a int);', /schema "elsewhere"/],
     ['ALTER TABLE ONLY public.t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES other.x(a);', /schema "other"/],
     ["SELECT pg_catalog.setval('other.s', 1, true);", /schema "other"/],

@@ -49,7 +49,8 @@ function schemaOf(qualified: string): string {
 
 /** Why a statement (its skeleton: strings emptied, comments gone) is refused, or undefined. */
 function refusal(skeleton: string, bodies: string, literals: string[]): string | undefined {
-  const s = skeleton.replace(/\s+/g, ' ').trim().toUpperCase();
+  // Quoted names are names, whatever they hold ("public; drop" is a schema, not two statements).
+  const s = skeleton.replace(/"(?:[^"]|"")*"/g, '"_"').replace(/\s+/g, ' ').trim().toUpperCase();
   for (const [re, why] of REFUSED) if (re.test(s)) return why;
   if (s.startsWith('SELECT PG_CATALOG.SET_CONFIG(') && /^(role|session_authorization)$/i.test(literals[0] ?? '')) return 'a role statement';
   if (s.startsWith('COPY ') && !/^COPY [^(][^;]* FROM STDIN$/.test(s)) return 'COPY other than FROM stdin (PROGRAM, or a server file)';
@@ -59,6 +60,9 @@ function refusal(skeleton: string, bodies: string, literals: string[]): string |
   const b = bodies.replace(/\s+/g, ' ').toUpperCase();
   if (/\bCOPY\b[^;]*\bPROGRAM\b/.test(b)) return 'a function body running COPY … PROGRAM';
   if (/\bALTER SYSTEM\b/.test(b)) return 'a function body running ALTER SYSTEM';
+  // Dynamic SQL can run anything the checks above would refuse, built from a string at run time.
+  if (/\bEXECUTE\b(?! (FUNCTION|PROCEDURE)\b)/.test(b)) return 'a function body running dynamic SQL (EXECUTE)';
+  if (/\b(CREATE|ALTER|DROP) (ROLE|USER|GROUP|DATABASE)\b|\bSET (SESSION |LOCAL )?(ROLE|SESSION AUTHORIZATION)\b/.test(b)) return 'a function body running a role or database statement';
   return undefined;
 }
 
