@@ -74,7 +74,7 @@ export type EnvSource = Readonly<Record<string, string | undefined>>;
 
 export { packageRoot };
 
-const SCHEMA_NAME_HINT = 'a schema name has 1 to 63 bytes and no control characters';
+const SCHEMA_NAME_HINT = 'a schema name has 1 to 63 bytes and no control characters, and is not a system schema (pg_*, information_schema)';
 
 /** Where libpq and node-pg look for a password the URL does not carry. */
 const PASSWORD_VARIABLES = ['PGPASSWORD', 'PGPASSFILE'];

@@ -16,10 +16,12 @@ export function schemaNameForDid(did: string): string {
 /**
  * A --schema value as the schema it names: a DID becomes its agent's schema, any other value is
  * the name exactly (case, spaces and punctuation kept: every query quotes it). What PostgreSQL
- * could never hold (empty, over 63 bytes) and control characters are refused.
+ * could never hold (empty, over 63 bytes), control characters and the system's own schemas are
+ * refused.
  */
 export function schemaName(given: string): string | undefined {
   const name = given.startsWith('did:') ? schemaNameForDid(given) : given;
+  // PostgreSQL's own schemas (information_schema, pg_*) are never Bindu's.
   // eslint-disable-next-line no-control-regex
-  return name === '' || Buffer.byteLength(name) > 63 || /[\u0000-\u001f\u007f-\u009f]/.test(name) ? undefined : name;
+  return name === '' || Buffer.byteLength(name) > 63 || /[\u0000-\u001f\u007f-\u009f]/.test(name) || /^(pg_|information_schema$)/i.test(name) ? undefined : name;
 }

@@ -59,8 +59,8 @@ test('a custom backup of both verifies on the server and restores into the embed
   expect(JSON.parse(embeddedVerify.stdout).scratch).toBe('embedded');
 });
 
-test('a name PostgreSQL could not hold, or one with control characters, is a usage error', async () => {
-  for (const bad of ['', 'x'.repeat(64), 'a\u001bb', 'tab\there']) {
+test('a name PostgreSQL could not hold, one with control characters, or a system schema is a usage error', async () => {
+  for (const bad of ['', 'x'.repeat(64), 'a\u001bb', 'tab\there', 'information_schema', 'pg_catalog']) {
     const r = await runCli(['--schema', bad, 'stats'], { env: { DATABASE_URL: url } });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^error: invalid schema name/);
