@@ -54,6 +54,12 @@ test('a quoted name holding a semicolon is a name: the COPY into it passes', asy
   expect((await vetScript(chunks(text, 7), 'semi.sql')).schemas).toEqual(['public', 'Agent; X']);
 });
 
+test('a refused statement after blank and comment lines is named by its own line', async () => {
+  const text = script(['', '--', '-- Name: x; Type: TABLE; Schema: public; Owner: -', '--', '', 'COMMIT;']);
+  const lineNo = text.split('\n').indexOf('COMMIT;') + 1;
+  await expect(vetScript(chunks(text, 5), 'x.sql')).rejects.toThrow(new RegExp(`^x\\.sql line ${lineNo}: refused transaction control`));
+});
+
 describe('refused, naming the line', () => {
   test.each([
     ['\\! touch /tmp/x', /the psql meta-command \\!/],

@@ -140,7 +140,8 @@ export async function vetScript(source: AsyncIterable<Buffer>, origin: string): 
       }
     }
     let i = 0;
-    if (skeleton.trim() === '' && state === 'normal') startLine = lineNo;
+    // The statement's text starts here; endStatement then steps over its leading blank and comment lines.
+    if (raw === '') startLine = lineNo;
     raw += `${line}\n`;
     for (; i < line.length; i++) {
       const c = line[i];
