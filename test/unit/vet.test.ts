@@ -81,6 +81,8 @@ describe('refused, naming the line', () => {
     ["CREATE FUNCTION public.h() RETURNS void LANGUAGE plpgsql AS $$ begin copy public.t to program 'id'; end $$;", /function body running COPY … PROGRAM/],
     ["CREATE FUNCTION public.e() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN EXECUTE convert_from(decode('Q09QWQ==', 'base64'), 'UTF8'); RETURN NEW; END$$;", /function body running dynamic SQL/],
     ["CREATE FUNCTION public.r() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN CREATE ROLE evil SUPERUSER; RETURN NEW; END$$;", /function body running a role or database statement/],
+    ["CREATE TABLE public.u (a int, b text DEFAULT pg_catalog.pg_read_file('/etc/passwd'));", /server files/],
+    ["CREATE FUNCTION public.w() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN PERFORM lo_export(1, '/tmp/x'); RETURN NEW; END$$;", /server files/],
     ['CREATE TABLE elsewhere.t (a int);', /schema "elsewhere"/],
     ['ALTER TABLE ONLY public.t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES other.x(a);', /schema "other"/],
     ["SELECT pg_catalog.setval('other.s', 1, true);", /schema "other"/],

@@ -31,6 +31,9 @@ const REFUSED: [RegExp, string][] = [
   [/^(DO|CALL|EXECUTE|PREPARE|LOAD|CHECKPOINT|VACUUM|CLUSTER|LISTEN|NOTIFY|DISCARD|LOCK|TRUNCATE|DELETE|UPDATE|MERGE|IMPORT FOREIGN SCHEMA|SECURITY LABEL)\b/, 'a statement pg_dump does not write'],
 ];
 
+/** Functions that read or write the server's files or connect elsewhere: no Bindu schema calls them. */
+const SERVER_ACCESS = /\b(LO_IMPORT|LO_EXPORT|PG_READ_FILE|PG_READ_BINARY_FILE|PG_LS_DIR|PG_STAT_FILE|PG_FILE_WRITE|DBLINK\w*)\s*\(/;
+
 /** The only function calls pg_dump's scripts make at top level. */
 const SELECT_ALLOWED = /^SELECT pg_catalog\.(set_config|setval) ?\(/i;
 /** Names that follow these words are the objects a statement makes, changes or reads. */
@@ -60,6 +63,8 @@ function refusal(skeleton: string, bodies: string, literals: string[]): string |
   const b = bodies.replace(/\s+/g, ' ').toUpperCase();
   if (/\bCOPY\b[^;]*\bPROGRAM\b/.test(b)) return 'a function body running COPY … PROGRAM';
   if (/\bALTER SYSTEM\b/.test(b)) return 'a function body running ALTER SYSTEM';
+  // Server files and other servers, from a default, a check or a body that the rows loaded run.
+  if (SERVER_ACCESS.test(s) || SERVER_ACCESS.test(b)) return 'a call reading or writing server files, or reaching another server';
   // Dynamic SQL can run anything the checks above would refuse, built from a string at run time.
   if (/\bEXECUTE\b(?! (FUNCTION|PROCEDURE)\b)/.test(b)) return 'a function body running dynamic SQL (EXECUTE)';
   if (/\b(CREATE|ALTER|DROP) (ROLE|USER|GROUP|DATABASE)\b|\bSET (SESSION |LOCAL )?(ROLE|SESSION AUTHORIZATION)\b/.test(b)) return 'a function body running a role or database statement';
