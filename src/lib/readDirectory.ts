@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { ConfigError } from '../errors.js';
 
 /**
@@ -14,4 +15,17 @@ export function readDirectory(dir: string, what: string, hint: string): string[]
     const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : code === 'EACCES' || code === 'EPERM' ? 'cannot be read (permission denied)' : `cannot be read (${code ?? (err as Error).message})`;
     throw new ConfigError(`${what} ${dir} ${why}`, hint);
   }
+}
+
+/** The bytes of the files under a directory (0 if it does not exist); a file removed meanwhile counts nothing. */
+export function bytesUnder(dir: string): number {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true, recursive: true });
+  } catch {
+    return 0;
+  }
+  let n = 0;
+  for (const e of entries) if (e.isFile()) n += fs.statSync(path.join(e.parentPath, e.name), { throwIfNoEntry: false })?.size ?? 0;
+  return n;
 }

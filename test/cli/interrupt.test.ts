@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { bytesUnder } from '../../src/lib/readDirectory.js';
 import { runCli, startCli, until } from '../helpers/cli.js';
 import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 import { pooledUrl } from '../helpers/pooler.js';
@@ -9,13 +10,6 @@ import { pooledUrl } from '../helpers/pooler.js';
 // Ctrl-C and SIGTERM during long work, as an operator sends them: the embedded database (whose
 // statements hold the process's only thread) stops between pieces, PostgreSQL cancels what it
 // runs. Each signal goes once a condition is seen (rows written, output, a file), never after a sleep.
-
-/** Bytes under a directory: how the embedded database's tables grow while rows go in. */
-function bytesUnder(dir: string): number {
-  let n = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) n += fs.statSync(path.join(e.parentPath, e.name), { throwIfNoEntry: false })?.size ?? 0; // a file may go as we count
-  return n;
-}
 
 const embeddedDir = (prefix: string) => path.join(fs.mkdtempSync(path.join(os.tmpdir(), prefix)), 'db');
 const items = async (env: Record<string, string>, what: 'tasks' | 'contexts') => {

@@ -136,13 +136,13 @@ declares are refused (exit 2, naming the line); psql runs restricted too.
 ${examples('bindu-db restore ./backup.sql --yes', 'bindu-db restore ./nightly.sql.gz --clean', 'DATABASE_URL=postgresql://user:pass@host/db bindu-db restore ./bindu.dump --clean --yes')}`)
     .action(
       run<RestoreFlags, [string]>(async (ctx, opts, file) => {
-        const { inspectBackup, prepareRestore, restore, withRestoreTarget } = await restoreRun();
+        const { inspectBackup, prepareRestore, restore, restoreWork, withRestoreTarget } = await restoreRun();
         const config = ctx.sessionConfig; // DIRECT_DATABASE_URL when set: a restore needs a session
         // Reading and checking the file overlaps with connecting.
         const inspected = inspectBackup(config, file);
         inspected.catch(() => undefined); // awaited below; a failed connection must not leave it unhandled
         await ctx.checkSession('restore');
-        await withRestoreTarget(config, () => ctx.db(), async (db) => {
+        await withRestoreTarget(config, () => ctx.db({ work: restoreWork(file) }), async (db) => {
           const plan = await prepareRestore(db, config, await inspected, opts.clean === true);
           const holding = plan.tasks === null ? 'no Bindu tables' : plural(plan.tasks, 'task');
           await confirmDestructive({

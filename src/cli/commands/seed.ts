@@ -6,6 +6,8 @@ import { plural } from '../ui/format.js';
 
 /** Far more rows than a test database needs, and well within generate_series' integers. */
 const MAX_GENERATED = 100_000_000;
+/** What a generated task (with its share of contexts and feedback) takes on disk, about. */
+const BYTES_PER_TASK = 3_000;
 
 export function registerSeed(program: Command): void {
   const seed = program.command('seed');
@@ -48,7 +50,7 @@ Run it again with --yes to add more, or empty the tables first.`,
     )
     .action(
       run<{ tasks: number; contexts?: number }>(async (ctx, opts) => {
-        const db = await ctx.db({ autoMigrate: true });
+        const db = await ctx.db({ autoMigrate: true, work: opts.tasks * BYTES_PER_TASK });
         const { pendingMigrations } = await import('../../core/migrations.js');
         const pending = await pendingMigrations(db, await ctx.migrations());
         if (pending.length) throw new OperationError(`${plural(pending.length, 'migration')} pending: ${pending.join(', ')}`, 'run bindu-db migrate up first');

@@ -66,6 +66,16 @@ export function sniffFormat(head: Buffer): BackupFormat {
   return 'plain';
 }
 
+/** About how many bytes of SQL a backup file carries (compressed formats hold about five times their size); 0 if it cannot be read, which inspectBackup reports. */
+export function restoreWork(fileArg: string): number {
+  try {
+    const size = fs.statSync(fileArg).size;
+    return sniffFormat(readFirstBytes(path.resolve(fileArg), fileArg)) === 'plain' ? size : size * 5;
+  } catch {
+    return 0;
+  }
+}
+
 const notAFile = (fileArg: string) => new UsageError(`${fileArg} is not a regular file`, 'restore reads a backup file twice (checked first, then run): save it to a file first');
 
 function readFirstBytes(file: string, fileArg: string): Buffer {
