@@ -85,6 +85,8 @@ const refuse = (origin: string, line: number, what: string, text: string) =>
     'a backup file is checked before it runs: only what pg_dump writes for the schemas the file declares is allowed',
   );
 
+const TERMINATOR = Buffer.from('\\.\n');
+
 type State = 'normal' | 'single' | 'escape' | 'double' | 'dollar' | 'line-comment' | 'block-comment';
 
 /**
@@ -103,6 +105,7 @@ export async function vetScript(source: AsyncIterable<Buffer>, origin: string): 
   let lineNo = 0;
   let offset = 0; // of the current line's start
   let inCopy = false;
+  let midRow = false; // inside COPY rows, the current line began in an earlier chunk
   // The statement being read.
   let state: State = 'normal';
   let dollarTag = '';
@@ -245,22 +248,37 @@ export async function vetScript(source: AsyncIterable<Buffer>, origin: string): 
     let start = 0;
     for (;;) {
       if (inCopy) {
-        // Rows end at a line `\.`; nothing in them is read. `start` is always at a line's start.
-        const atEnd = buf.subarray(start, start + 3).toString('latin1') === '\\.\n';
-        const nl = atEnd ? -1 : buf.indexOf('\n\\.\n', start); // the last row's newline
-        const upTo = atEnd ? start - 1 : nl === -1 ? buf.lastIndexOf(10) : nl;
-        for (let k = buf.indexOf(10, start); k !== -1 && k <= upTo; k = buf.indexOf(10, k + 1)) lineNo++;
-        if (!atEnd && nl === -1) {
-          if (upTo >= start) {
-            offset += upTo + 1 - start;
-            start = upTo + 1;
-          }
-          break;
+        // Rows end at a line `\.`; nothing in them is read, their newlines only counted (one
+        // memchr pass). A row cut by the chunk's end is passed over, not kept: only the first
+        // bytes of a line could make it the end.
+        if (midRow) {
+          const nl = buf.indexOf(10, start);
+          const upTo = nl === -1 ? buf.length : nl + 1;
+          offset += upTo - start;
+          start = upTo;
+          if (nl === -1) break;
+          lineNo++;
+          midRow = false;
         }
-        const next = upTo + 4; // past "\n\\.\n" (or, at a line's start, "\\.\n")
-        lineNo++;
-        offset += next - start;
-        start = next;
+        let ended = false;
+        while (start < buf.length) {
+          if (buf.length - start < 3) {
+            if (TERMINATOR.subarray(0, buf.length - start).equals(buf.subarray(start))) break; // maybe the end: decided with the next chunk
+          } else if (buf[start] === 0x5c && buf[start + 1] === 0x2e && buf[start + 2] === 0x0a) {
+            lineNo++;
+            offset += 3;
+            start += 3;
+            ended = true;
+            break;
+          }
+          const nl = buf.indexOf(10, start);
+          const upTo = nl === -1 ? buf.length : nl + 1;
+          offset += upTo - start;
+          start = upTo;
+          if (nl === -1) midRow = true;
+          else lineNo++;
+        }
+        if (!ended) break;
         inCopy = false;
         continue;
       }
