@@ -4,24 +4,38 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import pg from 'pg';
-import { binPath, killWhen, repoRoot, runCli, shippedMigrations } from '../helpers/cli.js';
+import { binPath, killWhen, repoRoot, runCli, shippedMigrations, startCli, until } from '../helpers/cli.js';
 import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 
-// The project's migrations (after the package's): they take a while, so that runs overlap and can be killed mid-way.
-function slowMigrations(head: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'slow-migrations-'));
+// The project's migrations (after the package's). The second's up and down wait at a gate: the
+// window a signal lands in, or in which the other runs queue, for as long as the test needs and no
+// longer. On PostgreSQL the gate is an advisory lock the test holds (polled, so that lock_timeout
+// does not apply); on the embedded database, whose one session holds every lock, a file the test
+// makes in the data directory.
+const GATE = 4343;
+const LOCK_GATE = `do $$ begin while not pg_try_advisory_lock(${GATE}) loop perform pg_sleep(0.02); end loop; perform pg_advisory_unlock(${GATE}); end $$`;
+const FILE_GATE = "do $$ begin while pg_stat_file('gate', true) is null loop perform pg_sleep(0.02); end loop; end $$";
+function gatedMigrations(head: string, gateSql = LOCK_GATE): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gated-migrations-'));
   const write = (name: string, revises: string | null, up: string, down: string) =>
     fs.writeFileSync(
       path.join(dir, `${name}.ts`),
       `import type { Knex } from 'knex';\nexport const revises = ${JSON.stringify(revises)};\n` +
         `export async function up(knex: Knex): Promise<void> { ${up} }\nexport async function down(knex: Knex): Promise<void> { ${down} }\n`,
     );
-  // The second's are the windows the signals land in (its up and its down); the first's down
-  // is in no window, so it does not wait.
-  write('20260101_0001_first', head, "await knex.raw('create table one (id int)'); await knex.raw('select pg_sleep(0.4)');", "await knex.raw('drop table one');");
-  write('20260101_0002_second', '20260101_0001_first', "await knex.raw('create table two (id int)'); await knex.raw('select pg_sleep(1.5)');", "await knex.raw('drop table two'); await knex.raw('select pg_sleep(1.5)');");
+  const gate = `await knex.raw(${JSON.stringify(gateSql)});`;
+  write('20260101_0001_first', head, "await knex.raw('create table one (id int)');", "await knex.raw('drop table one');");
+  write('20260101_0002_second', '20260101_0001_first', `await knex.raw('create table two (id int)'); ${gate}`, `await knex.raw('drop table two'); ${gate}`);
   write('20260101_0003_third', '20260101_0002_second', "await knex.raw('create table three (id int)');", "await knex.raw('drop table three');");
   return dir;
+}
+
+/** Closes the gate (the second migration waits at it) until the returned function opens it. */
+async function closeGate(url: string): Promise<() => Promise<void>> {
+  const holder = new pg.Client({ connectionString: url });
+  await holder.connect();
+  await holder.query('select pg_advisory_lock($1)', [GATE]);
+  return () => holder.end();
 }
 
 let db: { name: string; url: string };
@@ -31,7 +45,7 @@ let shipped: string[];
 beforeAll(async () => {
   db = await createTestDatabase('faults');
   shipped = await shippedMigrations();
-  env = { DATABASE_URL: db.url, BINDU_DB_MIGRATIONS_DIR: slowMigrations(shipped.at(-1)!) };
+  env = { DATABASE_URL: db.url, BINDU_DB_MIGRATIONS_DIR: gatedMigrations(shipped.at(-1)!) };
 });
 afterAll(async () => dropTestDatabase(db.name));
 
@@ -53,7 +67,13 @@ describe('concurrency and faults on PostgreSQL', () => {
   // Each test starts from the state it needs, whatever the tests before it left.
   test('six concurrent `migrate up` apply each migration exactly once and all exit 0', async () => {
     expect((await runCli(['migrate', 'down', '--all', '--yes'], { env })).code).toBe(0);
-    const runs = await Promise.all(Array.from({ length: 6 }, () => runCli(['migrate', 'up', '--json'], { env })));
+    // The first run to take the lock stops at the gate until all six are connected, the others queued behind it.
+    const open = await closeGate(db.url);
+    const pending = Array.from({ length: 6 }, () => runCli(['migrate', 'up', '--json'], { env }));
+    const connected = async () => (await adminQuery("select count(distinct application_name)::int as n from pg_stat_activity where datname = $1 and application_name like 'bindu-db migrate pid=%'", [db.name]))[0].n as number;
+    await until('all six runs to be connected', async () => (await connected()) >= 6);
+    await open();
+    const runs = await Promise.all(pending);
     expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0, 0, 0]);
     const docs = runs.map((r) => JSON.parse(r.stdout));
     const appliedByRuns = docs.flatMap((d) => d.applied);
@@ -119,7 +139,9 @@ describe('concurrency and faults on PostgreSQL', () => {
 
   test('SIGKILL during `up` leaves no lock and no half-applied migration; the next run finishes by itself', async () => {
     await runCli(['migrate', 'down', '--all', '--yes'], { env });
+    const open = await closeGate(db.url);
     const killed = await killWhen(['migrate', 'up'], env, '→ 20260101_0002_second');
+    await open(); // the orphaned session finishes the statement, finds no client, and rolls back
     expect(killed.signal).toBe('SIGKILL');
     // The first migration committed; the second was in flight, uncommitted, so invisible here
     // at once (its session may linger until the server notices: the next run waits for it).
@@ -133,7 +155,9 @@ describe('concurrency and faults on PostgreSQL', () => {
 
   test('SIGKILL during `down` leaves the migration applied and intact; the next down completes', async () => {
     expect((await runCli(['migrate', 'up', '--lock-timeout', '10'], { env })).code).toBe(0);
+    const open = await closeGate(db.url);
     const killed = await killWhen(['migrate', 'down', '--all', '--yes'], env, '→ 20260101_0002_second');
+    await open();
     expect(killed.signal).toBe('SIGKILL');
     expect(await applied()).toEqual([...shipped, '20260101_0001_first', '20260101_0002_second']);
     expect(await tablesNow()).toEqual(['one', 'two']);
@@ -145,7 +169,14 @@ describe('concurrency and faults on PostgreSQL', () => {
 
   test('Ctrl-C during `up` exits 130 and leaves the interrupted migration unapplied', async () => {
     expect((await runCli(['migrate', 'down', '--all', '--yes', '--lock-timeout', '10'], { env })).code).toBe(0);
-    const interrupted = await killWhen(['migrate', 'up'], env, '→ 20260101_0002_second', 'SIGINT');
+    const open = await closeGate(db.url);
+    const cli = startCli(['migrate', 'up'], { env });
+    await until('the second migration to start', () => cli.stderr.includes('→ 20260101_0002_second'), { stop: cli.exited });
+    cli.kill('SIGINT');
+    // The signal is delivered at kill(); the gate's opening reaches the migration only after a round
+    // trip and its next poll, so the migration returns into a run that knows it was interrupted.
+    await open();
+    const interrupted = { ...(await cli.exited), pid: cli.pid };
     expect(interrupted.code).toBe(130);
     expect(await applied()).toEqual([...shipped, '20260101_0001_first']);
     expect(await tablesNow()).toEqual(['one']);
@@ -158,8 +189,14 @@ describe('concurrency and faults on PostgreSQL', () => {
 describe('Ctrl-C on the embedded database', () => {
   test('stops between migrations, exits 130, and leaves a directory the next run continues from', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emb-sigint-'));
-    const embedded = { BINDU_DB_DATA_DIR: path.join(dir, 'db'), BINDU_DB_MIGRATIONS_DIR: env.BINDU_DB_MIGRATIONS_DIR };
-    const interrupted = await killWhen(['migrate', 'up'], embedded, '→ 20260101_0002_second', 'SIGINT');
+    const dataDir = path.join(dir, 'db');
+    const embedded = { BINDU_DB_DATA_DIR: dataDir, BINDU_DB_MIGRATIONS_DIR: gatedMigrations(shipped.at(-1)!, FILE_GATE) };
+    const cli = startCli(['migrate', 'up'], { env: embedded });
+    await until('the second migration to start', () => cli.stderr.includes('→ 20260101_0002_second'), { stop: cli.exited });
+    // Its statement holds the process's one thread: the signal is seen once it ends, between migrations.
+    cli.kill('SIGINT');
+    fs.writeFileSync(path.join(dataDir, 'gate'), '');
+    const interrupted = { ...(await cli.exited), stderr: cli.stderr };
     expect(interrupted.code).toBe(130);
     expect(interrupted.stderr).toMatch(/interrupted before 20260101_0003_third/);
     const status = JSON.parse((await runCli(['migrate', 'status', '--json'], { env: embedded })).stdout);

@@ -27,7 +27,7 @@ describe('seed generate interrupted on the embedded database', () => {
     const env = { BINDU_DB_DATA_DIR: dir };
     expect((await runCli(['migrate', 'up'], { env })).code).toBe(0);
     const before = bytesUnder(path.join(dir, 'base'));
-    const cli = startCli(['seed', 'generate', '--tasks', '300000'], { env });
+    const cli = startCli(['seed', 'generate', '--tasks', '40000', '--contexts', '100'], { env });
     // Rows are going in once the tables' files have grown by a few megabytes.
     await until('rows to be written', () => bytesUnder(path.join(dir, 'base')) > before + 4_000_000, { stop: cli.exited, limitMs: 120_000 });
     cli.kill(signal);
@@ -120,7 +120,7 @@ describe('seed generate interrupted on PostgreSQL', () => {
     ['through PgBouncer (transaction mode)', () => pooledUrl(own.url)],
   ])('%s: Ctrl-C exits 130 once the running inserts are cancelled; nothing of ours runs on', async (_how, url) => {
     const [{ n: before }] = await adminQuery('select count(*)::int as n from tasks', [], own.name);
-    const cli = startCli(['seed', 'generate', '--tasks', '5000000', '--yes'], { env: { DATABASE_URL: url() } });
+    const cli = startCli(['seed', 'generate', '--tasks', '5000000', '--contexts', '1000', '--yes'], { env: { DATABASE_URL: url() } });
     await until('the task inserts to run on the server', async () => (await ours('active', TASK_INSERT)) > 0, { stop: cli.exited });
     cli.kill('SIGINT');
     expect((await cli.exited).code).toBe(130);
