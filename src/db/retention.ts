@@ -1,7 +1,7 @@
 import { utcTimestampSql } from './timestamps.js';
 import { ident } from '../lib/sqlIdent.js';
 import { col } from './layouts/layout.js';
-import { type Source, Where, num, placeholders, rowsOf, table } from './inspect/source.js';
+import { type Source, type Statement, Where, num, placeholders, rowsOf, table } from './inspect/source.js';
 import type { SqlRunner } from './sqlRunner.js';
 
 // Retention and recovery: the SQL that deletes old tasks and empty contexts and marks stuck
@@ -66,11 +66,22 @@ function lastKey(rows: LockedRow[]): BatchKey | undefined {
   return last ? { ts: last.ts, id: last.id } : undefined;
 }
 
+/**
+ * A count over whole tables, run on one core: with parallel workers it takes every core of a
+ * small server from the live service while it runs (the writer's p99 in bench/prune.bench.ts).
+ */
+async function countGently<T>(source: Source, st: Statement): Promise<T[]> {
+  return source.sql.transaction(async (tx) => {
+    await tx.query('set local max_parallel_workers_per_gather = 0');
+    return tx.query<T>(st.sql, st.bindings);
+  });
+}
+
 /** How many tasks a prune would delete, with the feedback and webhook rows that go with them: one pass over each table. */
 export async function countPrunableTasks(source: Source, c: PruneCriteria): Promise<PruneCounts> {
   const { tasks: T, feedback: F, webhooks: W } = source.layout;
   const w = staleTaskWhere(source, c.stored, c.before);
-  const [row] = await rowsOf<Record<keyof PruneCounts, unknown>>(source, {
+  const [row] = await countGently<Record<keyof PruneCounts, unknown>>(source, {
     sql: `select count(*) as tasks, coalesce(sum(f.n), 0) as task_feedback, ${W ? `count(${col('w', W.taskId)})` : '0'} as webhook_configs
             from ${table(source, T.table)} t
             left join (select ${col('f', F.taskId)} as task_id, count(*) as n from ${table(source, F.table)} f group by 1) f on f.task_id = ${col('t', T.id)}
@@ -200,7 +211,7 @@ function emptyContextWhere(source: Source, before: Date): Where {
 
 export async function countEmptyContexts(source: Source, before: Date): Promise<number> {
   const w = emptyContextWhere(source, before);
-  const [row] = await rowsOf<{ n: unknown }>(source, { sql: `select count(*) as n from ${table(source, source.layout.contexts.table)} c ${w}`, bindings: w.bindings });
+  const [row] = await countGently<{ n: unknown }>(source, { sql: `select count(*) as n from ${table(source, source.layout.contexts.table)} c ${w}`, bindings: w.bindings });
   return num(row.n);
 }
 
@@ -244,7 +255,7 @@ function failWhere(source: Source, c: FailCriteria): Where {
 
 export async function countStaleTasks(source: Source, c: FailCriteria): Promise<number> {
   const w = failWhere(source, c);
-  const [row] = await rowsOf<{ n: unknown }>(source, { sql: `select count(*) as n from ${table(source, source.layout.tasks.table)} t ${w}`, bindings: w.bindings });
+  const [row] = await countGently<{ n: unknown }>(source, { sql: `select count(*) as n from ${table(source, source.layout.tasks.table)} t ${w}`, bindings: w.bindings });
   return num(row.n);
 }
 
