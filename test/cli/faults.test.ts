@@ -173,10 +173,9 @@ describe('concurrency and faults on PostgreSQL', () => {
     const cli = startCli(['migrate', 'up'], { env });
     await until('the second migration to start', () => cli.stderr.includes('→ 20260101_0002_second'), { stop: cli.exited });
     cli.kill('SIGINT');
-    // The signal is delivered at kill(); the gate's opening reaches the migration only after a round
-    // trip and its next poll, so the migration returns into a run that knows it was interrupted.
-    await open();
+    // The gate stays closed until the run has exited: its migration never returns into it.
     const interrupted = { ...(await cli.exited), pid: cli.pid };
+    await open();
     expect(interrupted.code).toBe(130);
     expect(await applied()).toEqual([...shipped, '20260101_0001_first']);
     expect(await tablesNow()).toEqual(['one']);
