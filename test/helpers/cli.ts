@@ -26,7 +26,7 @@ export interface CliOptions {
  * colour off, and no NODE_EXTRA_CA_CERTS: node parses that file at every start (about 80 ms of
  * CPU per run here), and no test's server needs it (the TLS tests name their root with sslrootcert).
  */
-export function cliEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+function cliEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
   const env: Record<string, string | undefined> = { ...process.env, DATABASE_URL: undefined, STORAGE_TYPE: undefined, NO_COLOR: '1', FORCE_COLOR: undefined, NODE_EXTRA_CA_CERTS: undefined, ...extra };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
   return env as Record<string, string>;

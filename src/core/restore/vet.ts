@@ -251,20 +251,11 @@ export async function vetScript(source: AsyncIterable<Buffer>, origin: string): 
         // Rows end at a line `\.`; nothing in them is read, their newlines only counted (one
         // memchr pass). A row cut by the chunk's end is passed over, not kept: only the first
         // bytes of a line could make it the end.
-        if (midRow) {
-          const nl = buf.indexOf(10, start);
-          const upTo = nl === -1 ? buf.length : nl + 1;
-          offset += upTo - start;
-          start = upTo;
-          if (nl === -1) break;
-          lineNo++;
-          midRow = false;
-        }
         let ended = false;
         while (start < buf.length) {
-          if (buf.length - start < 3) {
+          if (!midRow && buf.length - start < 3) {
             if (TERMINATOR.subarray(0, buf.length - start).equals(buf.subarray(start))) break; // maybe the end: decided with the next chunk
-          } else if (buf[start] === 0x5c && buf[start + 1] === 0x2e && buf[start + 2] === 0x0a) {
+          } else if (!midRow && buf[start] === 0x5c && buf[start + 1] === 0x2e && buf[start + 2] === 0x0a) {
             lineNo++;
             offset += 3;
             start += 3;
@@ -275,8 +266,8 @@ export async function vetScript(source: AsyncIterable<Buffer>, origin: string): 
           const upTo = nl === -1 ? buf.length : nl + 1;
           offset += upTo - start;
           start = upTo;
-          if (nl === -1) midRow = true;
-          else lineNo++;
+          midRow = nl === -1;
+          if (!midRow) lineNo++;
         }
         if (!ended) break;
         inCopy = false;
