@@ -4,7 +4,6 @@ import { parseEnv } from 'node:util';
 import { type Config, type EnvSource, type PgConnection, colorSetting, describeConnection, loadConfig } from '../config.js';
 import { sessionConfig } from '../db/pooler.js';
 import { BinduError, ConfigError, ExitCode, describePgError, isPgError } from '../errors.js';
-import { bytesUnder } from '../lib/readDirectory.js';
 import { createRedactor } from '../lib/redact.js';
 import type { Database } from '../db/connect.js';
 import type { Migration } from '../core/migrationFiles.js';
@@ -75,20 +74,8 @@ function readEnvFile(file: string | undefined, cwd: string): EnvSource {
   return parseEnv(text) as EnvSource;
 }
 
-/**
- * The commands whose SQL work grows with the data. On the embedded database PGlite's WebAssembly
- * is optimised as usual only when that work is large: the data directory plus what the command
- * brings in (`work`) from HEAVY_BYTES up. Below that, and for every other command, V8's baseline
- * compiler alone is as fast and costs a third of the CPU (db/connect.ts OpenOptions.bulk).
- */
+/** The commands whose SQL work grows with the data: on the embedded database, much data gets PGlite optimised (db/connect.ts optimisedCompile). */
 const BULK_COMMANDS = new Set(['seed generate', 'backup', 'backup verify', 'restore', 'tasks export', 'tasks prune', 'contexts prune', 'tasks fail', 'stats', 'schemas backfill-owner', 'studio']);
-/** Where optimising pays (measured: at 50,000 tasks, 190 MB, both take as long; at 250,000 the baseline takes 1.4–1.7× as long). */
-const HEAVY_BYTES = 128 * 2 ** 20;
-
-/** Whether `command` on the embedded database at dataDir, bringing in `work` bytes, gets PGlite optimised. */
-export function optimiseEmbedded(command: string, dataDir: string, work = 0): boolean {
-  return BULK_COMMANDS.has(command) && bytesUnder(dataDir) + work >= HEAVY_BYTES;
-}
 
 /** `command`: the command's names (`tasks list`), which decide how the embedded database is opened. */
 export function createContext(opts: GlobalOptions, interrupt: Pick<RunContext, 'signal' | 'whole'>, command: string, env: EnvSource = process.env): RunContext {
@@ -130,7 +117,7 @@ export function createContext(opts: GlobalOptions, interrupt: Pick<RunContext, '
         const migrate = target.kind === 'embedded' && options.autoMigrate === true && config.runMigrationsOnStartup;
         const migrations = migrate ? await ctx.migrations() : [];
         const ours = migrations.filter((m) => m.origin === 'package');
-        const db = await openDatabase(config, { session: options.session, bulk: target.kind === 'embedded' && optimiseEmbedded(command, target.dataDir, options.work), ...(migrate ? { atHead: ours.map(({ name, checksum }) => ({ name, checksum })) } : {}) });
+        const db = await openDatabase(config, { session: options.session, bulk: BULK_COMMANDS.has(command), work: options.work, ...(migrate ? { atHead: ours.map(({ name, checksum }) => ({ name, checksum })) } : {}) });
         // PostgreSQL: said once connected, so the line can say whether a pooler answered.
         ctx.announce(db.label + pooledNote(db.pooler));
         if (db.startedAtHead) out.notice(`created the embedded database at ${ours.at(-1)?.name} (${plural(ours.length, 'migration')} applied)`);

@@ -2,23 +2,23 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from '@jest/globals';
-import { optimiseEmbedded } from '../../src/cli/context.js';
+import { optimisedCompile } from '../../src/db/connect.js';
 
-// PGlite's WebAssembly is optimised only for large work: on small data the baseline compiler is
-// as fast and costs a third of the CPU.
-describe('which embedded commands get PGlite optimised', () => {
+// PGlite's WebAssembly is optimised only for bulk work on much data: on small data the baseline
+// compiler is as fast and costs a third of the CPU.
+describe('when the embedded database gets PGlite optimised', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tiering-'));
   fs.writeFileSync(path.join(dir, 'small'), Buffer.alloc(1024));
 
-  test('a bulk command on a small data directory is not', () => {
-    expect(optimiseEmbedded('backup', dir)).toBe(false);
-    expect(optimiseEmbedded('seed generate', dir, 1000 * 3000)).toBe(false);
+  test('bulk work on a small data directory does not', () => {
+    expect(optimisedCompile(dir, { bulk: true })).toBe(false);
+    expect(optimisedCompile(dir, { bulk: true, work: 1000 * 3000 })).toBe(false);
   });
 
-  test('a bulk command bringing in much data is, a short command never', () => {
-    expect(optimiseEmbedded('seed generate', dir, 1_000_000 * 3000)).toBe(true);
-    expect(optimiseEmbedded('restore', dir, 2 ** 30)).toBe(true);
-    expect(optimiseEmbedded('tasks list', dir, 2 ** 30)).toBe(false);
+  test('bulk work bringing in much data does, a short command never', () => {
+    expect(optimisedCompile(dir, { bulk: true, work: 1_000_000 * 3000 })).toBe(true);
+    expect(optimisedCompile(dir, { bulk: true, work: 2 ** 30 })).toBe(true);
+    expect(optimisedCompile(dir, { work: 2 ** 30 })).toBe(false);
   });
 
   test('a large data directory counts, in its subdirectories too', () => {
@@ -26,11 +26,11 @@ describe('which embedded commands get PGlite optimised', () => {
     const fd = fs.openSync(path.join(dir, 'base', '5', '16384'), 'w');
     fs.ftruncateSync(fd, 200 * 2 ** 20); // sparse: its size is what counts
     fs.closeSync(fd);
-    expect(optimiseEmbedded('stats', dir)).toBe(true);
-    expect(optimiseEmbedded('migrate status', dir)).toBe(false);
+    expect(optimisedCompile(dir, { bulk: true })).toBe(true);
+    expect(optimisedCompile(dir, { bulk: false })).toBe(false);
   });
 
   test('a directory not made yet holds nothing', () => {
-    expect(optimiseEmbedded('backup', path.join(dir, 'missing'))).toBe(false);
+    expect(optimisedCompile(path.join(dir, 'missing'), { bulk: true })).toBe(false);
   });
 });

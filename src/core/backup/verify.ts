@@ -8,7 +8,7 @@ import { type Database, openDatabase } from '../../db/connect.js';
 import { withConnection } from '../../db/pgClient.js';
 import { OperationError } from '../../errors.js';
 import { atExit } from '../../lib/process.js';
-import { type RestoreTarget, inspectBackup, prepareRestore, restore, withRestoreTarget } from '../restore/run.js';
+import { type RestoreTarget, inspectBackup, prepareRestore, restore, restoreWork, withRestoreTarget } from '../restore/run.js';
 import { manifestTables } from './manifest.js';
 import { connectionOf } from '../pgTools.js';
 
@@ -48,7 +48,7 @@ export async function verifyBackup(config: Config, fileArg: string, signal: Abor
     // timers keep the process alive.
     let opened: Database | undefined;
     try {
-      return await withRestoreTarget(scratch, async () => (opened = await openDatabase(scratch)), (db) => countRestored(db, scratch));
+      return await withRestoreTarget(scratch, async () => (opened = await openDatabase(scratch, { bulk: true, work: restoreWork(fileArg) })), (db) => countRestored(db, scratch));
     } finally {
       await opened?.close();
     }
