@@ -83,6 +83,12 @@ describe('refused, naming the line', () => {
     ["CREATE FUNCTION public.r() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN CREATE ROLE evil SUPERUSER; RETURN NEW; END$$;", /function body running a role or database statement/],
     ["CREATE TABLE public.u (a int, b text DEFAULT pg_catalog.pg_read_file('/etc/passwd'));", /server files/],
     ["CREATE FUNCTION public.w() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN PERFORM lo_export(1, '/tmp/x'); RETURN NEW; END$$;", /server files/],
+    // The same calls under a quoted name, which PostgreSQL resolves to the same function.
+    ["CREATE FUNCTION public.q() RETURNS boolean LANGUAGE plpgsql AS $$BEGIN PERFORM pg_catalog.\"lo_export\"(1, '/tmp/x'); RETURN true; END$$;", /server files/],
+    ['CREATE TABLE public.v (a int, b text DEFAULT "pg_read_file"(\'/etc/passwd\'));', /server files/],
+    // A Unicode-escaped name (U&"lo\005fexport") can spell any of them; pg_dump never writes one.
+    ["CREATE FUNCTION public.z() RETURNS boolean LANGUAGE plpgsql AS $$BEGIN PERFORM U&\"lo\\005fexport\"(1, '/tmp/x'); RETURN true; END$$;", /Unicode-escaped name/],
+    ['CREATE TABLE public.y (a int CHECK (U&"f\\0030"(a)));', /Unicode-escaped name/],
     ['CREATE TABLE elsewhere.t (a int);', /schema "elsewhere"/],
     ['ALTER TABLE ONLY public.t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES other.x(a);', /schema "other"/],
     ["SELECT pg_catalog.setval('other.s', 1, true);", /schema "other"/],

@@ -63,8 +63,12 @@ function refusal(skeleton: string, bodies: string, literals: string[]): string |
   const b = bodies.replace(/\s+/g, ' ').toUpperCase();
   if (/\bCOPY\b[^;]*\bPROGRAM\b/.test(b)) return 'a function body running COPY … PROGRAM';
   if (/\bALTER SYSTEM\b/.test(b)) return 'a function body running ALTER SYSTEM';
-  // Server files and other servers, from a default, a check or a body that the rows loaded run.
-  if (SERVER_ACCESS.test(s) || SERVER_ACCESS.test(b)) return 'a call reading or writing server files, or reaching another server';
+  // A name can be spelled in Unicode escapes (U&"lo\005fexport"), which no check could read.
+  if (/\bU&"/i.test(skeleton) || /\bU&"/i.test(bodies)) return 'a Unicode-escaped name (U&"…"), which pg_dump never writes';
+  // Server files and other servers, from a default, a check or a body that the rows loaded run;
+  // a quoted name ("lo_export") is the same function.
+  const unquoted = (text: string) => text.replace(/"((?:[^"]|"")*)"/g, (_, name: string) => name.replace(/""/g, '"')).replace(/\s+/g, ' ').toUpperCase();
+  if (SERVER_ACCESS.test(unquoted(skeleton)) || SERVER_ACCESS.test(unquoted(bodies))) return 'a call reading or writing server files, or reaching another server';
   // Dynamic SQL can run anything the checks above would refuse, built from a string at run time.
   if (/\bEXECUTE\b(?! (FUNCTION|PROCEDURE)\b)/.test(b)) return 'a function body running dynamic SQL (EXECUTE)';
   if (/\b(CREATE|ALTER|DROP) (ROLE|USER|GROUP|DATABASE)\b|\bSET (SESSION |LOCAL )?(ROLE|SESSION AUTHORIZATION)\b/.test(b)) return 'a function body running a role or database statement';
