@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { examples } from './options.js';
+import { showActing } from '../lib/controlChars.js';
 
 // Only commander and this file load for `bindu-db --help`: a command's module is imported when
 // that command is used, and each action imports knex, pg or PGlite itself.
@@ -39,6 +40,9 @@ export function commandNamed(args: string[], program: Command): string | undefin
 // Read beside the bundle (dist/main.js → package.json), with no import that --help would pay for.
 const version = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
+/** commander's errors quote what was typed: its escape sequences are shown, never sent to the terminal. */
+const SHOWN_ERRORS = { outputError: (text: string, write: (text: string) => void) => write(showActing(text)) };
+
 /** --schema given again keeps every value: the fleet commands (schemas doctor/repair) take several. */
 function collectSchemas(value: string, previous: string | string[] | undefined): string | string[] {
   return previous === undefined ? value : [...[previous].flat(), value];
@@ -64,6 +68,7 @@ export async function buildProgram(args: string[]): Promise<Command> {
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .exitOverride()
+    .configureOutput(SHOWN_ERRORS)
     .addHelpText(
       'after',
       `${examples('bindu-db migrate up', 'bindu-db seed run', 'bindu-db tasks list --status failed', 'bindu-db migrate history --json')}
@@ -80,7 +85,7 @@ Configuration: flag > environment > .env file > default. Exit codes: 0 ok, 1 fai
   }
   // Subcommands inherit exitOverride and the suggestions only when set on each.
   const configure = (cmd: Command) => {
-    cmd.exitOverride().showSuggestionAfterError(true).showHelpAfterError('(run with --help for usage)');
+    cmd.exitOverride().configureOutput(SHOWN_ERRORS).showSuggestionAfterError(true).showHelpAfterError('(run with --help for usage)');
     cmd.commands.forEach(configure);
   };
   program.commands.forEach(configure);

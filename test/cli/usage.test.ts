@@ -60,11 +60,15 @@ describe('help and usage errors', () => {
     [['--url', 'mysql://u:hunter2@h/db', 'migrate', 'status'], /unsupported scheme/],
     [['--url', 'postgresql://u:hunter2@h:0/db', 'migrate', 'status'], /bad port/],
     [['--schema', 'x\u0007drop', 'migrate', 'status'], /invalid schema name "x\\u0007drop"/],
+    // What commander echoes back is shown escaped too: a typed escape sequence never acts.
+    [['\u001b[2Jzz'], /unknown command '\\u001b\[2Jzz'/],
+    [['tasks', 'list', '--\u001b]0;x\u0007'], /unknown option '--\\u001b\]0;x\\u0007'/],
   ])('%j is a usage error (exit 2) that says why', async (args, message) => {
     const r = await runCli(args);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
     expect(r.stderr).not.toContain('hunter2');
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
