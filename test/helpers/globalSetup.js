@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startPooler } from './pgBouncer.js';
 import { startTestServer } from './pgServer.js';
+import globalTeardown from './globalTeardown.js';
 
 // Starts one PostgreSQL cluster for the whole run (unless TEST_DATABASE_URL names a server);
 // test files each create their own database in it (see db.ts), so they can run in parallel.
@@ -13,6 +14,14 @@ export default async function globalSetup() {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bindu-db-tests-'));
   fs.chmodSync(root, 0o755); // the cluster's directory inside is the postgres user's
   globalThis.__TEST_TMP_ROOT__ = root;
+  // Interrupted (Ctrl-C on npm test), jest exits without its global teardown: the cluster,
+  // PgBouncer and this directory would outlive the run. The teardown does its work at once.
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+    process.once(signal, () => {
+      void globalTeardown();
+      process.exit(code);
+    });
+  }
   process.env.TMPDIR = root;
   if (!process.env.TEST_DATABASE_URL) {
     const server = await startTestServer();
