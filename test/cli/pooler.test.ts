@@ -68,6 +68,9 @@ describe('a pooled DATABASE_URL', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`using ${masked(db.url)}`);
     expect(fs.readFileSync(file, 'utf8')).toContain('CREATE TABLE public.tasks');
+    // The summary names the endpoint dumped from, not the pooler.
+    const text = await runCli(['backup', file, '--force'], { env: { DATABASE_URL: pooled, DIRECT_DATABASE_URL: db.url } });
+    expect(text.stdout).toContain(`Backed up ${masked(db.url)} to ${file}`);
   });
 
   test('a wrong password through PgBouncer reads like one through PostgreSQL', async () => {

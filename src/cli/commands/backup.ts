@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { BackupPlan } from '../../core/backup/plan.js';
 import type { RestorePlan } from '../../core/restore/plan.js';
+import { describeConnection } from '../../config.js';
 import type { RunContext } from '../context.js';
 import { shownLibpqEnv } from '../../lib/redact.js';
 import { run } from '../run.js';
@@ -87,8 +88,11 @@ ${examples('bindu-db backup ./backup.sql', 'bindu-db backup ./nightly.sql.gz --j
         const result = await withSpinner(`backing up to ${file}`, !ctx.out.json, (update) => backup(ctx.sessionConfig, plan, ctx.signal, db, (n) => update(formatBytes(n))));
         const doc = { file: result.file, format: result.format, schemas: result.schemas, bytes: result.bytes, sha256: result.sha256, seconds: Number(result.seconds.toFixed(3)) };
         if (ctx.out.json) return ctx.out.document(doc);
+        // DIRECT_DATABASE_URL when set: what pg_dump read, not the pooler.
+        const t = ctx.sessionConfig.target;
+        const dumpedFrom = t.kind === 'postgres' ? describeConnection(t.connection) : ctx.targetLabel;
         ctx.out.print(
-          `Backed up ${ctx.targetLabel} to ${result.file}`,
+          `Backed up ${dumpedFrom} to ${result.file}`,
           `  schemas ${result.schemas.join(', ') || '(none)'}`,
           `  format  ${result.format}`,
           `  size    ${formatBytes(result.bytes)} (${result.bytes} bytes)`,
