@@ -108,6 +108,18 @@ describe('refused, naming the line', () => {
     await expect(vetScript(chunks(script(['\\restrict other'], 'head'), 64), 'x.sql')).rejects.toThrow(/line 10: refused the psql meta-command \\restrict/);
   });
 
+  test('random bytes, or a binary file: not a script, said so, in chunks of any size', async () => {
+    const bytes = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 256)); // every byte value, NUL among them
+    const text = Buffer.concat([Buffer.from('--\n-- not a dump\n'), bytes]);
+    const line = text.subarray(0, text.indexOf(0)).toString('latin1').split('\n').length;
+    expect(line).toBeGreaterThanOrEqual(3);
+    for (const size of [1, 64, 1 << 20]) {
+      const err = await vetScript(Readable.from(Array.from({ length: Math.ceil(text.length / size) }, (_, i) => text.subarray(i * size, (i + 1) * size))), 'x.sql').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RefusedError);
+      expect((err as Error).message).toBe(`x.sql is not a SQL script or a pg_dump archive (binary data on line ${line}); nothing was restored`);
+    }
+  });
+
   test('a truncated script: incomplete, not refused', async () => {
     const text = script();
     await expect(vetScript(chunks(text.slice(0, text.indexOf('2\t')), 64), 'x.sql')).rejects.toThrow(/incomplete/);

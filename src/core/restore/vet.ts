@@ -91,6 +91,18 @@ const refuse = (origin: string, line: number, what: string, text: string) =>
 
 const TERMINATOR = Buffer.from('\\.\n');
 
+/** How much of a file's start is searched for binary data. */
+const BINARY_SNIFF = 64 << 10;
+
+const countLines = (buf: Buffer) => {
+  let n = 0;
+  for (let at = buf.indexOf(10); at !== -1; at = buf.indexOf(10, at + 1)) n++;
+  return n;
+};
+
+const notAScript = (origin: string, line: number) =>
+  new RefusedError(`${origin} is not a SQL script or a pg_dump archive (binary data on line ${line}); nothing was restored`, 'restore reads backups made by bindu-db backup or pg_dump: plain, gzip or custom format');
+
 type State = 'normal' | 'single' | 'escape' | 'double' | 'dollar' | 'line-comment' | 'block-comment';
 
 /**
@@ -247,7 +259,17 @@ export async function vetScript(source: AsyncIterable<Buffer>, origin: string): 
   };
 
   let pending = Buffer.alloc(0);
+  let headSeen = 0; // bytes of the file's start searched for a NUL
+  let headLines = 0;
   for await (const chunk of source) {
+    if (headSeen < BINARY_SNIFF) {
+      // No text psql reads holds a NUL byte: this is not a script at all, which says more than the first odd line it happens to hold.
+      const part = chunk.subarray(0, BINARY_SNIFF - headSeen);
+      const nul = part.indexOf(0);
+      if (nul !== -1) throw notAScript(origin, headLines + countLines(part.subarray(0, nul)) + 1);
+      headSeen += part.length;
+      headLines += countLines(part);
+    }
     let buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
     let start = 0;
     for (;;) {
