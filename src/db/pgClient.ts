@@ -130,8 +130,3 @@ export async function serverVersionNumOf(sql: SqlRunner): Promise<number> {
   const [row] = await sql.query<{ v: string }>("select current_setting('server_version_num') as v");
   return Number(row.v);
 }
-
-/** server_version_num over a connection opened and closed for it (backup asks nothing else). */
-export async function queryServerVersionNum(c: PgConnection, connectTimeoutSeconds: number): Promise<number> {
-  return withConnection(c, connectTimeoutSeconds, serverVersionNumOf);
-}

@@ -119,7 +119,6 @@ export function planTocList(file: string): ToolPlan {
 export const VERSION_ARGS = ['--version'];
 
 /** psql printing server_version_num and nothing else; never prompting for a password. */
-export const SERVER_VERSION_ARGS = ['--no-psqlrc', '--no-password', '--no-align', '--tuples-only', '--quiet', '--command=show server_version_num'];
 
 /** The major version in "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)", or "psql (PostgreSQL) 9.6.24". */
 export function parseToolVersion(output: string): { major: number; text: string } | undefined {

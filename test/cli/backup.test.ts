@@ -183,7 +183,7 @@ describe("the server's version, asked before pg_dump runs", () => {
     expect(leftovers(dir)).toEqual([]);
   });
 
-  test('a psql that hangs is not waited for, and not left running', async () => {
+  test('needs no psql: the version check asks on its own connection, so a psql that would hang is never started', async () => {
     const pidFile = path.join(dir, 'psql-hangs.pid');
     const PSQL = script('psql-hangs', `echo $$ > "${pidFile}"; exec sleep 300`); // far past the test timeout: waiting for it fails the test
     const out = path.join(dir, 'psql-hangs.sql');
@@ -191,9 +191,7 @@ describe("the server's version, asked before pg_dump runs", () => {
     expect(r.stderr).not.toContain('error');
     expect(r.code).toBe(0);
     expect(fs.existsSync(out)).toBe(true);
-    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
-    await until('the dump to end', () => !running(pid), { limitMs: 10_000 });
-    expect(running(pid)).toBe(false);
+    expect(fs.existsSync(pidFile)).toBe(false);
   });
 });
 

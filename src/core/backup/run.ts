@@ -11,14 +11,14 @@ import type { Config } from '../../config.js';
 import { dumpedTables, existingSchemas, exportSnapshot, rowCounts, userSchemas } from '../../db/backupCatalog.js';
 import type { Database } from '../../db/connect.js';
 import { dumpEmbedded } from '../../db/embedded.js';
-import { withConnection } from '../../db/pgClient.js';
+import { serverVersionNumOf, withConnection } from '../../db/pgClient.js';
 import type { SqlRunner } from '../../db/sqlRunner.js';
 import { ConfigError, OperationError, RefusedError, UsageError } from '../../errors.js';
 import { isAlive } from '../../lib/fileLock.js';
 import { serverMajor } from '../../lib/pgArgs.js';
 import { type ToolCommand, abortError, atExit, startTool } from '../../lib/process.js';
 import { createRedactor } from '../../lib/redact.js';
-import { MISSING_HINT, connectionOf, serverVersionNum, toolVersion } from '../pgTools.js';
+import { MISSING_HINT, connectionOf, toolVersion } from '../pgTools.js';
 import { type Manifest, manifestLine } from './manifest.js';
 import { type BackupFormat, type BackupPlan, GZIP_LEVEL } from './plan.js';
 
@@ -32,12 +32,8 @@ export interface BackupResult {
   seconds: number;
 }
 
-/**
- * pg_dump refuses servers newer than itself, after connecting; say so first, naming both versions.
- * The tool's version and the server's are asked at the same time.
- */
-async function checkPgDump(config: Config, signal: AbortSignal): Promise<void> {
-  const [num, tool] = await Promise.all([serverVersionNum(config, signal), toolVersion(config, 'pg_dump', config.tools.pgDump)]);
+/** pg_dump refuses servers newer than itself, after connecting; say so first, naming both versions. */
+function checkPgDump(config: Config, tool: { major: number; text: string }, num: number): void {
   const major = serverMajor(num);
   if (tool.major < major) {
     const serverText = num >= 100000 ? `${Math.floor(num / 10000)}.${num % 10000}` : String(major);
@@ -238,10 +234,12 @@ function descriptorSink(fd: number): Writable {
  * archive is rewritten at the end (its table of contents), so it is hashed after.
  */
 async function dumpWithPgDump(config: Config, plan: BackupPlan, pgDump: ToolCommand, fd: number, tmp: string, signal: AbortSignal, onProgress?: (bytes: number) => void) {
-  // Before pg_dump, not beside it: on a 2-core machine the check running alongside slowed the dump more than it took.
-  await checkPgDump(config, signal);
+  // Asked while we connect, and known before pg_dump starts: beside the dump, on a 2-core machine, the check slowed it more than it took.
+  const tool = toolVersion(config, 'pg_dump', config.tools.pgDump);
+  tool.catch(() => undefined); // reported below, unless connecting fails first
   const c = connectionOf(config);
   return withConnection(c, config.connectTimeoutSeconds, async (sql) => {
+    checkPgDump(config, await tool, await serverVersionNumOf(sql));
     const snapshot = await exportSnapshot(sql);
     const dump = startTool({ ...pgDump, args: [...pgDump.args, `--snapshot=${snapshot}`] }, { stdout: fd, redact: createRedactor(config.secrets), signal, missingHint: MISSING_HINT });
     const counted = readManifest(sql, plan);
