@@ -195,6 +195,29 @@ describe("the server's version, asked before pg_dump runs", () => {
   });
 });
 
+describe("the tools on the machine's own PATH", () => {
+  // Every other test puts the server's bin directory first on PATH (see cliEnv); on Debian the
+  // PATH a user has runs each tool through postgresql-common's pg_wrapper.
+  test('a plain and a custom backup restore through them', async () => {
+    const target = await createTestDatabase('bkpath');
+    try {
+      for (const file of ['path.sql', 'path.dump']) {
+        const out = path.join(dir, file);
+        expect((await runCli(['backup', out], env({ PATH: process.env.PATH! }))).code).toBe(0);
+        const r = await runCli(['restore', out, '--clean', '--yes'], { env: { DATABASE_URL: target.url, PATH: process.env.PATH! } });
+        expect(r.stderr).not.toContain('error');
+        expect(r.code).toBe(0);
+        const [{ n }] = await adminQuery<{ n: string }>('select count(*)::text as n from public.tasks', [], target.name);
+        const [{ m }] = await adminQuery<{ m: string }>('select count(*)::text as m from public.tasks', [], db.name);
+        expect(Number(m)).toBeGreaterThan(0);
+        expect(n).toBe(m);
+      }
+    } finally {
+      await dropTestDatabase(target.name);
+    }
+  });
+});
+
 describe('the password never reaches an argv', () => {
   test('pg_dump, psql and pg_restore get it only through PGPASSWORD', async () => {
     const bin = path.join(dir, 'recording-bin');

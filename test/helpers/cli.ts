@@ -25,9 +25,14 @@ export interface CliOptions {
  * The environment the CLI runs with in tests: no DATABASE_URL or STORAGE_TYPE from the machine,
  * colour off, and no NODE_EXTRA_CA_CERTS: node parses that file at every start (about 80 ms of
  * CPU per run here), and no test's server needs it (the TLS tests name their root with sslrootcert).
+ * The test server's own client tools come first on PATH: Debian's /usr/bin/pg_dump, psql and
+ * pg_restore are one Perl wrapper, about 40 ms of CPU at each start before the tool runs, and the
+ * suite starts them hundreds of times (the wrapper itself is tested in backup.test.ts).
  */
 function cliEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
-  const env: Record<string, string | undefined> = { ...process.env, DATABASE_URL: undefined, STORAGE_TYPE: undefined, NO_COLOR: '1', FORCE_COLOR: undefined, NODE_EXTRA_CA_CERTS: undefined, ...extra };
+  const bindir = process.env.TEST_PG_BINDIR;
+  const PATH = bindir ? `${bindir}${path.delimiter}${process.env.PATH ?? ''}` : process.env.PATH;
+  const env: Record<string, string | undefined> = { ...process.env, PATH, DATABASE_URL: undefined, STORAGE_TYPE: undefined, NO_COLOR: '1', FORCE_COLOR: undefined, NODE_EXTRA_CA_CERTS: undefined, ...extra };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
   return env as Record<string, string>;
 }
