@@ -9,7 +9,7 @@ import { type Database, openDatabase } from '../../src/db/connect.js';
 import type { Source } from '../../src/db/inspect/source.js';
 import { readMigrations } from '../../src/core/migrationFiles.js';
 import { up } from '../../src/core/migrations.js';
-import { showTask, sourceFor } from '../../src/core/inspect.js';
+import { listTasks, showTask, sourceFor } from '../../src/core/inspect.js';
 import * as prune from '../../src/core/retention/prune.js';
 import * as fail from '../../src/core/retention/fail.js';
 import { listStuckTasks } from '../../src/core/retention/stuck.js';
@@ -310,6 +310,21 @@ describe.each(targets)('retention on $name', (target) => {
       }
     }
     expect((await listStuckTasks([f.source], { olderThan: f.olderThan })).items).toEqual([]);
+  });
+
+  // SQLAlchemy stores a Python None in a JSONB column as JSON null, and nothing in the server's
+  // schema says history is an array.
+  (target.server ? test : test.skip)('a failed task whose history is JSON null or an object is listed, shown and pruned', async () => {
+    await reset();
+    const [nullHistory, objectHistory] = [f.prunable[1], 'aa000000-0000-4000-8000-0000000000f1'];
+    await f.q(`update "${f.schema}".tasks set history = 'null'::jsonb where id = ?`, [nullHistory]);
+    await f.q(`update "${f.schema}".tasks set history = '{"not": "an array"}'::jsonb where id = ?`, [objectHistory]);
+    const listed = await listTasks(f.db, { status: 'failed' });
+    expect(listed.items.map((t) => t.task_id).sort()).toEqual([nullHistory, objectHistory].sort());
+    expect(listed.items.map((t) => [t.message_count, t.failure_reason ?? null])).toEqual([[0, null], [0, null]]);
+    expect((await showTask(f.db, nullHistory)).failure_reason ?? null).toBeNull();
+    const plan = await prune.planTaskPrune([f.source], { olderThan: f.olderThan, archive: path.join(tmp, 'null-history.jsonl') });
+    expect((await prune.pruneTasks(plan)).deleted).toEqual(f.expected);
   });
 
   test('tasks fail by id: a finished task is left alone and counted, an unknown one reported, one finished meanwhile untouched', async () => {

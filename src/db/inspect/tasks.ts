@@ -63,12 +63,16 @@ function storedValues(source: Source, statuses: TaskStatus[] | undefined): Array
   return [...new Set(statuses.flatMap((s) => source.layout.storedStatuses(s)))];
 }
 
-/** Text of the text parts of the last agent message of a history column (SQL), at most 1000 characters. */
+/**
+ * Text of the text parts of the last agent message of a history column (SQL), at most 1000
+ * characters. A history that is not an array (the server's JSONB column holds JSON null when
+ * SQLAlchemy is given None) has no message: jsonb_array_elements would fail the whole list.
+ */
 function lastAgentTextSql(history: string): string {
   return `(select left(string_agg(p.value ->> 'text', ' ' order by p.n), 1000)
       from jsonb_array_elements(
         (select case when jsonb_typeof(m.value -> 'parts') = 'array' then m.value -> 'parts' else '[]'::jsonb end
-           from jsonb_array_elements(${history}) with ordinality m(value, n)
+           from jsonb_array_elements(case when jsonb_typeof(${history}) = 'array' then ${history} else '[]'::jsonb end) with ordinality m(value, n)
           where m.value ->> 'role' = 'agent'
           order by m.n desc limit 1)
       ) with ordinality p(value, n)
