@@ -1,20 +1,25 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
-
-const gzip = promisify(zlib.gzip);
 
 /** An append-only JSON Lines file that is on disk, whole, each time `append` resolves. */
 export interface JsonlArchive {
   readonly file: string;
   readonly gzip: boolean;
-  /** Appends the lines (one JSON document each) and fsyncs the file. */
+  /** Appends the lines (one JSON document each) and fsyncs the file; on failure the file is as it was. */
   append(lines: string[]): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Why an archive could not be written at `file` (its directory missing or read-only), or null. */
+const isGzip = (file: string) => /\.gz$/i.test(file);
+
+/**
+ * Why an archive could not be written at `file`, or null: its directory missing or read-only,
+ * or something there that is not an archive of its kind. A FIFO would hang the run and a
+ * device swallow the rows; a link planted where the archive goes (to /etc/passwd, say) would
+ * have task histories appended to whatever it points at.
+ */
 export function archiveProblem(file: string): string | null {
   const dir = path.dirname(path.resolve(file));
   try {
@@ -22,7 +27,48 @@ export function archiveProblem(file: string): string | null {
   } catch (err) {
     return `cannot write into ${dir}: ${(err as NodeJS.ErrnoException).code}`;
   }
-  return fs.existsSync(file) && fs.statSync(file).isDirectory() ? `${file} is a directory` : null;
+  if (!fs.existsSync(file)) return null;
+  const stat = fs.statSync(file);
+  if (stat.isDirectory()) return `${file} is a directory`;
+  if (!stat.isFile()) return `${file} is not a regular file`;
+  if (stat.size === 0) return null;
+  const head = Buffer.alloc(2);
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      fs.readSync(fd, head, 0, 2, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    return `cannot read ${file}: ${(err as NodeJS.ErrnoException).code}`;
+  }
+  const gzip = isGzip(file);
+  const ours = gzip ? head[0] === 0x1f && head[1] === 0x8b : head[0] === 0x7b; // gzip's magic, or '{'
+  return ours ? null : `${file} holds something other than a ${gzip ? 'gzip-compressed ' : ''}JSON Lines archive; not appending to it`;
+}
+
+/** Lines as buffers of a few MiB: a batch can hold more text than one string can (V8's limit is 512 MiB). */
+function* chunksOf(lines: string[], size = 4 << 20): Generator<Buffer> {
+  let parts: string[] = [];
+  let length = 0;
+  const flush = function* () {
+    if (parts.length) yield Buffer.from(parts.join(''));
+    parts = [];
+    length = 0;
+  };
+  for (const line of lines) {
+    if (line.length >= size) {
+      yield* flush();
+      yield Buffer.from(line);
+      yield Buffer.from('\n');
+      continue;
+    }
+    parts.push(line, '\n');
+    length += line.length + 1;
+    if (length >= size) yield* flush();
+  }
+  yield* flush();
 }
 
 /**
@@ -36,15 +82,36 @@ export async function openJsonlArchive(file: string): Promise<JsonlArchive> {
   const existed = fs.existsSync(file);
   const handle = await fs.promises.open(file, 'a', 0o600);
   if (!existed) await syncDirectory(path.dirname(path.resolve(file)));
-  const compressed = file.endsWith('.gz');
+  const compressed = isGzip(file);
+  // A full disk takes a write part-way and says so only in the count written: each buffer is
+  // written to its end, so that the next write reports the error instead.
+  const writeAll = async (buffer: Buffer) => {
+    for (let at = 0; at < buffer.length; ) {
+      const { bytesWritten } = await handle.write(buffer, at, buffer.length - at);
+      if (bytesWritten === 0) throw Object.assign(new Error('no space left on device, write'), { code: 'ENOSPC' });
+      at += bytesWritten;
+    }
+  };
   return {
     file,
     gzip: compressed,
     append: async (lines) => {
       if (lines.length === 0) return;
-      const text = `${lines.join('\n')}\n`;
-      await handle.write(compressed ? await gzip(text) : Buffer.from(text));
-      await handle.sync();
+      const { size } = await handle.stat();
+      try {
+        if (compressed) {
+          await pipeline(chunksOf(lines), zlib.createGzip(), async (gzipped: AsyncIterable<Buffer>) => {
+            for await (const chunk of gzipped) await writeAll(chunk);
+          });
+        } else {
+          for (const chunk of chunksOf(lines)) await writeAll(chunk);
+        }
+        await handle.sync();
+      } catch (err) {
+        // Cut off the part-written lines: the next run appends after whole ones.
+        await handle.truncate(size).catch(() => undefined);
+        throw err;
+      }
     },
     close: () => handle.close(),
   };

@@ -1,9 +1,13 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/connect.js';
 import { AGENT_SCHEMAS } from '../fixtures/serverLayout.js';
-import { runCli, runOnTerminal, startCli, until } from '../helpers/cli.js';
+import { binPath, runCli, runOnTerminal, startCli, until } from '../helpers/cli.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 import { buildServerDatabase } from '../helpers/serverDb.js';
 
@@ -120,6 +124,33 @@ describe('retention commands', () => {
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout).deleted.tasks).toBe(TASKS - 2 * BATCH);
     expect(await count()).toBe(0);
+  });
+
+  // A disk that fills up takes a write part-way: the kernel writes what fits and says how much.
+  // A file-size limit (ulimit -f, with SIGXFSZ ignored) does the same with no disk to fill.
+  test('an archive that runs out of room stops the prune (exit 1): every deleted task is in the archive, whole; the rest stay', async () => {
+    await fill();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bindu-archive-full-'));
+    try {
+      const file = path.join(dir, 'old.jsonl');
+      // Room for about two and a half batches of these tasks (512-byte blocks).
+      const run = spawnSync('sh', ['-c', 'trap "" XFSZ; ulimit -f 12; exec "$@"', 'sh', process.execPath, binPath, '--schema', 'bindu', 'tasks', 'prune', '--older-than', '7d', '--batch-size', String(BATCH), '--archive', file, '--yes'], {
+        env: { ...process.env, DATABASE_URL: db.url, NO_COLOR: '1' },
+        encoding: 'utf8',
+      });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(/^error: cannot write the archive .*old\.jsonl: EFBIG.*\nhint: .*not deleted/m);
+      expect(run.stderr).not.toMatch(/please report|\n\s+at /);
+      const lines = fs.readFileSync(file, 'utf8').split('\n');
+      expect(lines.pop()).toBe(''); // whole lines only
+      const archived = lines.map((l) => (JSON.parse(l) as { task: { task_id: string } }).task.task_id);
+      const left = (await sql.query(`select task_id::text as id from bindu.tasks where status = 'completed'`)).rows.map((r: { id: string }) => r.id);
+      expect(archived.length).toBeGreaterThan(0);
+      expect(left.length).toBeGreaterThan(0);
+      expect([...archived, ...left].sort()).toEqual(Array.from({ length: TASKS }, (_, i) => taskId(i)).sort());
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('tasks stuck --json is a list; tasks fail marks them failed and tasks show gives the reason, on both layouts', async () => {

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { constants as bufferConstants } from 'node:buffer';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,4 +83,52 @@ describe('JSON Lines archive', () => {
     expect(archiveProblem(tmp)).toMatch(/is a directory/);
     expect(archiveProblem(path.join(tmp, 'new.jsonl'))).toBeNull();
   });
+
+  test('a path that is not an archive of its kind is refused: a FIFO, a device, a link to another file, a plain file named .gz', async () => {
+    const fifo = path.join(tmp, 'fifo.jsonl');
+    execFileSync('mkfifo', [fifo]);
+    expect(archiveProblem(fifo)).toMatch(/fifo\.jsonl is not a regular file/);
+    const device = path.join(tmp, 'null.jsonl');
+    fs.symlinkSync('/dev/null', device);
+    expect(archiveProblem(device)).toMatch(/is not a regular file/);
+    // A link planted where the archive will go, to a file of another kind (/etc/passwd, say).
+    const passwd = path.join(tmp, 'passwd');
+    fs.writeFileSync(passwd, 'root:x:0:0:root:/root:/bin/bash\n');
+    const planted = path.join(tmp, 'planted.jsonl');
+    fs.symlinkSync(passwd, planted);
+    expect(archiveProblem(planted)).toMatch(/planted\.jsonl holds something other than a JSON Lines archive/);
+    const plain = path.join(tmp, 'was-plain.jsonl');
+    const archive = await openJsonlArchive(plain);
+    await archive.append(['{"n":1}']);
+    await archive.close();
+    expect(archiveProblem(plain)).toBeNull();
+    const misnamed = path.join(tmp, 'misnamed.jsonl.gz');
+    fs.copyFileSync(plain, misnamed);
+    expect(archiveProblem(misnamed)).toMatch(/holds something other than a gzip-compressed JSON Lines archive/);
+    fs.writeFileSync(path.join(tmp, 'empty.jsonl.gz'), '');
+    expect(archiveProblem(path.join(tmp, 'empty.jsonl.gz'))).toBeNull();
+  });
+
+  test('.JSONL.GZ in capitals is compressed too', async () => {
+    const file = path.join(tmp, 'CAPS.JSONL.GZ');
+    const archive = await openJsonlArchive(file);
+    await archive.append(['{"n":1}']);
+    await archive.close();
+    expect(zlib.gunzipSync(fs.readFileSync(file)).toString('utf8')).toBe('{"n":1}\n');
+  });
+
+  // A batch of tasks with histories of tens of megabytes each: together longer than the longest string.
+  test('a batch longer than the longest string V8 can hold is appended whole', async () => {
+    const file = path.join(tmp, 'huge.jsonl');
+    const half = Math.ceil(bufferConstants.MAX_STRING_LENGTH / 2);
+    const line = (n: number) => `{"n":${n},"h":"${'x'.repeat(half)}"}`;
+    const archive = await openJsonlArchive(file);
+    try {
+      await archive.append([line(1), line(2)]);
+    } finally {
+      await archive.close();
+    }
+    expect(fs.statSync(file).size).toBe(2 * (line(1).length + 1));
+    fs.rmSync(file);
+  }, 60_000);
 });

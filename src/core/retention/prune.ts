@@ -109,7 +109,7 @@ export async function pruneTasks(plan: TaskPrunePlan, progress: PruneProgress = 
     const run = await runBatches<TaskPruneTarget, repo.BatchKey>(
       plan.targets.filter((t) => t.counts.tasks > 0),
       async (target, after) => {
-        const write = archive ? archiveBatch(archive.append, target.source) : undefined;
+        const write = archive ? archiveBatch(appendOrFail(archive, () => deleted), target.source) : undefined;
         const batch = await repo.pruneTaskBatch(target.source, target.criteria, { after, limit: plan.batchSize, archive: write });
         deleted = add(deleted, batch.deleted);
         return batch.last;
@@ -123,6 +123,18 @@ export async function pruneTasks(plan: TaskPrunePlan, progress: PruneProgress = 
   } finally {
     await archive?.close();
   }
+}
+
+/** The archive's append, its failure (a full disk) an error saying what stayed: the batch it was for is not deleted. */
+function appendOrFail(archive: Awaited<ReturnType<typeof openJsonlArchive>>, deletedSoFar: () => PruneCounts) {
+  return async (lines: string[]) => {
+    try {
+      await archive.append(lines);
+    } catch (err) {
+      const before = deletedSoFar().tasks;
+      throw new OperationError(`cannot write the archive ${archive.file}: ${(err as Error).message}`, `this batch was not deleted; ${before ? `the ${before} tasks deleted before it are in the archive` : 'nothing was deleted'}`, err);
+    }
+  };
 }
 
 /** The archive's lines for a batch: one JSON document per task. */
