@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
+import { acquireFileLock } from './fileLock.js';
 
 /** An append-only JSON Lines file that is on disk, whole, each time `append` resolves. */
 export interface JsonlArchive {
@@ -79,8 +80,17 @@ function* chunksOf(lines: string[], size = 4 << 20): Generator<Buffer> {
  * too, so the file itself survives a crash and not only its contents.
  */
 export async function openJsonlArchive(file: string): Promise<JsonlArchive> {
+  // One run appends at a time: a second run's writes would land inside the first's gzip
+  // members, and a failed append's cut-off could take the other run's lines with it.
+  const unlock = await acquireFileLock(`${file}.lock`);
   const existed = fs.existsSync(file);
-  const handle = await fs.promises.open(file, 'a', 0o600);
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(file, 'a', 0o600);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   if (!existed) await syncDirectory(path.dirname(path.resolve(file)));
   const compressed = isGzip(file);
   // A full disk takes a write part-way and says so only in the count written: each buffer is
@@ -100,9 +110,12 @@ export async function openJsonlArchive(file: string): Promise<JsonlArchive> {
       const { size } = await handle.stat();
       try {
         if (compressed) {
+          // One member, one write: a reader of the growing file meets whole members.
+          const member: Buffer[] = [];
           await pipeline(chunksOf(lines), zlib.createGzip(), async (gzipped: AsyncIterable<Buffer>) => {
-            for await (const chunk of gzipped) await writeAll(chunk);
+            for await (const chunk of gzipped) member.push(chunk);
           });
+          await writeAll(Buffer.concat(member));
         } else {
           for (const chunk of chunksOf(lines)) await writeAll(chunk);
         }
@@ -113,7 +126,13 @@ export async function openJsonlArchive(file: string): Promise<JsonlArchive> {
         throw err;
       }
     },
-    close: () => handle.close(),
+    close: async () => {
+      try {
+        await handle.close();
+      } finally {
+        unlock();
+      }
+    },
   };
 }
 

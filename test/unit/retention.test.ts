@@ -109,6 +109,20 @@ describe('JSON Lines archive', () => {
     expect(archiveProblem(path.join(tmp, 'empty.jsonl.gz'))).toBeNull();
   });
 
+  // Two prunes run at once (a cron job overlapping the last one) with the same --archive: their
+  // batches' writes interleaved inside each other's gzip members, and a failed append's cut-off
+  // could take the other run's lines with it.
+  test('one run at a time appends to an archive: a second one is refused until the first closes it', async () => {
+    const file = path.join(tmp, 'shared.jsonl.gz');
+    const first = await openJsonlArchive(file);
+    await expect(openJsonlArchive(file)).rejects.toThrow(/locked by pid \d+/);
+    await first.close();
+    const second = await openJsonlArchive(file);
+    await second.append(['{"n":1}']);
+    await second.close();
+    expect(fs.readdirSync(tmp).filter((n) => n.startsWith('shared.'))).toEqual(['shared.jsonl.gz']);
+  });
+
   test('.JSONL.GZ in capitals is compressed too', async () => {
     const file = path.join(tmp, 'CAPS.JSONL.GZ');
     const archive = await openJsonlArchive(file);

@@ -2,6 +2,7 @@ import type { Source } from '../../db/inspect/source.js';
 import * as repo from '../../db/retention.js';
 import { TERMINAL_STATUSES, type TaskStatus } from '../../db/types.js';
 import { OperationError, UsageError } from '../../errors.js';
+import { LockHeldError } from '../../lib/fileLock.js';
 import { archiveProblem, openJsonlArchive } from '../../lib/jsonlArchive.js';
 import { maskSecrets } from '../../lib/redact.js';
 import { parseStatuses } from '../inspectInput.js';
@@ -102,7 +103,8 @@ export async function pruneTasks(plan: TaskPrunePlan, progress: PruneProgress = 
     try {
       archive = await openJsonlArchive(plan.archive);
     } catch (err) {
-      throw new OperationError(`cannot open the archive ${plan.archive}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'nothing was deleted', err);
+      const hint = err instanceof LockHeldError ? 'another run is appending to it; nothing was deleted' : 'nothing was deleted';
+      throw new OperationError(`cannot open the archive ${plan.archive}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, hint, err);
     }
   }
   try {
