@@ -9,7 +9,7 @@ import { parseContextPrune, parseTaskPrune } from '../../src/core/retention/prun
 import { parseFail } from '../../src/core/retention/fail.js';
 import { parseOlderThan } from '../../src/core/retention/batches.js';
 import { archiveProblem, openJsonlArchive } from '../../src/lib/jsonlArchive.js';
-import { formatAge } from '../../src/cli/ui/retentionFormat.js';
+import { describeCounts, formatAge } from '../../src/cli/ui/retentionFormat.js';
 import { UsageError } from '../../src/errors.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bindu-retention-unit-'));
@@ -56,6 +56,11 @@ describe('retention flags', () => {
   test.each([[0, '0s'], [59, '59s'], [61, '1m 1s'], [9000, '2h 30m'], [90061, '1d 1h']])('formatAge(%d) = %s', (s, text) => {
     expect(formatAge(s)).toBe(text);
   });
+});
+
+test('counts read with thousands separators, every one of them', () => {
+  expect(describeCounts({ tasks: 200_000, task_feedback: 66_667, webhook_configs: 28_572 })).toBe('200,000 tasks (66,667 feedback, 28,572 webhook configs)');
+  expect(describeCounts({ tasks: 1, task_feedback: 0, webhook_configs: 1 })).toBe('1 task (0 feedback, 1 webhook config)');
 });
 
 describe('JSON Lines archive', () => {
