@@ -84,15 +84,19 @@ export async function openJsonlArchive(file: string): Promise<JsonlArchive> {
   // members, and a failed append's cut-off could take the other run's lines with it.
   const unlock = await acquireFileLock(`${file}.lock`);
   const existed = fs.existsSync(file);
-  let handle: fs.promises.FileHandle;
+  const compressed = isGzip(file);
+  const handle = await fs.promises.open(file, 'a+', 0o600).catch((err: unknown) => {
+    unlock();
+    throw err;
+  });
   try {
-    handle = await fs.promises.open(file, 'a', 0o600);
+    if (existed && !compressed) await cutPartLine(handle);
   } catch (err) {
+    await handle.close();
     unlock();
     throw err;
   }
   if (!existed) await syncDirectory(path.dirname(path.resolve(file)));
-  const compressed = isGzip(file);
   // A full disk takes a write part-way and says so only in the count written: each buffer is
   // written to its end, so that the next write reports the error instead.
   const writeAll = async (buffer: Buffer) => {
@@ -134,6 +138,25 @@ export async function openJsonlArchive(file: string): Promise<JsonlArchive> {
       }
     },
   };
+}
+
+/**
+ * Cuts off a last line without its newline: what an append killed part-way (or a lost power)
+ * left. Its batch was never deleted (a delete waits for its append), so nothing is lost, and a
+ * line-by-line reader (jq) would otherwise stop there, before every later run's lines.
+ */
+async function cutPartLine(handle: fs.promises.FileHandle): Promise<void> {
+  let end = (await handle.stat()).size;
+  const chunk = Buffer.alloc(1 << 20);
+  for (let first = true; end > 0; first = false) {
+    const start = Math.max(0, end - chunk.length);
+    const { bytesRead } = await handle.read(chunk, 0, end - start, start);
+    const newline = chunk.subarray(0, bytesRead).lastIndexOf(0x0a);
+    if (first && newline === bytesRead - 1) return;
+    if (newline >= 0) return handle.truncate(start + newline + 1);
+    end = start;
+  }
+  await handle.truncate(0);
 }
 
 async function syncDirectory(dir: string): Promise<void> {

@@ -128,6 +128,17 @@ describe('JSON Lines archive', () => {
     expect(fs.readdirSync(tmp).filter((n) => n.startsWith('shared.'))).toEqual(['shared.jsonl.gz']);
   });
 
+  // A run killed (or a machine losing power) in the middle of an append leaves part of a line;
+  // that batch was never deleted, so its tasks are archived again by the next run.
+  test('a part-written last line is cut off before the next run appends: every line reads as JSON', async () => {
+    const file = path.join(tmp, 'torn.jsonl');
+    fs.writeFileSync(file, '{"n":1}\n{"n":2}\n{"n":3,"h":"ab');
+    const archive = await openJsonlArchive(file);
+    await archive.append(['{"n":3}']);
+    await archive.close();
+    expect(fs.readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+  });
+
   test('.JSONL.GZ in capitals is compressed too', async () => {
     const file = path.join(tmp, 'CAPS.JSONL.GZ');
     const archive = await openJsonlArchive(file);
