@@ -141,22 +141,38 @@ export async function openJsonlArchive(file: string): Promise<JsonlArchive> {
 }
 
 /**
- * Cuts off a last line without its newline: what an append killed part-way (or a lost power)
- * left. Its batch was never deleted (a delete waits for its append), so nothing is lost, and a
- * line-by-line reader (jq) would otherwise stop there, before every later run's lines.
+ * Mends a last line without its newline. What an append killed part-way (or a lost power) left
+ * is cut off: its batch was never deleted (a delete waits for its append), so nothing is lost, and
+ * a line-by-line reader (jq) would otherwise stop there, before every later run's lines. A whole
+ * JSON document there (another tool's file, not ending in a newline) is kept and ended instead.
  */
 async function cutPartLine(handle: fs.promises.FileHandle): Promise<void> {
-  let end = (await handle.stat()).size;
+  const size = (await handle.stat()).size;
+  let end = size;
   const chunk = Buffer.alloc(1 << 20);
   for (let first = true; end > 0; first = false) {
     const start = Math.max(0, end - chunk.length);
     const { bytesRead } = await handle.read(chunk, 0, end - start, start);
     const newline = chunk.subarray(0, bytesRead).lastIndexOf(0x0a);
     if (first && newline === bytesRead - 1) return;
-    if (newline >= 0) return handle.truncate(start + newline + 1);
+    if (newline >= 0) return endOrCut(handle, start + newline + 1, size);
     end = start;
   }
-  await handle.truncate(0);
+  return endOrCut(handle, 0, size);
+}
+
+async function endOrCut(handle: fs.promises.FileHandle, lineStart: number, size: number): Promise<void> {
+  const last = Buffer.alloc(size - lineStart);
+  await handle.read(last, 0, last.length, lineStart);
+  let whole = false;
+  try {
+    // A prefix of a JSON object is never itself one: only a complete document parses.
+    whole = last.at(-1) === 0x7d && typeof JSON.parse(last.toString('utf8')) === 'object';
+  } catch {
+    whole = false;
+  }
+  if (whole) await handle.write('\n');
+  else await handle.truncate(lineStart);
 }
 
 async function syncDirectory(dir: string): Promise<void> {

@@ -139,6 +139,15 @@ describe('JSON Lines archive', () => {
     expect(fs.readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
   });
 
+  test('a whole last document without its newline (another tool wrote it) is kept, and the next line starts after it', async () => {
+    const file = path.join(tmp, 'no-newline.jsonl');
+    fs.writeFileSync(file, '{"n":1}\n{"n":2,"note":"a}"}');
+    const archive = await openJsonlArchive(file);
+    await archive.append(['{"n":3}']);
+    await archive.close();
+    expect(fs.readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual([{ n: 1 }, { n: 2, note: 'a}' }, { n: 3 }]);
+  });
+
   test('.JSONL.GZ in capitals is compressed too', async () => {
     const file = path.join(tmp, 'CAPS.JSONL.GZ');
     const archive = await openJsonlArchive(file);
