@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { Chalk } from 'chalk';
-import { formatTable, shellLine, visible, visibleData, visibleLine, visibleWidth } from '../../src/cli/ui/format.js';
+import { formatTable, plural, shellLine, visible, visibleData, visibleLine, visibleWidth } from '../../src/cli/ui/format.js';
 import { formatContextDetail, formatContextList, formatFeedbackList, formatStats, formatTaskDetail, formatTaskList } from '../../src/cli/ui/inspectFormat.js';
 import { showControls } from '../../src/studio/views/html.js';
 
@@ -90,5 +90,16 @@ describe('tables fit the terminal: the widest text columns are cut first', () =>
     const stats = { tasks_by_status: { failed: 5 }, failure_rate: 1, tasks_per_day: [{ date: '2026-12-01', count: 5 }], feedback: { count: 1, by_rating: { 1: 1 }, average_rating: 1 }, table_sizes: { tasks: { rows: 5, bytes: 100 } } };
     for (const line of formatStats(stats as never, new Chalk({ level: 0 }), 40)) expect(visibleWidth(line)).toBeLessThanOrEqual(40);
     expect(formatStats(stats as never, new Chalk({ level: 0 })).join('\n')).toContain('█'.repeat(40));
+  });
+});
+
+describe('plural: counts read the same in every summary', () => {
+  test.each([
+    [1, '1 task'],
+    [0, '0 tasks'],
+    [40000, '40,000 tasks'],
+    [1234567, '1,234,567 tasks'],
+  ])('%i', (n, text) => {
+    expect(plural(n, 'task')).toBe(text);
   });
 });

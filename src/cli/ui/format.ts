@@ -108,7 +108,7 @@ export function truncate(text: string, max: number): string {
 }
 
 export function plural(n: number, word: string, many = `${word}s`): string {
-  return `${n} ${n === 1 ? word : many}`;
+  return `${n.toLocaleString('en-US')} ${n === 1 ? word : many}`;
 }
 
 /** 1536 → "1.5 KiB". */

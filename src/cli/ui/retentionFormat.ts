@@ -3,7 +3,7 @@ import type { ContextPrunePlan, TaskPrunePlan } from '../../core/retention/prune
 import type { FailPlan } from '../../core/retention/fail.js';
 import type { StuckTaskRow } from '../../core/retention/stuck.js';
 import { colorStatus, withSchema } from './inspectFormat.js';
-import { formatTable, formatTime } from './format.js';
+import { formatTable, formatTime, plural } from './format.js';
 
 // Pure formatting of the retention plans and results: data in, lines out.
 
@@ -56,6 +56,5 @@ export function formatStuckList(items: StuckTaskRow[], c: ChalkInstance): string
 
 /** "1,000 tasks (12 feedback, 3 webhook configs)" */
 export function describeCounts(d: { tasks: number; task_feedback: number; webhook_configs: number }): string {
-  const count = (k: number, word: string) => `${n(k)} ${k === 1 ? word : `${word}s`}`;
-  return `${count(d.tasks, 'task')} (${n(d.task_feedback)} feedback, ${count(d.webhook_configs, 'webhook config')})`;
+  return `${plural(d.tasks, 'task')} (${n(d.task_feedback)} feedback, ${plural(d.webhook_configs, 'webhook config')})`;
 }
