@@ -266,3 +266,30 @@ describe.each(kinds)('a schema of ours that drifted, on %s', (kind) => {
     }
   });
 });
+
+describe("a schema of the user's own with a tasks table that only half-looks like an agent's", () => {
+  test('is no Bindu schema: doctor and repair leave it alone; schemas list, stats and a wrong --schema still answer', async () => {
+    const { url, db } = await fleetDatabase();
+    try {
+      // A job queue of another application: a tasks table with id and state, a contexts table.
+      await db.sql.query('create schema jobs');
+      await db.sql.query('create table jobs.tasks (id int primary key, state text)');
+      await db.sql.query('create table jobs.contexts (id int)');
+      expect((await doctor(db)).schemas.map((s) => s.schema)).not.toContain('jobs');
+      expect((await planRepair(db)).map((p) => p.schema)).not.toContain('jobs');
+      const env = { DATABASE_URL: url };
+      const list = await runCli(['schemas', 'list', '--json'], { env });
+      expect(list.stderr).not.toMatch(/does not exist/);
+      expect(list.code).toBe(0);
+      expect(JSON.stringify(JSON.parse(list.stdout))).not.toContain('"jobs"');
+      const stats = await runCli(['stats', '--all-schemas', '--json'], { env });
+      expect(stats.stderr).not.toMatch(/does not exist/);
+      expect(stats.code).toBe(0);
+      const wrong = await runCli(['--schema', 'nothing_here', 'tasks', 'list'], { env });
+      expect(wrong.stderr).toMatch(/schema "nothing_here" holds no Bindu tables/);
+      expect(wrong.code).toBe(2);
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
+});

@@ -51,8 +51,14 @@ async function tasksTables(sql: SqlRunner, schema?: string): Promise<TaskColumns
   );
 }
 
+// Columns every read of a layout's tasks relies on. `tasks` is a common name (job queues of
+// other applications): a table with only `id` and `state` is not an agent's, and taking it for
+// one failed every fleet read (schemas list, stats --all-schemas) and let repair alter it.
+const COMMON_TASK_COLUMNS = ['context_id', 'history', 'created_at', 'updated_at'];
+
 /** The layout a `tasks` table's columns show (the one rule detection and restore's planning apply). */
 export function layoutOf(columns: string[]): DetectedLayout | undefined {
+  if (!COMMON_TASK_COLUMNS.every((c) => columns.includes(c))) return undefined;
   if (columns.includes('task_id') && columns.includes('status')) return { layout: 'bindu-db', ownerDid: false };
   if (columns.includes('id') && columns.includes('state')) return { layout: 'bindu-server', ownerDid: columns.includes('owner_did') };
   return undefined;
