@@ -101,6 +101,8 @@ export function createRoutes(db: Database, links: Links, onError: (err: unknown)
   const dispatch = async (url: URL): Promise<Reply> => {
     const segments = url.pathname.split('/').slice(1).map((s) => decodeURIComponent(s));
     const q = url.searchParams;
+    // PostgreSQL takes no NUL in a text: bound as a schema name or a filter it failed the query as a server error.
+    if ([...segments, ...q.values()].some((v) => v.includes('\0'))) throw new UsageError('malformed address: it holds a NUL character (%00)');
     if (url.pathname === '/') return htmlReply(agentsPage(links, ((await inspect.stats(db, { bySchema: true })) as { items: inspect.SchemaStatsRow[] }).items));
     if (segments[0] !== 'agents' || segments.length < 3) throw new NotFound(`no page at ${url.pathname}`);
     const [, schema, what, id, sub, m, p] = segments;

@@ -252,6 +252,12 @@ describe('bindu-db studio on PostgreSQL, in a browser', () => {
     expect((await request(studio.url.replace('/?', '/agents/public/tasks/not-a-uuid?'))).status).toBe(400);
     expect((await request(studio.url.replace('/?', `/agents/public/tasks/${CONTEXT}?`))).status).toBe(404);
     expect((await request(studio.url.replace('/?', '/agents/no_such_schema/tasks?'))).status).toBe(404);
+    // A NUL is no character PostgreSQL takes in a text: the address is bad, not the server.
+    for (const p of ['/agents/%00/tasks?', `/agents/${AGENT_SCHEMAS.echo}/tasks?owner=%00&`, `/agents/${AGENT_SCHEMAS.echo}/tasks/%00?`]) {
+      const r = await request(studio.url.replace('/?', p));
+      expect([p, r.status]).toEqual([p, 400]);
+    }
+    expect(studio.stderr()).not.toMatch(/invalid byte sequence/);
   });
 
   test('through a transaction pooler (PgBouncer) every page reads the same', async () => {
