@@ -1,7 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import { Chalk } from 'chalk';
 import { formatTable, plural, shellLine, visible, visibleData, visibleLine, visibleWidth } from '../../src/cli/ui/format.js';
-import { formatContextDetail, formatContextList, formatFeedbackList, formatStats, formatTaskDetail, formatTaskList } from '../../src/cli/ui/inspectFormat.js';
+import { formatContextDetail, formatContextList, formatFeedbackList, formatSchemaStats, formatStats, formatTaskDetail, formatTaskList } from '../../src/cli/ui/inspectFormat.js';
+import { formatBackfill, formatDoctor, formatRepairSql } from '../../src/cli/ui/fleetFormat.js';
 import { showControls } from '../../src/studio/views/html.js';
 
 describe('shellLine: a command as it would be typed', () => {
@@ -59,6 +60,22 @@ describe('text from the database is shown with its control characters visible', 
     expect(lines.join('\n')).toContain('\\u001b]0;TITLE\\u0007');
     // The owner's newline cannot forge a line of its own.
     expect(lines.some((l) => /^Status {4}completed/.test(l))).toBe(false);
+  });
+
+  test('fleet commands print a schema name (anyone with CREATE on the database chooses it) with its controls visible', () => {
+    // A newline in the name must not end repair's `-- schema` comment and put a statement of its own in the script.
+    const schema = `agent\u001b]0;TITLE\u0007\ndrop table public.tasks; --`;
+    const finding = { schema, table: 'tasks', object: `tasks.x\u001b[2J`, kind: 'missing_column', severity: 'error', message: 'missing column', expected: null, found: null, repairable: true };
+    const lines = [
+      ...formatDoctor({ schemas: [{ schema, layout: 'bindu-server', reference: 'r', findings: [finding] }, { schema, layout: 'bindu-server', reference: 'r', findings: [] }], errors: 1, warnings: 0 } as never, c),
+      ...formatRepairSql([{ schema, layout: 'bindu-server', fixes: [finding], left: [finding], statements: [] }, { schema, layout: 'bindu-server', fixes: [finding], left: [], statements: [{ sql: `alter table "${schema}"."tasks" add column "x" text`, transactional: true }] }] as never, 5),
+      ...formatSchemaStats([{ schema, layout: 'bindu-server', tasks: 1, tasks_by_status: { failed: 1 }, failure_rate: 1, last_activity: null }], c),
+      ...formatBackfill({ owner_did: 'did:x', dry_run: true, schemas: [{ schema, tasks: 1, contexts: 1 }], skipped: [] } as never, c),
+    ].flatMap((l) => l.split('\n'));
+    for (const line of lines) expect(line).not.toMatch(controls);
+    const comments = formatRepairSql([{ schema, layout: 'bindu-server', fixes: [], left: [finding], statements: [] }] as never, 5);
+    expect(comments).toHaveLength(2);
+    for (const line of comments) expect(line).toMatch(/^-- [^\n]*$/);
   });
 });
 

@@ -201,7 +201,7 @@ export function formatSchemaStats(items: SchemaStatsRow[], c: ChalkInstance): st
   if (items.length === 0) return ['No schema holds Bindu tables.'];
   const statuses = [...new Set(items.flatMap((s) => Object.keys(s.tasks_by_status)))];
   const rows = items.map((s) => [
-    s.schema,
+    visibleLine(s.schema),
     s.layout,
     String(s.tasks),
     ...statuses.map((k) => String(s.tasks_by_status[k] ?? 0)),
