@@ -3,6 +3,7 @@ import { Chalk } from 'chalk';
 import { formatTable, plural, shellLine, visible, visibleData, visibleLine, visibleWidth } from '../../src/cli/ui/format.js';
 import { formatContextDetail, formatContextList, formatFeedbackList, formatSchemaStats, formatStats, formatTaskDetail, formatTaskList } from '../../src/cli/ui/inspectFormat.js';
 import { formatBackfill, formatDoctor, formatRepairSql } from '../../src/cli/ui/fleetFormat.js';
+import { formatContextPrunePlan, formatFailPlan, formatTaskPrunePlan } from '../../src/cli/ui/retentionFormat.js';
 import { showControls } from '../../src/studio/views/html.js';
 
 describe('shellLine: a command as it would be typed', () => {
@@ -71,6 +72,9 @@ describe('text from the database is shown with its control characters visible', 
       ...formatRepairSql([{ schema, layout: 'bindu-server', fixes: [finding], left: [finding], statements: [] }, { schema, layout: 'bindu-server', fixes: [finding], left: [], statements: [{ sql: `alter table "${schema}"."tasks" add column "x" text`, transactional: true }] }] as never, 5),
       ...formatSchemaStats([{ schema, layout: 'bindu-server', tasks: 1, tasks_by_status: { failed: 1 }, failure_rate: 1, last_activity: null }], c),
       ...formatBackfill({ owner_did: 'did:x', dry_run: true, schemas: [{ schema, tasks: 1, contexts: 1 }], skipped: [] } as never, c),
+      ...formatTaskPrunePlan({ cutoff: new Date(0), targets: [{ source: { schema }, criteria: { stored: ['failed'] }, counts: { tasks: 1, task_feedback: 0, webhook_configs: 0 } }] } as never, c),
+      ...formatContextPrunePlan({ cutoff: new Date(0), targets: [{ source: { schema }, contexts: 1 }] } as never, c),
+      ...formatFailPlan({ cutoff: new Date(0), reason: 'stuck', total: { not_found: 0 }, targets: [{ source: { schema }, toFail: 1, finished: 0 }] } as never, c),
     ].flatMap((l) => l.split('\n'));
     for (const line of lines) expect(line).not.toMatch(controls);
     const comments = formatRepairSql([{ schema, layout: 'bindu-server', fixes: [], left: [finding], statements: [] }] as never, 5);

@@ -3,9 +3,10 @@ import type { ContextPrunePlan, TaskPrunePlan } from '../../core/retention/prune
 import type { FailPlan } from '../../core/retention/fail.js';
 import type { StuckTaskRow } from '../../core/retention/stuck.js';
 import { colorStatus, withSchema } from './inspectFormat.js';
-import { formatTable, formatTime, plural } from './format.js';
+import { formatTable, formatTime, plural, visibleLine } from './format.js';
 
-// Pure formatting of the retention plans and results: data in, lines out.
+// Pure formatting of the retention plans and results: data in, lines out. Schema names come
+// from the catalog (anyone who may create a schema picks one): shown with their controls visible.
 
 /** 9000 -> "2h 30m"; the two largest units. */
 export function formatAge(seconds: number): string {
@@ -25,7 +26,7 @@ export function formatAge(seconds: number): string {
 const n = (v: number) => v.toLocaleString('en-US');
 
 export function formatTaskPrunePlan(plan: TaskPrunePlan, c: ChalkInstance): string[] {
-  const rows = plan.targets.map((t) => [t.source.schema, n(t.counts.tasks), n(t.counts.task_feedback), n(t.counts.webhook_configs)]);
+  const rows = plan.targets.map((t) => [visibleLine(t.source.schema), n(t.counts.tasks), n(t.counts.task_feedback), n(t.counts.webhook_configs)]);
   return [
     `Finished tasks (${[...new Set(plan.targets.flatMap((t) => t.criteria.stored))].join(', ')}) last updated before ${formatTime(plan.cutoff)}:`,
     ...formatTable(['SCHEMA', 'TASKS', 'FEEDBACK', 'WEBHOOK CONFIGS'], rows, c.bold).map((l) => `  ${l}`),
@@ -33,12 +34,12 @@ export function formatTaskPrunePlan(plan: TaskPrunePlan, c: ChalkInstance): stri
 }
 
 export function formatContextPrunePlan(plan: ContextPrunePlan, c: ChalkInstance): string[] {
-  const rows = plan.targets.map((t) => [t.source.schema, n(t.contexts)]);
+  const rows = plan.targets.map((t) => [visibleLine(t.source.schema), n(t.contexts)]);
   return [`Contexts with no task, last updated before ${formatTime(plan.cutoff)}:`, ...formatTable(['SCHEMA', 'CONTEXTS'], rows, c.bold).map((l) => `  ${l}`)];
 }
 
 export function formatFailPlan(plan: FailPlan, c: ChalkInstance): string[] {
-  const rows = plan.targets.map((t) => [t.source.schema, n(t.toFail), ...(plan.cutoff ? [] : [n(t.finished)])]);
+  const rows = plan.targets.map((t) => [visibleLine(t.source.schema), n(t.toFail), ...(plan.cutoff ? [] : [n(t.finished)])]);
   return [
     plan.cutoff ? `Live tasks not updated since ${formatTime(plan.cutoff)}:` : `Tasks named:`,
     ...formatTable(['SCHEMA', 'TO FAIL', ...(plan.cutoff ? [] : ['ALREADY FINISHED'])], rows, c.bold).map((l) => `  ${l}`),
