@@ -15,6 +15,7 @@ import { freshDatabase, kinds } from '../helpers/databases.js';
 import { runCli } from '../helpers/cli.js';
 import { pooledUrl } from '../helpers/pooler.js';
 import { FLEET, addOurSchema, buildFleetDatabase } from '../helpers/serverDb.js';
+import { createAllSchemaDdl } from '../fixtures/serverLayout.js';
 
 // Fleet operations on a database as Bindu's own code leaves it (Alembic-made public, agent
 // schemas made by create_all with and without owner_did) plus one schema of ours: what doctor
@@ -288,6 +289,23 @@ describe("a schema of the user's own with a tasks table that only half-looks lik
       const wrong = await runCli(['--schema', 'nothing_here', 'tasks', 'list'], { env });
       expect(wrong.stderr).toMatch(/schema "nothing_here" holds no Bindu tables/);
       expect(wrong.code).toBe(2);
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
+});
+
+describe('a schema whose name is a DID as typed (not the name the server derives from it)', () => {
+  test('repair of every schema repairs it and checks it again by its own name', async () => {
+    const { db } = await fleetDatabase();
+    try {
+      const schema = 'did:bindu:evil@example.com:agent:1';
+      for (const sql of createAllSchemaDdl(schema, { ownerDid: true })) await db.sql.query(sql);
+      const plans = await planRepair(db);
+      expect(plans.map((p) => p.schema)).toContain(schema);
+      // The check after the repair read the name as a DID and failed (a usage error) once every schema was repaired.
+      const r = await applyRepair(db, plans);
+      expect(r.after.find((s) => s.schema === schema)?.findings).toEqual([]);
     } finally {
       await db.close();
     }

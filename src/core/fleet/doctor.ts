@@ -46,7 +46,7 @@ export async function selectSchemas(db: Database, names: readonly string[] = [])
 }
 
 /** One schema against its layout's reference. Read-only: catalog queries only. */
-export async function diagnoseSchema(db: Database, target: SchemaTarget): Promise<SchemaDiagnosis> {
+export async function diagnoseSchema(db: Database, target: Pick<SchemaTarget, 'schema' | 'layout'>): Promise<SchemaDiagnosis> {
   const ref = referenceFor(target.layout);
   const findings = compareSchema(await readSchemaShape(db.sql, target.schema), ref).map(({ fix: _, ...f }) => f);
   return { schema: target.schema, layout: target.layout, reference: ref.source, findings };

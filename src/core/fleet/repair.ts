@@ -1,10 +1,11 @@
 import type { Database } from '../../db/connect.js';
 import { readSchemaShape } from '../../db/fleet/catalog.js';
 import { type RepairStatement, repairStatements, runRepairStatement, runRepairTransaction } from '../../db/fleet/repair.js';
+import type { LayoutName } from '../../db/layouts/detect.js';
 import { referenceFor } from '../../db/layouts/reference.js';
 import { CancelledError, isPgError } from '../../errors.js';
 import { type Finding, compareSchema } from './compare.js';
-import { type SchemaDiagnosis, doctor, selectSchemas } from './doctor.js';
+import { type SchemaDiagnosis, diagnoseSchema, selectSchemas } from './doctor.js';
 
 /** How long one repair statement may wait for a lock before it gives up (and is retried). */
 export const DEFAULT_DDL_LOCK_TIMEOUT_SECONDS = 5;
@@ -12,7 +13,7 @@ const ATTEMPTS = 3;
 
 export interface SchemaRepairPlan {
   schema: string;
-  layout: string;
+  layout: LayoutName;
   /** What will be fixed, and what repair leaves to a person (retyping, dropping, constraints). */
   fixes: Finding[];
   left: Finding[];
@@ -85,6 +86,8 @@ export async function applyRepair(db: Database, plans: readonly SchemaRepairPlan
     }
     done.push({ schema: plan.schema, statements: plan.statements.length });
   }
-  const after = await doctor(db, plans.map((p) => p.schema));
-  return { schemas: done, after: after.schemas };
+  // Checked by the schemas planned, not by name again: a schema named like a DID is not the one the DID derives.
+  const after: SchemaDiagnosis[] = [];
+  for (const plan of plans) after.push(await diagnoseSchema(db, plan));
+  return { schemas: done, after };
 }
