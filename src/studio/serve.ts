@@ -41,10 +41,14 @@ export function parsePort(value: string | undefined): number {
 export function parseHost(value: string | undefined): string {
   if (value === undefined) return '127.0.0.1';
   const host = value.trim();
-  if (host === '' || /^(0\.0\.0\.0|::|\[::\])$/.test(host)) {
-    throw new UsageError(`--host must be an address of this machine that browsers will use, not ${JSON.stringify(value)}`, 'e.g. --host 192.168.1.20 (the URL printed names it; requests naming another host are refused)');
-  }
+  if (host === '' || UNSPECIFIED.test(host) || /^\[::\]$/.test(host)) throw unspecifiedHost(value);
   return host.replace(/^\[(.*)\]$/, '$1');
+}
+
+const UNSPECIFIED = /^(0\.0\.0\.0|::|::ffff:0\.0\.0\.0)$/;
+
+function unspecifiedHost(value: string): UsageError {
+  return new UsageError(`--host must be an address of this machine that browsers will use, not ${JSON.stringify(value)}`, 'e.g. --host 192.168.1.20 (the URL printed names it; requests naming another host are refused)');
 }
 
 function listenError(err: NodeJS.ErrnoException, host: string, port: number): OperationError {
@@ -72,6 +76,8 @@ export async function serveStudio(db: Database, options: StudioOptions, signal: 
     throw listenError(err as NodeJS.ErrnoException, host, port);
   }
   try {
+    // Other spellings (`0`, `0.0`, `::0`, a name resolving to them) are known once listening: they listen on every interface too.
+    if (UNSPECIFIED.test(server.address)) throw unspecifiedHost(host);
     const links = linksFor(server.token);
     const url = server.origin + (options.schema === undefined ? links.agents() : links.tasks(options.schema));
     callbacks.onListening(url);

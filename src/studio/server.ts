@@ -37,6 +37,8 @@ export interface StudioServer {
   /** The token every request must carry. */
   readonly token: string;
   readonly port: number;
+  /** The IP address listened on, as the system resolved the host given. */
+  readonly address: string;
   /** Stops listening and drops every open connection. */
   close(): Promise<void>;
 }
@@ -94,13 +96,14 @@ export async function startServer(routes: (token: string) => Routes, options: { 
       resolve();
     });
   });
-  const { port } = server.address() as AddressInfo;
+  const { port, address } = server.address() as AddressInfo;
   // On loopback, `localhost` names the same server (it never resolves elsewhere).
   allowedHosts = new Set([authority(options.host, port).toLowerCase(), ...(LOOPBACK.has(options.host) ? [authority('localhost', port)] : [])]);
   return {
     origin: `http://${authority(options.host, port)}`,
     token,
     port,
+    address,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

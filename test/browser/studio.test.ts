@@ -246,6 +246,15 @@ describe('bindu-db studio on PostgreSQL, in a browser', () => {
     expect([head.status, head.body]).toEqual([200, '']);
   });
 
+  test('--host that listens on every interface is refused however it is spelt (the Host check cannot hold there)', async () => {
+    // getaddrinfo reads `0` as 0.0.0.0: the studio listened on every interface and printed http://0:<port>.
+    for (const host of ['0.0.0.0', '::', '0', '0.0', '::0']) {
+      const r = await runCli(['--url', t.url, 'studio', '--host', host], { timeoutMs: 20_000 });
+      expect([host, r.code, r.stdout]).toEqual([host, 2, '']);
+      expect(r.stderr).toMatch(/--host must be an address of this machine/);
+    }
+  });
+
   test('bad filters are a 400 page, a missing task a 404 page', async () => {
     expect((await request(studio.url.replace('/?', '/agents/public/tasks?since=yesterday&'))).status).toBe(400);
     expect((await request(studio.url.replace('/?', '/agents/public/tasks?status=exploded&'))).status).toBe(400);
