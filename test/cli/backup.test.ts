@@ -310,6 +310,35 @@ describe('on a terminal', () => {
   });
 });
 
+describe('a schema whose name holds escape sequences (anyone with CREATE on the database picks one)', () => {
+  test('backup, the restore prompt and the restore summary show it escaped, not obeyed', async () => {
+    const source = await createTestDatabase('bkesc');
+    const target = await createTestDatabase('bkesc');
+    try {
+      const name = 'x\u001b]0;pwned\u0007\u001b[2J';
+      const shown = 'x\\u001b]0;pwned\\u0007\\u001b[2J';
+      await adminQuery(`create schema "${name}"`, [], source.name);
+      await adminQuery(`create table "${name}".notes (id int)`, [], source.name);
+      const file = path.join(dir, 'escaped.sql');
+      const backup = await runCli(['backup', file], { env: { DATABASE_URL: source.url } });
+      expect(backup.code).toBe(0);
+      expect(backup.stdout).not.toContain(name);
+      expect(backup.stdout).toContain(shown);
+      const asked = await runOnTerminal(['restore', file], { env: { DATABASE_URL: target.url }, prompt: /Restore/, keys: 'n\r' });
+      expect(asked.code).toBe(130);
+      expect(asked.text).not.toContain(name);
+      expect(asked.text).toContain(shown);
+      const restored = await runCli(['restore', file, '--yes'], { env: { DATABASE_URL: target.url } });
+      expect(restored.code).toBe(0);
+      expect(restored.stdout).not.toContain(name);
+      expect(restored.stdout).toContain(shown);
+    } finally {
+      await dropTestDatabase(source.name);
+      await dropTestDatabase(target.name);
+    }
+  });
+});
+
 describe('help', () => {
   test.each(['backup', 'restore'])('%s --help shows an example', async (cmd) => {
     const r = await runCli([cmd, '--help']);

@@ -311,3 +311,19 @@ describe('a schema whose name is a DID as typed (not the name the server derives
     }
   }, 60_000);
 });
+
+describe('a schema whose name holds escape sequences', () => {
+  test('repair on the command line names it escaped, not obeyed', async () => {
+    const { url, db } = await fleetDatabase();
+    try {
+      const schema = 'agent\u001b]0;pwned\u0007';
+      for (const sql of createAllSchemaDdl(schema, { ownerDid: true })) await db.sql.query(sql);
+      const r = await runCli(['schemas', 'repair', '--yes'], { env: { DATABASE_URL: url } });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('repaired agent\\u001b]0;pwned\\u0007 (');
+      expect(r.stdout + r.stderr).not.toContain(schema);
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
+});

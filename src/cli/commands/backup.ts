@@ -9,7 +9,7 @@ import { run } from '../run.js';
 import { examples } from '../options.js';
 import { confirmDestructive } from '../ui/prompt.js';
 import { withSpinner } from '../ui/spinner.js';
-import { formatBytes, plural, shellLine } from '../ui/format.js';
+import { formatBytes, plural, shellLine, visibleLine } from '../ui/format.js';
 
 interface BackupFlags {
   format?: 'plain' | 'custom';
@@ -28,7 +28,9 @@ const backupPlan = () => import('../../core/backup/plan.js');
 const backupRun = () => import('../../core/backup/run.js');
 const restoreRun = () => import('../../core/restore/run.js');
 
-const schemaList = (schemas: string[]) => (schemas.length ? schemas.join(', ') : 'every schema');
+// Schema names come from the database or from the backup file (untrusted): shown with their controls visible.
+const schemaNames = (schemas: readonly string[]) => schemas.map(visibleLine).join(', ');
+const schemaList = (schemas: string[]) => (schemas.length ? schemaNames(schemas) : 'every schema');
 
 /** --dry-run: what would run, with the libpq variables it would get (the password hidden). */
 function printPlan(ctx: RunContext, plan: BackupPlan): void {
@@ -50,12 +52,12 @@ function printPlan(ctx: RunContext, plan: BackupPlan): void {
 /** What --clean is about to do to the target, or nothing when it finds nothing to replace. */
 function cleanWarning(plan: RestorePlan): string | undefined {
   if (plan.dataOnly) {
-    const filled = plan.dataOnly.tables.filter((t) => t.filled).map((t) => `${t.schema}.${t.name}`);
+    const filled = plan.dataOnly.tables.filter((t) => t.filled).map((t) => visibleLine(`${t.schema}.${t.name}`));
     return filled.length ? `The rows of ${filled.join(', ')} are deleted and replaced by the backup's; no table is dropped.` : undefined;
   }
   const occupied = plan.occupied;
   return occupied.length
-    ? `Replaced: the Bindu tables (and everything the backup recreates) in schema${occupied.length > 1 ? 's' : ''} ${occupied.map((h) => `${h.schema} (${h.tables.join(', ')})`).join(', ')}; other schemas are not touched.`
+    ? `Replaced: the Bindu tables (and everything the backup recreates) in schema${occupied.length > 1 ? 's' : ''} ${occupied.map((h) => `${visibleLine(h.schema)} (${h.tables.join(', ')})`).join(', ')}; other schemas are not touched.`
     : undefined;
 }
 
@@ -93,7 +95,7 @@ ${examples('bindu-db backup ./backup.sql', 'bindu-db backup ./nightly.sql.gz --j
         const dumpedFrom = t.kind === 'postgres' ? describeConnection(t.connection) : ctx.targetLabel;
         ctx.out.print(
           `Backed up ${dumpedFrom} to ${result.file}`,
-          `  schemas ${result.schemas.join(', ') || '(none)'}`,
+          `  schemas ${schemaNames(result.schemas) || '(none)'}`,
           `  format  ${result.format}`,
           `  size    ${formatBytes(result.bytes)} (${result.bytes} bytes)`,
           `  time    ${result.seconds.toFixed(2)} s`,

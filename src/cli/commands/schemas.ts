@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { run } from '../run.js';
 import { examples } from '../options.js';
-import { formatTable, formatTime, plural, visible } from '../ui/format.js';
+import { formatTable, formatTime, plural, visible, visibleLine } from '../ui/format.js';
 
 const fmt = () => import('../ui/fleetFormat.js');
 
@@ -80,7 +80,7 @@ export function registerSchemas(program: Command): void {
         const result = await core.applyRepair(db, plans, { signal: ctx.signal, onSchema: (s) => ctx.out.notice(`repairing ${s}`) });
         const left = result.after.flatMap((s) => s.findings);
         if (ctx.out.json) return ctx.out.document({ dry_run: false, repaired: result.schemas, left });
-        ctx.out.print(...(result.schemas.length ? result.schemas.map((s) => `repaired ${s.schema} (${plural(s.statements, 'statement')})`) : ['Nothing to repair.']));
+        ctx.out.print(...(result.schemas.length ? result.schemas.map((s) => `repaired ${visibleLine(s.schema)} (${plural(s.statements, 'statement')})`) : ['Nothing to repair.']));
         for (const finding of left) ctx.out.warn(`left for a person: ${f.formatFinding(finding, ctx.out.color)}`);
       }),
     );
