@@ -1,7 +1,7 @@
 import * as inspect from '../core/inspect.js';
 import { messagesOf, partsOf } from '../core/messages.js';
 import { type Database, inSchema } from '../db/connect.js';
-import { BinduError, OperationError, UsageError } from '../errors.js';
+import { BinduError, OperationError, UsageError, isPgError } from '../errors.js';
 import { agentsPage } from './views/agents.js';
 import { type Html, html, showControls } from './views/html.js';
 import type { Links } from './views/links.js';
@@ -29,6 +29,9 @@ export interface Routes {
 /** Context histories shown on a context page when its conversation lives in its tasks (Bindu's server). */
 const CONTEXT_HISTORIES = 10;
 const MAX_VIEWS = 1000;
+
+/** SQLSTATEs of a table or schema that no longer exists: undefined_table, invalid_schema_name. */
+const GONE = new Set(['42P01', '3F000']);
 
 const htmlReply = (body: Html, status = 200): Reply => ({ status, type: 'html', body: body.value });
 const textReply = (body: string): Reply => ({ status: 200, type: 'text', body });
@@ -122,7 +125,15 @@ export function createRoutes(db: Database, links: Links, onError: (err: unknown)
   return {
     handle: async (url) => {
       try {
-        return await dispatch(url);
+        try {
+          return await dispatch(url);
+        } catch (err) {
+          // A schema (or its tables) dropped while the studio runs: what was detected there is
+          // stale. Detect again, so a gone agent is a 404 page rather than an internal error.
+          if (!isPgError(err) || !GONE.has(err.code ?? '')) throw err;
+          views.clear();
+          return await dispatch(url);
+        }
       } catch (err) {
         const reply = errorReply(links, err);
         if (reply.status >= 500) onError(err);

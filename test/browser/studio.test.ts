@@ -10,8 +10,8 @@ import { readMigrations } from '../../src/core/migrationFiles.js';
 import { up } from '../../src/core/migrations.js';
 import { runSeeds, seedFiles } from '../../src/core/seeds.js';
 import * as inspect from '../../src/core/inspect.js';
-import { AGENT_SCHEMAS } from '../fixtures/serverLayout.js';
-import { createTestDatabase, dropTestDatabase } from '../helpers/db.js';
+import { AGENT_SCHEMAS, createAllSchemaDdl } from '../fixtures/serverLayout.js';
+import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 import { buildServerDatabase } from '../helpers/serverDb.js';
 import { pooledUrl } from '../helpers/pooler.js';
 import { repoRoot, runCli } from '../helpers/cli.js';
@@ -253,6 +253,18 @@ describe('bindu-db studio on PostgreSQL, in a browser', () => {
       expect([host, r.code, r.stdout]).toEqual([host, 2, '']);
       expect(r.stderr).toMatch(/--host must be an address of this machine/);
     }
+  });
+
+  test('an agent schema dropped while the studio runs is a 404 page, not an internal error', async () => {
+    const schema = 'did_bindu_gone_at_example_com_agent_1';
+    for (const sql of createAllSchemaDdl(schema, { ownerDid: true })) await adminQuery(sql, [], t.name);
+    const address = studio.url.replace('/?', `/agents/${schema}/tasks?`);
+    expect((await request(address)).status).toBe(200);
+    await adminQuery(`drop schema "${schema}" cascade`, [], t.name);
+    const gone = await request(address);
+    expect(gone.status).toBe(404);
+    expect(gone.body).toContain(`schema &quot;${schema}&quot; holds no Bindu tables`);
+    expect(studio.stderr()).not.toMatch(/does not exist/);
   });
 
   test('bad filters are a 400 page, a missing task a 404 page', async () => {
