@@ -12,7 +12,8 @@ export interface DumpEntry {
   name: string;
 }
 
-const HEADER = /^-- (?:Data for )?Name: (.*); Type: (.*); Schema: (.*); Owner: .*$/;
+// Every pattern on a line takes `s`: a name may hold U+2028 or U+2029, where a bare `.` stops.
+const HEADER = /^-- (?:Data for )?Name: (.*); Type: (.*); Schema: (.*); Owner: .*$/s;
 
 /** One header line of a plain script, or undefined for any other line. */
 export function parseHeaderLine(line: string): DumpEntry | undefined {
@@ -38,7 +39,7 @@ const TOC_TYPES = [
 
 /** One line of `pg_restore -l` output, or undefined for comments and types not listed above. */
 export function parseTocLine(line: string): DumpEntry | undefined {
-  const m = /^\d+; \d+ \d+ (.*)$/.exec(line);
+  const m = /^\d+; \d+ \d+ (.*)$/s.exec(line);
   if (!m) return undefined;
   const type = TOC_TYPES.find((t) => m[1].startsWith(`${t} `));
   if (!type) return undefined;

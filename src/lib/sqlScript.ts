@@ -24,7 +24,8 @@ export interface PrepareOptions {
 export function rewriteHeadLine(line: string, opts: PrepareOptions): string | null {
   if (/^\\restrict\s/.test(line)) return null;
   if (opts.targetMajor < 17 && /^SET transaction_timeout = /.test(line)) return null;
-  const schema = /^CREATE SCHEMA (.+);$/.exec(line);
+  // `s`: a name may hold U+2028 or U+2029, where a bare `.` stops.
+  const schema = /^CREATE SCHEMA (.+);$/s.exec(line);
   if (schema) return `CREATE SCHEMA IF NOT EXISTS ${schema[1]};`;
   if (/^COMMENT ON SCHEMA public IS /.test(line)) return null;
   return line;
@@ -113,7 +114,7 @@ export async function* splitScript(source: AsyncIterable<Buffer>): AsyncGenerato
     }
     const line = lineBuf.toString('utf8');
     if (line.startsWith('\\')) return;
-    if (/^COPY .* FROM stdin;$/.test(line)) {
+    if (/^COPY .* FROM stdin;$/s.test(line)) {
       const part = flushSql();
       if (part) yield part;
       copy = { statement: line, data: [] };

@@ -12,6 +12,7 @@ describe('what a dump holds', () => {
     ['-- Name: did_x; Type: SCHEMA; Schema: -; Owner: -', { type: 'SCHEMA', schema: null, name: 'did_x' }],
     ['-- Data for Name: tasks; Type: TABLE DATA; Schema: public; Owner: -', { type: 'TABLE DATA', schema: 'public', name: 'tasks' }],
     ['-- Name: tasks tasks_pkey; Type: CONSTRAINT; Schema: public; Owner: -', { type: 'CONSTRAINT', schema: 'public', name: 'tasks tasks_pkey' }],
+    ['-- Name: a\u2028b; Type: SCHEMA; Schema: -; Owner: -', { type: 'SCHEMA', schema: null, name: 'a\u2028b' }],
     ['SET statement_timeout = 0;', undefined],
   ])('plain header %s', (line, entry) => expect(parseHeaderLine(line)).toEqual(entry));
 
@@ -23,6 +24,7 @@ describe('what a dump holds', () => {
     ['3421; 0 0 SEQUENCE OWNED BY public bindu_db_migrations_id_seq postgres', { type: 'SEQUENCE OWNED BY', schema: 'public', name: 'bindu_db_migrations_id_seq' }],
     ['3410; 0 16410 TABLE DATA public contexts postgres', { type: 'TABLE DATA', schema: 'public', name: 'contexts' }],
     ['216; 1259 16410 TABLE did_a contexts ', { type: 'TABLE', schema: 'did_a', name: 'contexts' }],
+    ['5; 2615 16385 SCHEMA - a\u2028b postgres', { type: 'SCHEMA', schema: null, name: 'a\u2028b' }],
     [';     Format: CUSTOM', undefined],
   ])('pg_restore -l line %s', (line, entry) => expect(parseTocLine(line)).toEqual(entry));
 

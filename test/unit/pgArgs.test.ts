@@ -125,6 +125,8 @@ describe('scripts', () => {
     ['SET transaction_timeout = 0;', 15, null],
     ['SET transaction_timeout = 0;', 17, 'SET transaction_timeout = 0;'],
     ['CREATE SCHEMA agent_x;', 15, 'CREATE SCHEMA IF NOT EXISTS agent_x;'],
+    // A line separator (U+2028) in a name is no line end: JavaScript's `.` stops at it.
+    ['CREATE SCHEMA "a\u2028b";', 15, 'CREATE SCHEMA IF NOT EXISTS "a\u2028b";'],
     ["COMMENT ON SCHEMA public IS 'standard public schema';", 18, null],
     ['SET lock_timeout = 0;', 15, 'SET lock_timeout = 0;'],
   ])('head line %s on PostgreSQL %i', (line, major, out) => expect(rewriteHeadLine(line, { targetMajor: major })).toBe(out));
@@ -150,6 +152,11 @@ describe('scripts', () => {
     expect(copy.data.toString()).toBe('1\tsay "hi"\\nthere ✓\n2\t\\N\n');
     expect((parts[0] as { text: string }).text).not.toContain('\\restrict');
     expect((parts[2] as { text: string }).text).not.toContain('\\unrestrict');
+  });
+
+  test('splitScript takes COPY into a schema whose name holds a line separator (U+2028) for COPY', async () => {
+    const parts = await collect(splitScript(chunks('COPY "a\u2028b".t (a) FROM stdin;\n1\n\\.\n', 4096)));
+    expect(parts).toEqual([{ kind: 'copy', statement: 'COPY "a\u2028b".t (a) FROM stdin;', data: Buffer.from('1\n') }]);
   });
 
   test('splitScript rejects a script cut inside COPY data', async () => {
