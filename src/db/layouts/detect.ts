@@ -32,7 +32,7 @@ interface TaskColumnsRow {
 }
 
 /**
- * Every schema with a `tasks` table (or only `schema`), and that table's columns: one catalog
+ * Every schema with a `tasks` table, `contexts` and `task_feedback` (or only `schema`), and the tasks table's columns: one catalog
  * query, on pg_catalog rather than information_schema (its views cost several times more).
  * Runs on the SqlRunner, so the inspection path detects without loading knex.
  */
@@ -44,6 +44,10 @@ async function tasksTables(sql: SqlRunner, schema?: string): Promise<TaskColumns
        join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
       where c.relname = 'tasks' and c.relkind in ('r', 'p')
         and (?::text is null or n.nspname = ?::text)
+        -- Beside its contexts and feedback (webhook_configs came later): a copy of an agent's
+        -- tasks made aside (create table … as select) is no agent, and no read of one could answer.
+        and (select count(*) from pg_catalog.pg_class o
+              where o.relnamespace = n.oid and o.relname in ('contexts', 'task_feedback') and o.relkind in ('r', 'p')) = 2
         and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_%'
       group by n.nspname
       order by n.nspname`,
