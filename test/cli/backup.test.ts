@@ -115,7 +115,7 @@ describe('backup failures leave nothing behind', () => {
     expect(leftovers(dir)).toEqual([]);
   });
 
-  test('kill -9 during a restore: nothing is committed, the target is as it was', async () => {
+  test('kill -9 during a restore: nothing is committed, the target is as it was, and the next restore removes the work directory left behind', async () => {
     const file = path.join(dir, 'slow-restore.sql');
     expect((await runCli(['backup', file], env())).code).toBe(0);
     // A statement that takes 3 s, after the tables are created inside the restore's transaction.
@@ -128,7 +128,9 @@ describe('backup failures leave nothing behind', () => {
     const target = await createTestDatabase('bkkill');
     const sleeping = async () => (await adminQuery("select 1 from pg_stat_activity where datname = $1 and query like '%pg_sleep(3)%' and pid <> pg_backend_pid()", [target.name])).length > 0;
     try {
-      const child = spawn(process.execPath, [binPath, 'restore', file, '--yes'], { env: { ...process.env, DATABASE_URL: target.url }, stdio: 'ignore' });
+      const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
+      const workDirs = () => fs.readdirSync(tmp).filter((f) => f.startsWith('bindu-restore-'));
+      const child = spawn(process.execPath, [binPath, 'restore', file, '--yes'], { env: { ...process.env, DATABASE_URL: target.url, TMPDIR: tmp }, stdio: 'ignore' });
       const exited = new Promise((resolve) => child.on('close', resolve));
       await until('the slow statement to run', sleeping, { stop: exited });
       expect(await sleeping()).toBe(true);
@@ -137,6 +139,13 @@ describe('backup failures leave nothing behind', () => {
       await until('the server to end the statement', async () => !(await sleeping()), { limitMs: 10_000 });
       expect(await sleeping()).toBe(false);
       expect(await adminQuery("select table_name from information_schema.tables where table_schema = 'public'", [], target.name)).toEqual([]);
+      // Its small files (the rewritten head) stay where the killed run left them, until the next restore.
+      expect(workDirs()).toHaveLength(1);
+      const fast = path.join(dir, 'fast-restore.sql');
+      fs.writeFileSync(fast, text);
+      const again = await runCli(['restore', fast, '--yes'], { env: { DATABASE_URL: target.url, TMPDIR: tmp } });
+      expect(again.code).toBe(0);
+      expect(workDirs()).toEqual([]);
     } finally {
       await dropTestDatabase(target.name);
     }

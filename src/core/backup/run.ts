@@ -1,6 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -14,7 +13,7 @@ import { dumpEmbedded } from '../../db/embedded.js';
 import { serverVersionNumOf, withConnection } from '../../db/pgClient.js';
 import type { SqlRunner } from '../../db/sqlRunner.js';
 import { ConfigError, OperationError, RefusedError, UsageError } from '../../errors.js';
-import { isAlive } from '../../lib/fileLock.js';
+import { ownedName, removeAbandoned } from '../../lib/leftovers.js';
 import { serverMajor } from '../../lib/pgArgs.js';
 import { type ToolCommand, abortError, atExit, startTool } from '../../lib/process.js';
 import { createRedactor } from '../../lib/redact.js';
@@ -57,35 +56,8 @@ async function readManifest(sql: SqlRunner, plan: BackupPlan): Promise<Manifest>
   return { schemas, rows: schemaOnly ? {} : await rowCounts(sql, await dumpedTables(sql, schemas)) };
 }
 
-/**
- * The temporary file beside the target: `.<name>.<host>-<pid>-<random>.partial`. Host and pid say
- * whose it is, so that a backup killed outright (kill -9: it could not clean up) has its file
- * removed by the next backup to the same target (see removeAbandoned).
- */
-function tempName(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}.partial`);
-}
-
-/** Removes the temporary files of earlier backups to this target whose process, on this host, is gone. */
-function removeAbandoned(target: string): void {
-  const prefix = `.${path.basename(target)}.${os.hostname()}-`;
-  let names: string[];
-  try {
-    names = fs.readdirSync(path.dirname(target));
-  } catch {
-    return; // housekeeping only: a directory we may write but not list is no reason to fail
-  }
-  for (const name of names) {
-    if (!name.startsWith(prefix) || !name.endsWith('.partial')) continue;
-    const pid = Number(/^(\d+)-[0-9a-f]{8}\.partial$/.exec(name.slice(prefix.length))?.[1]);
-    if (!pid || isAlive({ pid, host: os.hostname() })) continue;
-    try {
-      fs.rmSync(path.join(path.dirname(target), name), { force: true });
-    } catch {
-      // another user's file in a shared directory: theirs to remove
-    }
-  }
-}
+/** The temporary file beside the target is `.<name>.<host>-<pid>-<random>.partial` (see ownedName): a killed backup's is removed by the next backup to the same target. */
+const partial = (target: string) => `.${path.basename(target)}.`;
 
 /** A file-system error as one line that says what to do, never "please report". */
 function fileError(err: unknown, target: string): Error {
@@ -137,8 +109,8 @@ function publish(tmp: string, target: string, force: boolean): void {
 export async function backup(config: Config, plan: BackupPlan, signal: AbortSignal, db?: Database, onProgress?: (bytes: number) => void): Promise<BackupResult> {
   const started = process.hrtime.bigint();
   const { file, format } = plan;
-  removeAbandoned(file);
-  const tmp = tempName(file);
+  removeAbandoned(path.dirname(file), partial(file), '.partial');
+  const tmp = path.join(path.dirname(file), ownedName(partial(file), '.partial'));
   // Removed on every path: here when the backup ends, by the CLI if the process must exit first.
   const forget = atExit(() => fs.rmSync(tmp, { force: true }));
   try {

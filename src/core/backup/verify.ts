@@ -7,6 +7,7 @@ import { createScratchDatabase, dropScratchDatabase, rowCountsOf } from '../../d
 import { type Database, openDatabase } from '../../db/connect.js';
 import { withConnection } from '../../db/pgClient.js';
 import { OperationError } from '../../errors.js';
+import { ownedName, removeAbandoned } from '../../lib/leftovers.js';
 import { atExit } from '../../lib/process.js';
 import { type RestoreTarget, inspectBackup, prepareRestore, restore, restoreWork, withRestoreTarget } from '../restore/run.js';
 import { manifestTables } from './manifest.js';
@@ -70,7 +71,10 @@ export async function verifyBackup(config: Config, fileArg: string, signal: Abor
     }
   }
   if (!counts) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bindu-verify-'));
+    // A scratch directory of a verify killed outright (kill -9) holds a whole restored database: the next verify removes it.
+    removeAbandoned(os.tmpdir(), 'bindu-verify-');
+    const dir = path.join(os.tmpdir(), ownedName('bindu-verify-'));
+    fs.mkdirSync(dir, { mode: 0o700 });
     const forget = atExit(() => fs.rmSync(dir, { recursive: true, force: true }));
     try {
       counts = await loadAndCount({ ...config, target: { kind: 'embedded', dataDir: path.join(dir, 'db') }, schema: 'public' });

@@ -15,6 +15,7 @@ import { MIGRATION_LOGS, cleanSet, cleanStatements, countTasksStatement, createS
 import { OperationError, UsageError } from '../../errors.js';
 import { type DumpEntry, isDataOnly, isSchemaEntry, parseTocLine, startsData } from '../../lib/dumpContents.js';
 import { planPgRestoreDirect, planPgRestoreToScript, planPsqlRestore, planPsqlSteps, planTocList, serverMajor } from '../../lib/pgArgs.js';
+import { ownedName, removeAbandoned } from '../../lib/leftovers.js';
 import { type RunningTool, abortError, runTool, startTool } from '../../lib/process.js';
 import { createRedactor } from '../../lib/redact.js';
 import { readArchiveToc } from '../../lib/archiveToc.js';
@@ -265,9 +266,19 @@ function collect(tool: RunningTool): () => string {
   return () => out;
 }
 
+const WORK_DIR = 'bindu-restore-';
+
+/** A restore killed outright (kill -9) leaves its directory: the next one removes it. */
+function makeWorkDir(): string {
+  removeAbandoned(os.tmpdir(), WORK_DIR);
+  const dir = path.join(os.tmpdir(), ownedName(WORK_DIR));
+  fs.mkdirSync(dir, { mode: 0o700 });
+  return dir;
+}
+
 /** A private directory for the small files psql and pg_restore are pointed at; removed after. */
 async function withWorkDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bindu-restore-'));
+  const dir = makeWorkDir();
   try {
     return await fn(dir);
   } finally {
@@ -416,7 +427,7 @@ async function* script(ctx: RunCtx): AsyncGenerator<Buffer> {
 }
 
 async function* withWorkDirGen<T>(setup: (dir: string) => Promise<string>, fn: (value: string) => AsyncGenerator<T>): AsyncGenerator<T> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bindu-restore-'));
+  const dir = makeWorkDir();
   try {
     yield* fn(await setup(dir));
   } finally {
