@@ -156,6 +156,12 @@ export function reportError(err: unknown, out: Output, debug: boolean): number {
     out.error(message, hint);
     return ExitCode.failed;
   }
+  // jsonb holds data nested deeper than JavaScript's stack lets JSON.stringify (or any walk) go: about 5,000 levels.
+  if (err instanceof RangeError && err.message === 'Maximum call stack size exceeded') {
+    out.error('a value read from the database is nested too deeply to show (thousands of levels of JSON arrays or objects)', 'read that column with SQL instead, e.g. psql and jsonb_path_query');
+    if (debug && err.stack) out.notice(err.stack);
+    return ExitCode.failed;
+  }
   const message = err instanceof Error ? err.message : String(err);
   out.error(message, debug ? undefined : 'unexpected error: re-run with --debug for details, and please report it');
   if (debug && err instanceof Error && err.stack) out.notice(err.stack);

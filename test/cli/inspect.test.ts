@@ -299,6 +299,24 @@ describe('hostile text and secrets stored in the database (PostgreSQL)', () => {
     },
   );
 
+  // jsonb takes data nested deeper than JavaScript can walk (JSON.stringify fails near 5,000 levels).
+  test('a history nested 6,000 levels deep: tasks show and --json say so in one line (exit 1), and the list still works', async () => {
+    const DEEP = 'c0ffee00-0000-4000-8000-0000000000e2';
+    const deep = `${'['.repeat(6000)}${']'.repeat(6000)}`;
+    await adminQuery(`insert into tasks (task_id, context_id, status, history) values ($1, $2, 'failed', jsonb_build_array(jsonb_build_object('kind', 'message', 'role', 'agent', 'parts', jsonb_build_array(jsonb_build_object('kind', 'data', 'data', $3::jsonb)))))`, [DEEP, CONTEXT, deep], db.name);
+    try {
+      for (const args of [['tasks', 'show', DEEP], ['tasks', 'show', DEEP, '--json']]) {
+        const r = await cli(...args);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/^error: a value read from the database is nested too deeply to show/m);
+        expect(r.stderr).not.toContain('please report');
+      }
+      expect((await cli('tasks', 'list')).code).toBe(0);
+    } finally {
+      await adminQuery('delete from tasks where task_id = $1', [DEEP], db.name);
+    }
+  });
+
   test('--json, JSON Lines and CSV carry the text exactly', async () => {
     expect(JSON.parse((await cli('tasks', 'show', TASK, '--json')).stdout).history[0].parts[0].text).toBe(hostile);
     expect(JSON.parse((await cli('tasks', 'export')).stdout).history[0].parts[0].text).toBe(hostile);
