@@ -48,6 +48,15 @@ export class OperationError extends BinduError {
   }
 }
 
+/**
+ * A stack overflow as what it means here: jsonb holds data nested deeper than JavaScript's stack
+ * lets JSON.stringify (or any walk) go, about 5,000 levels against PostgreSQL's 10,000 or so.
+ */
+export function tooDeepError(err: unknown): OperationError | undefined {
+  if (!(err instanceof RangeError) || err.message !== 'Maximum call stack size exceeded') return undefined;
+  return new OperationError('a value read from the database is nested too deeply to show (thousands of levels of JSON arrays or objects)', 'read that column with SQL instead, e.g. psql and jsonb_path_query', err);
+}
+
 /** Cancelled by the user: Ctrl-C at a prompt or during an operation (exit 130). */
 export class CancelledError extends BinduError {
   constructor(message = 'cancelled') {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { type Config, type EnvSource, type PgConnection, colorSetting, describeConnection, loadConfig } from '../config.js';
 import { sessionConfig } from '../db/pooler.js';
-import { BinduError, ConfigError, ExitCode, describePgError, isPgError } from '../errors.js';
+import { BinduError, ConfigError, ExitCode, describePgError, isPgError, tooDeepError } from '../errors.js';
 import { createRedactor } from '../lib/redact.js';
 import type { Database } from '../db/connect.js';
 import type { Migration } from '../core/migrationFiles.js';
@@ -145,7 +145,8 @@ export function createContext(opts: GlobalOptions, interrupt: Pick<RunContext, '
 }
 
 /** Prints an error once, as one line plus a hint, and returns its exit code. */
-export function reportError(err: unknown, out: Output, debug: boolean): number {
+export function reportError(thrown: unknown, out: Output, debug: boolean): number {
+  const err = tooDeepError(thrown) ?? thrown;
   if (err instanceof BinduError) {
     out.error(err.message, err.hint);
     if (debug && err.cause instanceof Error && err.cause.stack) out.notice(err.cause.stack);
@@ -154,12 +155,6 @@ export function reportError(err: unknown, out: Output, debug: boolean): number {
   if (isPgError(err)) {
     const { message, hint } = describePgError(err);
     out.error(message, hint);
-    return ExitCode.failed;
-  }
-  // jsonb holds data nested deeper than JavaScript's stack lets JSON.stringify (or any walk) go: about 5,000 levels.
-  if (err instanceof RangeError && err.message === 'Maximum call stack size exceeded') {
-    out.error('a value read from the database is nested too deeply to show (thousands of levels of JSON arrays or objects)', 'read that column with SQL instead, e.g. psql and jsonb_path_query');
-    if (debug && err.stack) out.notice(err.stack);
     return ExitCode.failed;
   }
   const message = err instanceof Error ? err.message : String(err);

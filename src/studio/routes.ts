@@ -1,7 +1,7 @@
 import * as inspect from '../core/inspect.js';
 import { messagesOf, partsOf } from '../core/messages.js';
 import { type Database, inSchema } from '../db/connect.js';
-import { BinduError, OperationError, UsageError, isPgError } from '../errors.js';
+import { BinduError, OperationError, UsageError, isPgError, tooDeepError } from '../errors.js';
 import { agentsPage } from './views/agents.js';
 import { type Html, html, showControls } from './views/html.js';
 import type { Links } from './views/links.js';
@@ -134,7 +134,8 @@ export function createRoutes(db: Database, links: Links, onError: (err: unknown)
           views.clear();
           return await dispatch(url);
         }
-      } catch (err) {
+      } catch (thrown) {
+        const err = tooDeepError(thrown) ?? thrown;
         const reply = errorReply(links, err);
         if (reply.status >= 500) onError(err);
         return reply;

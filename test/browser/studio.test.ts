@@ -267,6 +267,18 @@ describe('bindu-db studio on PostgreSQL, in a browser', () => {
     expect(studio.stderr()).not.toMatch(/does not exist/);
   });
 
+  test('a history nested deeper than JavaScript can walk is an error page saying so', async () => {
+    const deep = 'c0ffee00-0000-4000-8000-0000000000d1';
+    await adminQuery(`insert into tasks (task_id, context_id, status, history) values ($1, $2, 'failed', jsonb_build_array(jsonb_build_object('kind', 'message', 'role', 'agent', 'parts', jsonb_build_array(jsonb_build_object('kind', 'data', 'data', $3::jsonb)))))`, [deep, CONTEXT, `${'['.repeat(6000)}${']'.repeat(6000)}`], t.name);
+    try {
+      const r = await request(studio.url.replace('/?', `/agents/public/tasks/${deep}?`));
+      expect(r.body).toContain('nested too deeply to show');
+      expect(studio.stderr()).not.toMatch(/Maximum call stack/);
+    } finally {
+      await adminQuery('delete from tasks where task_id = $1', [deep], t.name);
+    }
+  });
+
   test('bad filters are a 400 page, a missing task a 404 page', async () => {
     expect((await request(studio.url.replace('/?', '/agents/public/tasks?since=yesterday&'))).status).toBe(400);
     expect((await request(studio.url.replace('/?', '/agents/public/tasks?status=exploded&'))).status).toBe(400);
