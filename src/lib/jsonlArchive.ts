@@ -97,15 +97,6 @@ export async function openJsonlArchive(file: string): Promise<JsonlArchive> {
     throw err;
   }
   if (!existed) await syncDirectory(path.dirname(path.resolve(file)));
-  // A full disk takes a write part-way and says so only in the count written: each buffer is
-  // written to its end, so that the next write reports the error instead.
-  const writeAll = async (buffer: Buffer) => {
-    for (let at = 0; at < buffer.length; ) {
-      const { bytesWritten } = await handle.write(buffer, at, buffer.length - at);
-      if (bytesWritten === 0) throw Object.assign(new Error('no space left on device, write'), { code: 'ENOSPC' });
-      at += bytesWritten;
-    }
-  };
   return {
     file,
     gzip: compressed,
@@ -119,9 +110,11 @@ export async function openJsonlArchive(file: string): Promise<JsonlArchive> {
           await pipeline(chunksOf(lines), zlib.createGzip(), async (gzipped: AsyncIterable<Buffer>) => {
             for await (const chunk of gzipped) member.push(chunk);
           });
-          await writeAll(Buffer.concat(member));
+          await handle.appendFile(Buffer.concat(member));
         } else {
-          for (const chunk of chunksOf(lines)) await writeAll(chunk);
+          // A full disk takes a write part-way and says so only in the count written: appendFile
+          // writes each buffer to its end, so that its next write reports the error instead.
+          for (const chunk of chunksOf(lines)) await handle.appendFile(chunk);
         }
         await handle.sync();
       } catch (err) {
