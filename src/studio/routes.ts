@@ -122,18 +122,21 @@ export function createRoutes(db: Database, links: Links, onError: (err: unknown)
     throw new NotFound(`no page at ${url.pathname}`);
   };
 
+  // A schema (or its tables) dropped while the studio runs: what was detected there is stale.
+  // Detect again, so a gone agent is a 404 page rather than an internal error.
+  const dispatchFresh = async (url: URL): Promise<Reply> => {
+    try {
+      return await dispatch(url);
+    } catch (err) {
+      if (!isPgError(err) || !GONE.has(err.code ?? '')) throw err;
+      views.clear();
+      return dispatch(url);
+    }
+  };
   return {
     handle: async (url) => {
       try {
-        try {
-          return await dispatch(url);
-        } catch (err) {
-          // A schema (or its tables) dropped while the studio runs: what was detected there is
-          // stale. Detect again, so a gone agent is a 404 page rather than an internal error.
-          if (!isPgError(err) || !GONE.has(err.code ?? '')) throw err;
-          views.clear();
-          return await dispatch(url);
-        }
+        return await dispatchFresh(url);
       } catch (thrown) {
         const err = tooDeepError(thrown) ?? thrown;
         const reply = errorReply(links, err);

@@ -40,9 +40,9 @@ export function parsePort(value: string | undefined): number {
  */
 export function parseHost(value: string | undefined): string {
   if (value === undefined) return '127.0.0.1';
-  const host = value.trim();
-  if (host === '' || UNSPECIFIED.test(host) || /^\[::\]$/.test(host)) throw unspecifiedHost(value);
-  return host.replace(/^\[(.*)\]$/, '$1');
+  const host = value.trim().replace(/^\[(.*)\]$/, '$1');
+  if (host === '' || UNSPECIFIED.test(host)) throw unspecifiedHost(value);
+  return host;
 }
 
 const UNSPECIFIED = /^(0\.0\.0\.0|::|::ffff:0\.0\.0\.0)$/;
