@@ -134,7 +134,7 @@ function appendOrFail(archive: Awaited<ReturnType<typeof openJsonlArchive>>, del
       await archive.append(lines);
     } catch (err) {
       const before = deletedSoFar().tasks;
-      throw new OperationError(`cannot write the archive ${archive.file}: ${(err as Error).message}`, `this batch was not deleted; ${before ? `the ${before} tasks deleted before it are in the archive` : 'nothing was deleted'}`, err);
+      throw new OperationError(`cannot write the archive ${archive.file}: ${(err as Error).message}`, `this batch was not deleted; ${before ? `what was deleted before it (${before.toLocaleString('en-US')} ${before === 1 ? 'task' : 'tasks'}) is in the archive` : 'nothing was deleted'}`, err);
     }
   };
 }
