@@ -86,6 +86,11 @@ describe('retention commands', () => {
     expect(dry.code).toBe(0);
     expect(JSON.parse(dry.stdout)).toEqual({ deleted: { tasks: 50, task_feedback: 50, webhook_configs: 0 }, batches: 1, archive: null, dry_run: true });
     expect(await count()).toBe(TASKS);
+    // A dry run with an archive says what it would do, and writes none.
+    const archive = path.join(os.tmpdir(), `dry-${process.pid}.jsonl`);
+    const dryText = await ours('tasks', 'prune', '--older-than', '7d', '--dry-run', '--archive', archive);
+    expect(dryText.stdout).toMatch(/^Would delete 50 tasks \(50 feedback, 0 webhook configs\) in 1 batch; would archive to \S+dry-\d+\.jsonl\.$/m);
+    expect(fs.existsSync(archive)).toBe(false);
     const done = await ours('tasks', 'prune', '--older-than', '7d', '--json', '--yes', '--batch-size', '20');
     expect(JSON.parse(done.stdout)).toEqual({ deleted: { tasks: 50, task_feedback: 50, webhook_configs: 0 }, batches: 3, archive: null, dry_run: false });
   });

@@ -57,7 +57,7 @@ export function registerRetention(tasks: Command, contexts: Command, tools: Insp
           dryRun: () => core.dryRunResult(plan),
           run: ({ onBatch, ...interruption }) => core.pruneTasks(plan, { ...interruption, onBatch: (d, b) => onBatch(`${d.tasks.toLocaleString('en-US')} of ${plan.total.tasks.toLocaleString('en-US')} tasks, ${plural(b, 'batch', 'batches')}`) }),
           summary: (r) =>
-            `${r.dry_run ? 'Would delete' : 'Deleted'} ${f.describeCounts(r.deleted)} in ${plural(r.batches, 'batch', 'batches')}${r.archive ? `; archived to ${r.archive}` : ''}${r.skipped ? `; ${plural(r.skipped, 'task')} held by another session were skipped (run again later)` : ''}.`,
+            `${r.dry_run ? 'Would delete' : 'Deleted'} ${f.describeCounts(r.deleted)} in ${plural(r.batches, 'batch', 'batches')}${r.archive ? `; ${r.dry_run ? 'would archive' : 'archived'} to ${r.archive}` : ''}${r.skipped ? `; ${plural(r.skipped, 'task')} counted but not deleted (held by another session, or changed or deleted since the count; run again later)` : ''}.`,
         });
       }),
     );
