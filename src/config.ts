@@ -83,6 +83,17 @@ const PASSWORD_VARIABLES = ['PGPASSWORD', 'PGPASSFILE'];
  * Resolves the configuration. Precedence: flag > environment > .env file > default.
  * `dotenv` holds the parsed .env file; `env` is normally process.env.
  */
+/**
+ * A URL with libpq's rule for its password, for the driver and the tools alike: the URL's own,
+ * else PGPASSWORD, else the password file PGPASSFILE names (node-pg reads it when given none).
+ */
+function withCredentials(url: string, origin: string, env: EnvSource): PgConnection {
+  const parsed = parseDatabaseUrl(url);
+  const passfile = env.PGPASSFILE && fs.existsSync(env.PGPASSFILE) ? env.PGPASSFILE : undefined;
+  const fromEnv = parsed.password === undefined && env.PGPASSWORD ? { password: env.PGPASSWORD, passwordFromEnv: true as const } : {};
+  return { ...parsed, ...fromEnv, ...(passfile ? { passfile } : {}), origin };
+}
+
 export function loadConfig(flags: ConfigFlags, env: EnvSource, dotenv: EnvSource = {}): Config {
   const get = (name: string): string | undefined => {
     const value = env[name] ?? dotenv[name];
@@ -104,18 +115,14 @@ export function loadConfig(flags: ConfigFlags, env: EnvSource, dotenv: EnvSource
         'set DATABASE_URL (or pass --url), or unset STORAGE_TYPE to use the embedded database',
       );
     }
-    const parsed = parseDatabaseUrl(url);
-    // libpq's rule, for the driver and the tools alike: the URL's password, else PGPASSWORD,
-    // else the password file PGPASSFILE names (node-pg reads it when given no password).
-    const passfile = env.PGPASSFILE && fs.existsSync(env.PGPASSFILE) ? env.PGPASSFILE : undefined;
-    const connection = { ...parsed, password: parsed.password ?? (env.PGPASSWORD || undefined), ...(passfile ? { passfile } : {}) };
+    const connection = withCredentials(url, flags.url !== undefined ? '--url' : 'DATABASE_URL', env);
     if (connection.password) secrets.push(connection.password);
     target = { kind: 'postgres', connection };
   } else {
     target = { kind: 'embedded', dataDir: path.resolve(flags.dataDir ?? get('BINDU_DB_DATA_DIR') ?? '.bindu/db') };
   }
   const directUrl = target.kind === 'postgres' ? flags.directUrl ?? get('DIRECT_DATABASE_URL') : undefined;
-  const directConnection = directUrl === undefined ? undefined : parseDatabaseUrl(directUrl);
+  const directConnection = directUrl === undefined ? undefined : withCredentials(directUrl, flags.directUrl !== undefined ? '--direct-url' : 'DIRECT_DATABASE_URL', env);
   if (directConnection?.password) secrets.push(directConnection.password);
 
   // An agent's DID names the schema Bindu's server keeps its tables in.

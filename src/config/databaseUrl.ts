@@ -19,6 +19,10 @@ export interface PgConnection {
   password?: string;
   /** PGPASSFILE, when it names a file: node-pg looks the password up there when the URL gives none. */
   passfile?: string;
+  /** The password is PGPASSWORD's, the URL having none: what a failed login's hint names. */
+  passwordFromEnv?: true;
+  /** Where the URL was read (`--url`, DATABASE_URL, `--direct-url`, DIRECT_DATABASE_URL): what hints name. */
+  origin?: string;
   database: string;
   sslMode: SslMode;
   /** libpq's sslrootcert/sslcert/sslkey file paths, when the URL names them. */

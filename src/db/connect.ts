@@ -143,7 +143,7 @@ async function openPostgres(config: Config, c: PgConnection, applicationName?: s
     }
   } catch (err) {
     await pool.end();
-    throw connectError(err, label, config.connectTimeoutSeconds);
+    throw connectError(err, c, config.connectTimeoutSeconds);
   }
   const knexOn = (connectionPool: unknown) =>
     knexFactory({

@@ -10,6 +10,9 @@ import { pgTimestampTypes } from './timestamps.js';
 // node-pg settings for a parsed URL, why connecting failed, and one bare connection for the few
 // questions backup and restore ask (a pool and knex cost more than the questions).
 
+/** Where the URL was read, for hints: a connection made in code says DATABASE_URL, as most are. */
+const urlOrigin = (c: PgConnection) => c.origin ?? 'DATABASE_URL';
+
 function sslOptions(c: PgConnection): false | Record<string, unknown> {
   const read = (file?: string) => {
     if (!file) return undefined;
@@ -17,7 +20,7 @@ function sslOptions(c: PgConnection): false | Record<string, unknown> {
       return fs.readFileSync(file);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new ConfigError(`cannot read the SSL file ${file} named in DATABASE_URL (${code === 'ENOENT' ? 'it does not exist' : code ?? (err as Error).message})`, 'fix sslrootcert, sslcert or sslkey in the URL');
+      throw new ConfigError(`cannot read the SSL file ${file} named in ${urlOrigin(c)} (${code === 'ENOENT' ? 'it does not exist' : code ?? (err as Error).message})`, 'fix sslrootcert, sslcert or sslkey in the URL');
     }
   };
   switch (c.sslMode) {
@@ -80,19 +83,24 @@ export function loadPg(): typeof pg {
 }
 
 /** One line for the ways connecting fails in practice. */
-export function connectError(err: unknown, label: string, timeout: number): OperationError {
+export function connectError(err: unknown, c: PgConnection, timeout: number): OperationError {
   const e = err as NodeJS.ErrnoException & { code?: string };
-  const base = `cannot connect to ${label}`;
-  // The server asked for a password the URL does not carry (NO_PASSWORD was refused; libpq
-  // itself says "no password supplied"). A label with a password shows it masked as ':***@'.
-  if ((isPgError(err) && (err.code === '28P01' || /authentication failed/i.test(err.message)) && !label.includes(':***@')) || /no password supplied/i.test(e.message ?? '')) {
-    return new OperationError(`${base}: the server asks for a password and the URL gives none`, 'add it to DATABASE_URL after the user name, as user:password@host (percent-encode special characters)', err);
+  const base = `cannot connect to ${describeConnection(c)}`;
+  const origin = urlOrigin(c);
+  // The server asked for a password there is none of (NO_PASSWORD was refused; libpq itself
+  // says "no password supplied").
+  if ((isPgError(err) && (err.code === '28P01' || /authentication failed/i.test(err.message)) && c.password === undefined && !c.passfile) || /no password supplied/i.test(e.message ?? '')) {
+    return new OperationError(`${base}: the server asks for a password and the URL gives none`, `add it to ${origin} after the user name, as user:password@host (percent-encode special characters), or set PGPASSWORD`, err);
   }
   if (isPgError(err)) {
     const hints: Record<string, string> = {
-      '28P01': 'check the user name and password in DATABASE_URL',
+      '28P01': c.passwordFromEnv
+        ? `check the user name in ${origin} and the password in PGPASSWORD`
+        : c.password === undefined
+          ? `check the user name in ${origin} and its line in the password file ${c.passfile}`
+          : `check the user name and password in ${origin}`,
       '28000': 'the server refused this user or host (pg_hba.conf)',
-      '3D000': 'create the database first, or fix its name in DATABASE_URL',
+      '3D000': `create the database first, or fix its name in ${origin}`,
     };
     // PgBouncer refuses a wrong password with its own code (08P01): the message says it.
     const hint = hints[err.code!] ?? (/authentication failed/i.test(err.message) ? hints['28P01'] : undefined);
@@ -116,7 +124,7 @@ export async function withConnection<T>(c: PgConnection, connectTimeoutSeconds: 
     await client.connect();
   } catch (err) {
     await client.end().catch(() => undefined);
-    throw connectError(err, describeConnection(c), connectTimeoutSeconds);
+    throw connectError(err, c, connectTimeoutSeconds);
   }
   try {
     return await fn(pgClientRunner(client));

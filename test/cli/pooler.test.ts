@@ -73,6 +73,18 @@ describe('a pooled DATABASE_URL', () => {
     expect(text.stdout).toContain(`Backed up ${masked(db.url)} to ${file}`);
   });
 
+  test('a DIRECT_DATABASE_URL without a password uses PGPASSWORD, as the tools and DATABASE_URL do', async () => {
+    const direct = new URL(db.url);
+    const password = decodeURIComponent(direct.password);
+    direct.password = '';
+    const r = await runCli(['migrate', 'up'], { env: { DATABASE_URL: pooled, DIRECT_DATABASE_URL: direct.toString(), PGPASSWORD: password } });
+    expect(r.stderr).not.toMatch(/error:/);
+    expect(r.code).toBe(0);
+    const wrong = await runCli(['migrate', 'up'], { env: { DATABASE_URL: pooled, DIRECT_DATABASE_URL: direct.toString(), PGPASSWORD: 'not-the-password' } });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/^hint: check the user name in DIRECT_DATABASE_URL and the password in PGPASSWORD$/m);
+  });
+
   test('a wrong password through PgBouncer reads like one through PostgreSQL', async () => {
     const wrong = new URL(pooled);
     wrong.password = 'not-the-password';

@@ -212,6 +212,35 @@ describe('connection failures are one line, exit 1, without the password', () =>
     noBackupLeft(args);
   });
 
+  // The hint names where the wrong or missing credential was read: the flag, the variable, or PGPASSWORD.
+  test.each<[string, (url: URL) => { args: string[]; env: Record<string, string | undefined> }, RegExp]>([
+    ['a wrong password in --url', (url) => ({ args: ['--url', url.toString(), 'tasks', 'list'], env: {} }), /^hint: check the user name and password in --url$/m],
+    ['a wrong PGPASSWORD for a URL without one', (url) => {
+      const password = url.password;
+      url.password = '';
+      return { args: ['tasks', 'list'], env: { DATABASE_URL: url.toString(), PGPASSWORD: `${password}-wrong` } };
+    }, /^hint: check the user name in DATABASE_URL and the password in PGPASSWORD$/m],
+    ['a wrong line in PGPASSFILE for a URL without a password', (url) => {
+      url.password = '';
+      const passfile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bindu-pass-')), 'pgpass');
+      fs.writeFileSync(passfile, '*:*:*:*:Wr0ng-Secret-Value\n', { mode: 0o600 });
+      return { args: ['tasks', 'list'], env: { DATABASE_URL: url.toString(), PGPASSWORD: undefined, PGPASSFILE: passfile } };
+    }, /^hint: check the user name in DATABASE_URL and its line in the password file .*pgpass$/m],
+    ['no password in --url', (url) => {
+      url.password = '';
+      return { args: ['--url', url.toString(), 'tasks', 'list'], env: { PGPASSWORD: undefined } };
+    }, /^hint: add it to --url after the user name, as user:password@host \(percent-encode special characters\), or set PGPASSWORD$/m],
+  ])('%s: the hint says where to look', async (_name, make, hint) => {
+    const url = new URL(db.url);
+    if (_name.startsWith('a wrong password')) url.password = 'Wr0ng-Secret-Value';
+    const { args, env } = make(url);
+    const r = await runCli(args, { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(hint);
+    expect(r.stderr).not.toContain('Wr0ng-Secret-Value');
+    expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+  });
+
   test.each(commands)('server down: %s', async (_name, argv) => {
     const url = new URL(adminUrl());
     url.port = '1'; // nothing listens there
