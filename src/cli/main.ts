@@ -37,7 +37,7 @@ export function commandNamed(args: string[], program: Command): string | undefin
   return undefined;
 }
 
-// Read beside the bundle (dist/main.js → package.json), with no import that --help would pay for.
+// Read beside the bundle (dist/main.cjs → package.json), with no import that --help would pay for.
 const version = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** commander's errors quote what was typed: its escape sequences are shown, never sent to the terminal. */
@@ -112,4 +112,5 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-await main(process.argv);
+// Not a top-level await: the bundle is CommonJS. A rejection ends the process as an uncaught error.
+void main(process.argv);

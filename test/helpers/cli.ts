@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const binPath = path.join(repoRoot, 'bin', 'bindu-db.js');
+/** The package's bin (the built bundle), as an installed bindu-db runs; bin/bindu-db.js only imports it. */
+export const binPath = path.join(repoRoot, (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['bindu-db']);
 
 export interface CliResult {
   code: number | null;
