@@ -1,1 +1,0 @@
-export const importMetaUrl = require('node:url').pathToFileURL(__filename).href;
