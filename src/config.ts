@@ -80,10 +80,6 @@ const SCHEMA_NAME_HINT = 'a schema name has 1 to 63 bytes and no control charact
 const PASSWORD_VARIABLES = ['PGPASSWORD', 'PGPASSFILE'];
 
 /**
- * Resolves the configuration. Precedence: flag > environment > .env file > default.
- * `dotenv` holds the parsed .env file; `env` is normally process.env.
- */
-/**
  * A URL with libpq's rule for its password, for the driver and the tools alike: the URL's own,
  * else PGPASSWORD, else the password file PGPASSFILE names (node-pg reads it when given none).
  */
@@ -94,6 +90,10 @@ function withCredentials(url: string, origin: string, env: EnvSource): PgConnect
   return { ...parsed, ...fromEnv, ...(passfile ? { passfile } : {}), origin };
 }
 
+/**
+ * Resolves the configuration. Precedence: flag > environment > .env file > default.
+ * `dotenv` holds the parsed .env file; `env` is normally process.env.
+ */
 export function loadConfig(flags: ConfigFlags, env: EnvSource, dotenv: EnvSource = {}): Config {
   const get = (name: string): string | undefined => {
     const value = env[name] ?? dotenv[name];
