@@ -20,6 +20,31 @@ export async function existingSchemas(sql: SqlRunner, schemas: string[]): Promis
   return rows.map((r) => r.s);
 }
 
+/** What the connected role may not read in a schema a dump holds: the schema itself, or one of its tables or sequences. */
+export interface Unreadable {
+  schema: string;
+  /** The table or sequence, or null for the schema (no USAGE). */
+  relation: string | null;
+  kind: 'schema' | 'table' | 'sequence';
+}
+
+/**
+ * Of these schemas, what the connected role cannot dump: a schema without USAGE, a table or
+ * sequence without SELECT (pg_dump locks every table and reads every sequence it writes).
+ */
+export async function unreadableIn(sql: SqlRunner, schemas: string[]): Promise<Unreadable[]> {
+  return sql.query<Unreadable>(
+    `select n.nspname::text as schema, null::text as relation, 'schema' as kind from pg_catalog.pg_namespace n
+      where n.nspname = any(?::text[]) and not pg_catalog.has_schema_privilege(n.oid, 'USAGE')
+     union all
+     select n.nspname::text, c.relname::text, case c.relkind when 'S' then 'sequence' else 'table' end from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = any(?::text[]) and c.relkind in ('r', 'p', 'S')
+        and pg_catalog.has_schema_privilege(n.oid, 'USAGE') and not pg_catalog.has_table_privilege(c.oid, 'SELECT')
+     order by 1, 2 nulls first`,
+    [schemas, schemas],
+  );
+}
+
 /** A table whose rows a dump holds: its columns in order (generated ones left out, as pg_dump does) and its size in pages. */
 export interface DumpedTable {
   schema: string;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/connect.js';
 import { runCli, shippedMigrations } from '../helpers/cli.js';
-import { databasesOfFile } from '../helpers/db.js';
+import { adminQuery, databasesOfFile } from '../helpers/db.js';
 import { FLEET, buildFleetDatabase } from '../helpers/serverDb.js';
 
 // Edges of backup and restore. A schema name is whatever PostgreSQL allows once quoted: spaces,
@@ -114,4 +114,40 @@ test('the embedded database: a command whose automatic migration fails says why 
   expect(r.signal).toBeNull(); // not killed by runCli's timeout
   expect(r.code).toBe(1);
   expect(r.stderr).toMatch(/boom in up/);
+});
+
+test('a role that cannot read every schema: the whole backup names what it cannot read and the --schema that would work, and writes nothing', async () => {
+  const db = await databases.create('beperm');
+  const role = `be_reader_${process.pid}`;
+  await adminQuery(`create role ${role} login password 'Reader-Pass-1'`);
+  try {
+    await adminQuery(
+      `create schema hidden; create table hidden.t (x int); create table public.shown (x int); create table public.closed (x int);
+       create schema open; create table open.t (x int); grant usage on schema open to ${role};
+       grant select on public.shown, open.t to ${role}`,
+      [],
+      db.name,
+    );
+    const u = new URL(db.url);
+    u.username = role;
+    u.password = 'Reader-Pass-1';
+    const env = { DATABASE_URL: u.toString() };
+    const out = fs.mkdtempSync(path.join(dir, 'perm-'));
+    const whole = await runCli(['backup', path.join(out, 'all.sql')], { env });
+    expect(whole.code).toBe(1);
+    expect(whole.stderr).toMatch(new RegExp(`^error: the role ${role} cannot read all that a backup of the whole database holds: schema "hidden" \\(no USAGE\\), table "public"\\."closed" \\(no SELECT\\)$`, 'm'));
+    expect(whole.stderr).toMatch(/^hint: back up what it can read with --schema open, or connect as a role that can read everything \(the owner\)$/m);
+    expect(whole.stderr.trim().split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+    expect(fs.readdirSync(out)).toEqual([]);
+    const named = await runCli(['backup', path.join(out, 'hidden.sql'), '--schema', 'hidden'], { env });
+    expect(named.code).toBe(1);
+    expect(named.stderr).toMatch(new RegExp(`^error: the role ${role} cannot read all that a backup of schema "hidden" holds: schema "hidden" \\(no USAGE\\)$`, 'm'));
+    const open = await runCli(['backup', path.join(out, 'open.sql'), '--schema', 'open'], { env });
+    expect(open.stderr).not.toMatch(/error:/);
+    expect(open.code).toBe(0);
+    expect(fs.readFileSync(path.join(out, 'open.sql'), 'utf8')).toContain('CREATE TABLE open.t');
+  } finally {
+    await adminQuery(`drop owned by ${role}`, [], db.name);
+    await adminQuery(`drop role ${role}`);
+  }
 });

@@ -9,7 +9,8 @@ import { run } from '../run.js';
 import { examples } from '../options.js';
 import { confirmDestructive } from '../ui/prompt.js';
 import { withSpinner } from '../ui/spinner.js';
-import { formatBytes, plural, shellLine, visibleLine } from '../ui/format.js';
+import { shellLine } from '../../lib/shellLine.js';
+import { formatBytes, plural, visibleLine } from '../ui/format.js';
 
 interface BackupFlags {
   format?: 'plain' | 'custom';

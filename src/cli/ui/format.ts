@@ -123,7 +123,3 @@ export function formatBytes(n: number): string {
   return i === 0 ? `${n} bytes` : `${value.toFixed(1)} ${units[i]}`;
 }
 
-/** A command line as a shell would need it typed: words quoted only where they must be. */
-export function shellLine(words: string[]): string {
-  return words.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
-}

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { Config } from '../../config.js';
-import { dumpedTables, existingSchemas, exportSnapshot, rowCounts, userSchemas } from '../../db/backupCatalog.js';
+import { type Unreadable, dumpedTables, existingSchemas, exportSnapshot, rowCounts, unreadableIn, userSchemas } from '../../db/backupCatalog.js';
 import type { Database } from '../../db/connect.js';
 import { dumpEmbedded } from '../../db/embedded.js';
 import { serverVersionNumOf, withConnection } from '../../db/pgClient.js';
@@ -17,6 +17,8 @@ import { ownedName, removeAbandoned } from '../../lib/leftovers.js';
 import { serverMajor } from '../../lib/pgArgs.js';
 import { type ToolCommand, abortError, atExit, startTool } from '../../lib/process.js';
 import { createRedactor } from '../../lib/redact.js';
+import { shellLine } from '../../lib/shellLine.js';
+import { ident } from '../../lib/sqlIdent.js';
 import { MISSING_HINT, connectionOf, toolVersion } from '../pgTools.js';
 import { type Manifest, manifestLine } from './manifest.js';
 import { type BackupFormat, type BackupPlan, GZIP_LEVEL } from './plan.js';
@@ -52,8 +54,27 @@ async function readManifest(sql: SqlRunner, plan: BackupPlan): Promise<Manifest>
     if (missing.length) throw new OperationError(`no schema named ${missing.map((s) => `"${s}"`).join(', ')} in the database`, 'bindu-db schemas list shows the schemas that hold Bindu tables; names are case-sensitive');
     schemas = plan.schemas;
   }
+  const unreadable = await unreadableIn(sql, schemas);
+  if (unreadable.length) throw await unreadableError(sql, plan, schemas, unreadable);
   const schemaOnly = plan.dump.kind === 'pg_dump' ? plan.dump.tool.args.includes('--schema-only') : plan.dump.schemaOnly;
   return { schemas, rows: schemaOnly ? {} : await rowCounts(sql, await dumpedTables(sql, schemas)) };
+}
+
+/**
+ * A role that may not read all of what the backup holds (a managed host's own schemas, an agent's
+ * schema of another role): pg_dump would fail at the first of them. Said before anything is
+ * written, with the schemas it can read whole.
+ */
+async function unreadableError(sql: SqlRunner, plan: BackupPlan, schemas: string[], unreadable: Unreadable[]): Promise<OperationError> {
+  const [{ role }] = await sql.query<{ role: string }>('select current_user::text as role');
+  const shown = unreadable.slice(0, 3).map((u) => (u.relation === null ? `schema "${u.schema}" (no USAGE)` : `${u.kind} ${ident(u.schema)}.${ident(u.relation)} (no SELECT)`));
+  const more = unreadable.length > 3 ? `, and ${unreadable.length - 3} more` : '';
+  const readable = schemas.filter((s) => !unreadable.some((u) => u.schema === s));
+  const what = plan.schemas.length ? `a backup of ${plan.schemas.map((s) => `schema "${s}"`).join(', ')}` : 'a backup of the whole database';
+  return new OperationError(
+    `the role ${role} cannot read all that ${what} holds: ${shown.join(', ')}${more}`,
+    `${readable.length ? `back up what it can read with ${shellLine(readable.flatMap((s) => ['--schema', s]))}, or ` : ''}connect as a role that can read everything (the owner)`,
+  );
 }
 
 /** The temporary file beside the target is `.<name>.<host>-<pid>-<random>.partial` (see ownedName): a killed backup's is removed by the next backup to the same target. */
