@@ -1,5 +1,6 @@
 import type { Database } from '../db/connect.js';
-import { detectLayouts } from '../db/layouts/detect.js';
+import { currentRole, detectLayouts } from '../db/layouts/detect.js';
+import { OperationError } from '../errors.js';
 import * as repo from '../db/inspect/index.js';
 import type { LayoutName } from '../db/layouts/detect.js';
 import type { Page, StatsRow } from '../db/types.js';
@@ -19,8 +20,20 @@ export type AcrossPage<T> = Page<repo.AcrossRow<T>> & { skipped: Skipped[] };
 /** The data-access source of every schema of a recognised layout, in the order of their names. */
 export async function allSources(db: Database, layoutFor: (found: { layout: LayoutName; ownerDid: boolean }) => repo.Layout): Promise<repo.Source[]> {
   const found = await detectLayouts(db.sql);
+  const unreadable = found.filter((s) => !s.readable).map((s) => s.schema);
+  // An answer across schemas without some of them would read as the whole fleet's.
+  if (unreadable.length) {
+    const readable = found.filter((s) => s.readable).map((s) => s.schema);
+    throw new OperationError(
+      `the role ${await currentRole(db.sql)} cannot read ${unreadable.length} of the ${found.length} schemas holding Bindu tables: ${firstFew(unreadable)}`,
+      `read those it can one at a time with --schema${readable.length ? ` (it can read ${firstFew(readable)})` : ''}, or connect as a role that can read them all`,
+    );
+  }
   return found.sort((a, b) => (a.schema < b.schema ? -1 : a.schema > b.schema ? 1 : 0)).map((s) => repo.sourceOf(db.sql, s.schema, layoutFor(s)));
 }
+
+/** Names for a message: the first three, and how many more. */
+const firstFew = (names: string[]) => `${names.slice(0, 3).join(', ')}${names.length > 3 ? `, and ${names.length - 3} more` : ''}`;
 
 /**
  * The task filter as one schema can serve it, or why it cannot: statuses its layout does not

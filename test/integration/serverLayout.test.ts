@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config.js';
 import { schemaNameForDid } from '../../src/lib/didSchema.js';
 import { openDatabase } from '../../src/db/connect.js';
 import { runCli } from '../helpers/cli.js';
-import { createTestDatabase, dropTestDatabase } from '../helpers/db.js';
+import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 import { buildServerDatabase } from '../helpers/serverDb.js';
 import { AGENT_SCHEMAS } from '../fixtures/serverLayout.js';
 
@@ -59,6 +59,38 @@ describe('a database written by Bindu\'s server', () => {
     );
     const human = await runCli(['schemas', 'list'], { env: env() });
     expect(human.stdout).toMatch(/SCHEMA\s+LAYOUT\s+TASKS\s+LAST ACTIVITY/);
+  });
+
+  test('a role that may read only some agents: schemas list shows them all, counting those it can read; a read across schemas names the others', async () => {
+    const role = `sl_reader_${process.pid}`;
+    await adminQuery(`create role ${role} login password 'Reader-Pass-1'`);
+    try {
+      await adminQuery(`grant usage on schema ${AGENT_SCHEMAS.echo} to ${role}; grant select on all tables in schema ${AGENT_SCHEMAS.echo} to ${role}`, [], db.name);
+      const u = new URL(db.url);
+      u.username = role;
+      u.password = 'Reader-Pass-1';
+      const as = { DATABASE_URL: u.toString() };
+      const list = await runCli(['schemas', 'list', '--json'], { env: as });
+      expect(list.code).toBe(0);
+      const items = JSON.parse(list.stdout).items as { schema: string; tasks: number | null; readable: boolean }[];
+      expect(items.find((i) => i.schema === AGENT_SCHEMAS.echo)).toMatchObject({ tasks: 9, readable: true });
+      expect(items.find((i) => i.schema === AGENT_SCHEMAS.research)).toMatchObject({ tasks: null, last_activity: null, readable: false });
+      expect(items).toHaveLength(5);
+      const human = await runCli(['schemas', 'list'], { env: as });
+      expect(human.code).toBe(0);
+      expect(human.stderr).toMatch(/^this role cannot read 4 schemas; their tasks are not counted$/m);
+      expect(human.stdout).toMatch(new RegExp(`^${AGENT_SCHEMAS.research}\\s+bindu-server\\s+-\\s+\\(not readable\\)$`, 'm'));
+      for (const args of [['stats', '--all-schemas'], ['tasks', 'list', '--all-schemas'], ['stats', '--by-schema']]) {
+        const across = await runCli(args, { env: as });
+        expect(across.code).toBe(1);
+        expect(across.stderr).toMatch(new RegExp(`^error: the role ${role} cannot read 4 of the 5 schemas holding Bindu tables: [^,]+, [^,]+, [^,]+, and 1 more$`, 'm'));
+        expect(across.stderr).toMatch(new RegExp(`^hint: read those it can one at a time with --schema \\(it can read ${AGENT_SCHEMAS.echo}\\), or connect as a role that can read them all$`, 'm'));
+        expect(across.stderr.trim().split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+      }
+    } finally {
+      await adminQuery(`drop owned by ${role}`, [], db.name);
+      await adminQuery(`drop role ${role}`);
+    }
   });
 
   test('migrate up refuses a schema of the server layout (exit 2) and explains why', async () => {

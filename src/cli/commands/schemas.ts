@@ -16,13 +16,15 @@ export function registerSchemas(program: Command): void {
       run(async (ctx) => {
         const core = await import('../../core/schemas.js');
         const items = await core.schemas(await ctx.db({ autoMigrate: true }));
-        if (ctx.out.json) return ctx.out.document({ items: items.map(({ schema, layout, tasks, last_activity }) => ({ schema, layout, tasks, last_activity })) });
+        const unreadable = items.filter((s) => !s.readable).length;
+        if (unreadable) ctx.out.notice(`this role cannot read ${plural(unreadable, 'schema')}; their tasks are not counted`);
+        if (ctx.out.json) return ctx.out.document({ items: items.map(({ schema, layout, tasks, last_activity, readable }) => ({ schema, layout, tasks, last_activity, readable })) });
         if (items.length === 0) return ctx.out.print('No schema holds Bindu tables yet (run bindu-db migrate up).');
         const c = ctx.out.color;
         ctx.out.print(
           ...formatTable(
             ['SCHEMA', 'LAYOUT', 'TASKS', 'LAST ACTIVITY'],
-            items.map((s) => [visible(s.schema), s.layout === 'bindu-db' ? c.cyan(s.layout) : c.magenta(s.layout), String(s.tasks), formatTime(s.last_activity)]),
+            items.map((s) => [visible(s.schema), s.layout === 'bindu-db' ? c.cyan(s.layout) : c.magenta(s.layout), s.tasks === null ? '-' : String(s.tasks), s.readable ? formatTime(s.last_activity) : '(not readable)']),
             c.bold,
             { width: ctx.out.width, shrink: [0] },
           ),

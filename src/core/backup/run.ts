@@ -9,6 +9,7 @@ import zlib from 'node:zlib';
 import type { Config } from '../../config.js';
 import { type Unreadable, dumpedTables, existingSchemas, exportSnapshot, rowCounts, unreadableIn, userSchemas } from '../../db/backupCatalog.js';
 import type { Database } from '../../db/connect.js';
+import { currentRole } from '../../db/layouts/detect.js';
 import { dumpEmbedded } from '../../db/embedded.js';
 import { serverVersionNumOf, withConnection } from '../../db/pgClient.js';
 import type { SqlRunner } from '../../db/sqlRunner.js';
@@ -66,7 +67,7 @@ async function readManifest(sql: SqlRunner, plan: BackupPlan): Promise<Manifest>
  * written, with the schemas it can read whole.
  */
 async function unreadableError(sql: SqlRunner, plan: BackupPlan, schemas: string[], unreadable: Unreadable[]): Promise<OperationError> {
-  const [{ role }] = await sql.query<{ role: string }>('select current_user::text as role');
+  const role = await currentRole(sql);
   const shown = unreadable.slice(0, 3).map((u) => (u.relation === null ? `schema "${u.schema}" (no USAGE)` : `${u.kind} ${ident(u.schema)}.${ident(u.relation)} (no SELECT)`));
   const more = unreadable.length > 3 ? `, and ${unreadable.length - 3} more` : '';
   const readable = schemas.filter((s) => !unreadable.some((u) => u.schema === s));

@@ -19,7 +19,10 @@ export interface DetectedLayout {
 export interface SchemaInfo {
   schema: string;
   layout: LayoutName;
-  tasks: number;
+  /** Null where this role may not read the schema's tables. */
+  tasks: number | null;
+  /** Whether this role may read the schema's tables (USAGE on it, SELECT on them). */
+  readable: boolean;
   /** Newest task or context update; null when the schema holds no rows. */
   last_activity: Timestamp | null;
   /** Server layout only: whether tasks carry owner_did (schemas made after April 2026). */
@@ -29,6 +32,7 @@ export interface SchemaInfo {
 interface TaskColumnsRow {
   schema: string;
   columns: string[];
+  readable: boolean;
 }
 
 /**
@@ -38,7 +42,10 @@ interface TaskColumnsRow {
  */
 async function tasksTables(sql: SqlRunner, schema?: string): Promise<TaskColumnsRow[]> {
   return sql.query<TaskColumnsRow>(
-    `select n.nspname::text as schema, array_agg(a.attname::text order by a.attname) as columns
+    `select n.nspname::text as schema, array_agg(a.attname::text order by a.attname) as columns,
+            pg_catalog.has_schema_privilege(n.oid, 'USAGE')
+              and (select bool_and(pg_catalog.has_table_privilege(o.oid, 'SELECT')) from pg_catalog.pg_class o
+                    where o.relnamespace = n.oid and o.relname in ('tasks', 'contexts', 'task_feedback') and o.relkind in ('r', 'p')) as readable
        from pg_catalog.pg_class c
        join pg_catalog.pg_namespace n on n.oid = c.relnamespace
        join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
@@ -49,7 +56,7 @@ async function tasksTables(sql: SqlRunner, schema?: string): Promise<TaskColumns
         and (select count(*) from pg_catalog.pg_class o
               where o.relnamespace = n.oid and o.relname in ('contexts', 'task_feedback') and o.relkind in ('r', 'p')) = 2
         and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_%'
-      group by n.nspname
+      group by n.oid, n.nspname
       order by n.nspname`,
     [schema ?? null, schema ?? null],
   );
@@ -74,22 +81,29 @@ export async function detectLayout(sql: SqlRunner, schema: string): Promise<Dete
   return row && layoutOf(row.columns);
 }
 
-/** Every schema holding a recognised layout and what was detected there (one catalog query), by name. */
-export async function detectLayouts(sql: SqlRunner): Promise<Array<DetectedLayout & { schema: string }>> {
+/** Every schema holding a recognised layout, what was detected there and whether this role may read it (one catalog query), by name. */
+export async function detectLayouts(sql: SqlRunner): Promise<Array<DetectedLayout & { schema: string; readable: boolean }>> {
   return (await tasksTables(sql)).flatMap((row) => {
     const detected = layoutOf(row.columns);
-    return detected ? [{ schema: row.schema, ...detected }] : [];
+    return detected ? [{ schema: row.schema, ...detected, readable: row.readable }] : [];
   });
+}
+
+/** The role this session acts as, for messages about what it may not read. */
+export async function currentRole(sql: SqlRunner): Promise<string> {
+  const [row] = await sql.query<{ role: string }>('select current_user::text as role');
+  return row.role;
 }
 
 /** Every schema holding a recognised layout, with its task count and last activity. */
 export async function listSchemas(sql: SqlRunner): Promise<SchemaInfo[]> {
   const found = await detectLayouts(sql);
   const counts = new Map<string, { tasks: string; last_activity: Timestamp | null }>();
+  const readable = found.filter((s) => s.readable);
   // Exact counts (operators compare them), all schemas in one round trip per 200: one query per
   // schema made a fleet of agents slow. Schema names come from the catalog and are quoted.
-  for (let i = 0; i < found.length; i += 200) {
-    const part = found.slice(i, i + 200);
+  for (let i = 0; i < readable.length; i += 200) {
+    const part = readable.slice(i, i + 200);
     const arms = part.map((s) => {
       const q = ident(s.schema);
       return `select ?::text as schema, (select count(*) from ${q}.tasks)::bigint as tasks,
@@ -99,12 +113,13 @@ export async function listSchemas(sql: SqlRunner): Promise<SchemaInfo[]> {
     for (const row of rows) counts.set(row.schema, row);
   }
   return found.map((s) => {
-    const row = counts.get(s.schema)!;
+    const row = counts.get(s.schema);
     return {
       schema: s.schema,
       layout: s.layout,
-      tasks: Number(row.tasks),
-      last_activity: row.last_activity,
+      tasks: row ? Number(row.tasks) : null,
+      readable: s.readable,
+      last_activity: row?.last_activity ?? null,
       ...(s.layout === 'bindu-server' ? { owner_did: s.ownerDid } : {}),
     };
   });
