@@ -89,7 +89,9 @@ export async function openJsonlArchive(file: string): Promise<JsonlArchive> {
     unlock();
     throw err;
   });
+  const marker = `${file}.appending`;
   try {
+    if (existed) await cutKilledAppend(handle, marker);
     if (existed && !compressed) await cutPartLine(handle);
   } catch (err) {
     await handle.close();
@@ -103,6 +105,9 @@ export async function openJsonlArchive(file: string): Promise<JsonlArchive> {
     append: async (lines) => {
       if (lines.length === 0) return;
       const { size } = await handle.stat();
+      // Where this append starts, for the next run to cut back to if this one is killed part-way
+      // (created new, so a link planted in its place is never written through).
+      await fs.promises.writeFile(marker, String(size), { mode: 0o600, flag: 'wx' });
       try {
         if (compressed) {
           // One member, one write: a reader of the growing file meets whole members.
@@ -118,10 +123,12 @@ export async function openJsonlArchive(file: string): Promise<JsonlArchive> {
         }
         await handle.sync();
       } catch (err) {
-        // Cut off the part-written lines: the next run appends after whole ones.
-        await handle.truncate(size).catch(() => undefined);
+        // Cut off the part-written lines: the next run appends after whole ones (or, if even
+        // that fails, cuts them itself: the marker stays).
+        await handle.truncate(size).then(() => fs.promises.rm(marker, { force: true }), () => undefined);
         throw err;
       }
+      await fs.promises.rm(marker, { force: true });
     },
     close: async () => {
       try {
@@ -131,6 +138,26 @@ export async function openJsonlArchive(file: string): Promise<JsonlArchive> {
       }
     },
   };
+}
+
+/**
+ * Cuts off what a run killed while appending wrote of its batch (its marker names where the batch
+ * began): a gzip member cut short hides every later member from zcat and gunzip, and whole lines
+ * of a batch that was never deleted would be archived twice. The batch's tasks are still in the
+ * database (a delete waits for its append), so the next batch that takes them archives them.
+ * The marker is read under the archive's lock: its writer is gone.
+ */
+async function cutKilledAppend(handle: fs.promises.FileHandle, marker: string): Promise<void> {
+  let text: string;
+  try {
+    text = await fs.promises.readFile(marker, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  const start = Number(text);
+  if (Number.isSafeInteger(start) && start >= 0 && start < (await handle.stat()).size) await handle.truncate(start);
+  await fs.promises.rm(marker, { force: true });
 }
 
 /**

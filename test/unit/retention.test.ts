@@ -139,6 +139,27 @@ describe('JSON Lines archive', () => {
     expect(fs.readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
   });
 
+  // A gzip member cut short hides every member after it from zcat and gunzip ("unexpected end of
+  // file"). A run killed while appending one leaves its start marked in <archive>.appending.
+  test.each(['torn.jsonl.gz', 'torn-batch.jsonl'])('%s: what a run killed in the middle of an append wrote is cut off by the next run', async (name) => {
+    const file = path.join(tmp, name);
+    const first = await openJsonlArchive(file);
+    await first.append(['{"n":1}', '{"n":2}']);
+    await first.close();
+    // The killed run: its lock is gone with it; its marker and part of its batch are left.
+    const size = fs.statSync(file).size;
+    const batch = ['{"n":3}', '{"n":4}', '{"n":5,"h":"'.padEnd(5000, 'x') + '"}'].join('\n') + '\n';
+    const bytes = name.endsWith('.gz') ? zlib.gzipSync(batch) : Buffer.from(batch);
+    fs.writeFileSync(`${file}.appending`, String(size));
+    fs.appendFileSync(file, bytes.subarray(0, Math.floor(bytes.length * 0.8)));
+    const again = await openJsonlArchive(file);
+    await again.append(['{"n":3}']);
+    await again.close();
+    const raw = fs.readFileSync(file);
+    expect((name.endsWith('.gz') ? zlib.gunzipSync(raw) : raw).toString('utf8').trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    expect(fs.existsSync(`${file}.appending`)).toBe(false);
+  });
+
   test('a whole last document without its newline (another tool wrote it) is kept, and the next line starts after it', async () => {
     const file = path.join(tmp, 'no-newline.jsonl');
     fs.writeFileSync(file, '{"n":1}\n{"n":2,"note":"a}"}');
