@@ -91,7 +91,7 @@ export async function openJsonlArchive(file: string): Promise<JsonlArchive> {
   });
   const marker = `${file}.appending`;
   try {
-    if (existed) await cutKilledAppend(handle, marker);
+    await cutKilledAppend(handle, marker); // also when the archive was removed since: the marker would block every append
     if (existed && !compressed) await cutPartLine(handle);
   } catch (err) {
     await handle.close();

@@ -160,6 +160,16 @@ describe('JSON Lines archive', () => {
     expect(fs.existsSync(`${file}.appending`)).toBe(false);
   });
 
+  test('an archive removed after a run was killed appending to it starts anew: the marker left behind does not block it', async () => {
+    const file = path.join(tmp, 'removed.jsonl.gz');
+    fs.writeFileSync(`${file}.appending`, '123456');
+    const archive = await openJsonlArchive(file);
+    await archive.append(['{"n":1}']);
+    await archive.close();
+    expect(zlib.gunzipSync(fs.readFileSync(file)).toString('utf8')).toBe('{"n":1}\n');
+    expect(fs.existsSync(`${file}.appending`)).toBe(false);
+  });
+
   test('a whole last document without its newline (another tool wrote it) is kept, and the next line starts after it', async () => {
     const file = path.join(tmp, 'no-newline.jsonl');
     fs.writeFileSync(file, '{"n":1}\n{"n":2,"note":"a}"}');
