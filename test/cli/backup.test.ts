@@ -317,6 +317,16 @@ describe('on a terminal', () => {
       expect(fs.existsSync(file)).toBe(true);
     }
   });
+
+  test('Ctrl-C typed while the spinner shows stops the backup: exit 130, no file, no temporary file', async () => {
+    const file = path.join(dir, 'tty-interrupted.sql');
+    const dump = fakeDump('dump-tty-slow', "printf 'SET x = 1;\\n'; exec sleep 30");
+    const r = await runOnTerminal(['backup', file], { env: { DATABASE_URL: db.url, PG_DUMP: dump }, setup: 'stty cols 80 rows 24', prompt: /backing up to/, keys: '\u0003' });
+    expect(r.code).toBe(130);
+    expect(r.text).toMatch(/cancelled/);
+    expect(fs.existsSync(file)).toBe(false);
+    expect(leftovers(dir)).toEqual([]);
+  });
 });
 
 describe('a schema whose name holds escape sequences (anyone with CREATE on the database picks one)', () => {

@@ -7,7 +7,10 @@ export async function withSpinner<T>(label: string, enabled: boolean, fn: (updat
   // make ora compute an infinite number of lines to clear, and spin forever: no spinner there.
   if (!enabled || !process.stderr.isTTY || !process.stderr.columns) return fn(() => undefined);
   const { default: ora } = await import('ora');
-  const spinner = ora({ text: label, stream: process.stderr }).start();
+  // Not ora's discardStdin: it puts the terminal in raw mode, so Ctrl-C sends no SIGINT, and its
+  // own listener for the keystroke never sees it (stdin is never set flowing): the work could not
+  // be interrupted while the spinner showed. The terminal stays as it is and Ctrl-C stays a signal.
+  const spinner = ora({ text: label, stream: process.stderr, discardStdin: false }).start();
   try {
     const result = await fn((text) => {
       spinner.text = `${label} ${text}`;
