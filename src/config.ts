@@ -1,9 +1,9 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, UsageError, quoted } from './errors.js';
 import { schemaName } from './lib/didSchema.js';
 import { packageRoot } from './lib/packageRoot.js';
 import { type PgConnection, parseDatabaseUrl } from './config/databaseUrl.js';
+import { lookUpPasswordFile } from './config/passwordFile.js';
 
 export { type PgConnection, type SslMode, describeConnection, parseDatabaseUrl } from './config/databaseUrl.js';
 
@@ -81,13 +81,15 @@ const PASSWORD_VARIABLES = ['PGPASSWORD', 'PGPASSFILE'];
 
 /**
  * A URL with libpq's rule for its password, for the driver and the tools alike: the URL's own,
- * else PGPASSWORD, else the password file PGPASSFILE names (node-pg reads it when given none).
+ * else PGPASSWORD, else the line for it in the password file PGPASSFILE names.
  */
 function withCredentials(url: string, origin: string, env: EnvSource): PgConnection {
   const parsed = parseDatabaseUrl(url);
-  const passfile = env.PGPASSFILE && fs.existsSync(env.PGPASSFILE) ? env.PGPASSFILE : undefined;
-  const fromEnv = parsed.password === undefined && env.PGPASSWORD ? { password: env.PGPASSWORD, passwordFromEnv: true as const } : {};
-  return { ...parsed, ...fromEnv, ...(passfile ? { passfile } : {}), origin };
+  if (parsed.password !== undefined) return { ...parsed, origin };
+  if (env.PGPASSWORD) return { ...parsed, password: env.PGPASSWORD, passwordFromEnv: true, origin };
+  const found = env.PGPASSFILE ? lookUpPasswordFile(env.PGPASSFILE, parsed) : undefined;
+  if (!found) return { ...parsed, origin };
+  return { ...parsed, passfile: env.PGPASSFILE, ...('password' in found ? { password: found.password } : { passfileGivesNone: found.none }), origin };
 }
 
 /**

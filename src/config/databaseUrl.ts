@@ -17,8 +17,10 @@ export interface PgConnection {
   port: number;
   user: string;
   password?: string;
-  /** PGPASSFILE, when it names a file: node-pg looks the password up there when the URL gives none. */
+  /** PGPASSFILE, when the URL and PGPASSWORD give no password and it names a file: the password is its line's. */
   passfile?: string;
+  /** Why that file gives no password ("has no line for …"): what a refused login's hint says. */
+  passfileGivesNone?: string;
   /** The password is PGPASSWORD's, the URL having none: what a failed login's hint names. */
   passwordFromEnv?: true;
   /** Where the URL was read (`--url`, DATABASE_URL, `--direct-url`, DIRECT_DATABASE_URL): what hints name. */

@@ -50,7 +50,7 @@ export function pgConnectionSettings(c: PgConnection, connectTimeoutSeconds: num
     host: c.host,
     port: c.port,
     user: c.user,
-    password: c.password ?? (c.passfile ? undefined : NO_PASSWORD),
+    password: c.password ?? NO_PASSWORD,
     database: c.database,
     ssl: sslOptions(c),
     application_name: c.applicationName ?? 'bindu-db',
@@ -89,14 +89,17 @@ export function connectError(err: unknown, c: PgConnection, timeout: number): Op
   const origin = urlOrigin(c);
   // The server asked for a password there is none of (NO_PASSWORD was refused; libpq itself
   // says "no password supplied").
-  if ((isPgError(err) && (err.code === '28P01' || /authentication failed/i.test(err.message)) && c.password === undefined && !c.passfile) || /no password supplied/i.test(e.message ?? '')) {
-    return new OperationError(`${base}: the server asks for a password and the URL gives none`, `add it to ${origin} after the user name, as user:password@host (percent-encode special characters), or set PGPASSWORD`, err);
+  if ((isPgError(err) && (err.code === '28P01' || /authentication failed/i.test(err.message)) && c.password === undefined) || /no password supplied/i.test(e.message ?? '')) {
+    const hint = c.passfileGivesNone
+      ? `the password file ${c.passfile} ${c.passfileGivesNone}; or add the password to ${origin} or PGPASSWORD`
+      : `add it to ${origin} after the user name, as user:password@host (percent-encode special characters), or set PGPASSWORD`;
+    return new OperationError(`${base}: the server asks for a password and the URL gives none`, hint, err);
   }
   if (isPgError(err)) {
     const hints: Record<string, string> = {
       '28P01': c.passwordFromEnv
         ? `check the user name in ${origin} and the password in PGPASSWORD`
-        : c.password === undefined
+        : c.passfile
           ? `check the user name in ${origin} and its line in the password file ${c.passfile}`
           : `check the user name and password in ${origin}`,
       '28000': 'the server refused this user or host (pg_hba.conf)',

@@ -226,6 +226,23 @@ describe('connection failures are one line, exit 1, without the password', () =>
       fs.writeFileSync(passfile, '*:*:*:*:Wr0ng-Secret-Value\n', { mode: 0o600 });
       return { args: ['tasks', 'list'], env: { DATABASE_URL: url.toString(), PGPASSWORD: undefined, PGPASSFILE: passfile } };
     }, /^hint: check the user name in DATABASE_URL and its line in the password file .*pgpass$/m],
+    // libpq's rules, which the tools follow too: the first line matching host:port:database:user,
+    // and a file others may read is ignored. Given no password node-pg's SASL code left the
+    // process hanging after its error.
+    ['a PGPASSFILE with no line for this server', (url) => {
+      url.password = '';
+      const passfile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bindu-pass-')), 'pgpass');
+      fs.writeFileSync(passfile, `# another server\nelsewhere:*:*:*:Wr0ng-Secret-Value\n127.0.0.1:1:*:*:Wr0ng-Secret-Value\n`, { mode: 0o600 });
+      return { args: ['tasks', 'list'], env: { DATABASE_URL: url.toString(), PGPASSWORD: undefined, PGPASSFILE: passfile } };
+    }, /^hint: the password file .*pgpass has no line for 127\.0\.0\.1:\d+:\w+:postgres \(add one\); or add the password to DATABASE_URL or PGPASSWORD$/m],
+    ['a PGPASSFILE that others may read', (url) => {
+      const password = decodeURIComponent(url.password);
+      url.password = '';
+      const passfile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bindu-pass-')), 'pgpass');
+      fs.writeFileSync(passfile, `*:*:*:*:${password.replace(/[\\:]/g, '\\$&')}\n`);
+      fs.chmodSync(passfile, 0o644);
+      return { args: ['tasks', 'list'], env: { DATABASE_URL: url.toString(), PGPASSWORD: undefined, PGPASSFILE: passfile } };
+    }, /^hint: the password file .*pgpass is ignored, as libpq ignores it: others may read it \(chmod 600 it\); or add the password to DATABASE_URL or PGPASSWORD$/m],
     ['no password in --url', (url) => {
       url.password = '';
       return { args: ['--url', url.toString(), 'tasks', 'list'], env: { PGPASSWORD: undefined } };
@@ -234,11 +251,30 @@ describe('connection failures are one line, exit 1, without the password', () =>
     const url = new URL(db.url);
     if (_name.startsWith('a wrong password')) url.password = 'Wr0ng-Secret-Value';
     const { args, env } = make(url);
-    const r = await runCli(args, { env });
+    const r = await runCli(args, { env, timeoutMs: 30_000 });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(hint);
     expect(r.stderr).not.toContain('Wr0ng-Secret-Value');
     expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+  });
+
+  test("a URL without a password and PGPASSFILE's line for it: connects, and backup's pg_dump gets the same password; no warning from the driver", async () => {
+    const url = new URL(db.url);
+    const password = decodeURIComponent(url.password);
+    url.password = '';
+    const passfile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bindu-pass-')), 'pgpass');
+    fs.writeFileSync(passfile, `127.0.0.1:${url.port}:${url.pathname.slice(1)}:postgres:${password.replace(/[\\:]/g, '\\$&')}\n`, { mode: 0o600 });
+    const env = { DATABASE_URL: url.toString(), PGPASSWORD: undefined, PGPASSFILE: passfile };
+    const listed = await runCli(['migrate', 'status', '--json'], { env });
+    expect(listed.code).toBe(0);
+    expect(listed.stderr).not.toMatch(/warning|pgpass/i);
+    const file = backupFile();
+    const backedUp = await runCli(['backup', file], { env });
+    expect(backedUp.code).toBe(0);
+    expect(backedUp.stderr).not.toMatch(/warning|pgpass/i);
+    expect(`${backedUp.stdout}${backedUp.stderr}`).not.toContain(password);
+    fs.rmSync(path.dirname(file), { recursive: true });
+    fs.rmSync(path.dirname(passfile), { recursive: true });
   });
 
   test.each(commands)('server down: %s', async (_name, argv) => {

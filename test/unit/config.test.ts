@@ -1,4 +1,7 @@
-import { describe, expect, test } from '@jest/globals';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, test } from '@jest/globals';
 import { describeConnection, loadConfig, parseDatabaseUrl } from '../../src/config.js';
 import { ConfigError, UsageError } from '../../src/errors.js';
 
@@ -156,5 +159,40 @@ describe('loadConfig precedence: flag > environment > .env > default', () => {
 
   test('the password is registered as a secret to scrub from output', () => {
     expect(loadConfig({ url: 'postgresql://u:s3cr%40t@h/db' }, {}).secrets).toEqual(['s3cr@t']);
+  });
+});
+
+describe('the password file PGPASSFILE names, read by the rules libpq reads it by', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bindu-pgpass-unit-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const passfile = (name: string, text: string, mode = 0o600) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, text);
+    fs.chmodSync(file, mode);
+    return file;
+  };
+  const lookup = (url: string, env: Record<string, string>) => {
+    const c = loadConfig({ url }, env).target as { connection: { password?: string; passfileGivesNone?: string } };
+    return [c.connection.password, c.connection.passfileGivesNone];
+  };
+
+  test.each([
+    ['the first matching line wins; * matches any field', 'other:*:*:*:no\n*:5432:db:u:first\n*:*:*:*:second\n', 'postgresql://u@h/db', ['first', undefined]],
+    ['\\: and \\\\ are escapes, in the fields and the password', 'h\\:x:5432:db:u:p\\:w\\\\d\n', 'postgresql://u@h%3Ax/db', ['p:w\\d', undefined]],
+    ['comments and blank lines are skipped', '# h:5432:db:u:comment\n\nh:5432:db:u:real\n', 'postgresql://u@h/db', ['real', undefined]],
+    ['a Unix socket matches a localhost line', 'localhost:5432:db:u:sock\n', 'postgresql://u@/db?host=/run/pg', ['sock', undefined]],
+    ['no line for this connection', 'h:5433:db:u:x\nh:5432:db:other:x\n', 'postgresql://u@h/db', [undefined, 'has no line for h:5432:db:u (add one)']],
+  ])('%s', (_what, text, url, expected) => {
+    expect(lookup(url, { PGPASSFILE: passfile(`${expected[0] ?? 'none'}.pgpass`, text) })).toEqual(expected);
+  });
+
+  test('a file others may read is ignored; a missing one too; the URL and PGPASSWORD come first', () => {
+    const open = passfile('open.pgpass', '*:*:*:*:x\n', 0o644);
+    expect(lookup('postgresql://u@h/db', { PGPASSFILE: open })).toEqual([undefined, 'is ignored, as libpq ignores it: others may read it (chmod 600 it)']);
+    expect(lookup('postgresql://u@h/db', { PGPASSFILE: path.join(dir, 'missing') })).toEqual([undefined, undefined]);
+    const file = passfile('later.pgpass', '*:*:*:*:fromfile\n');
+    expect(lookup('postgresql://u:inurl@h/db', { PGPASSFILE: file, PGPASSWORD: 'env' })).toEqual(['inurl', undefined]);
+    expect(lookup('postgresql://u@h/db', { PGPASSFILE: file, PGPASSWORD: 'env' })).toEqual(['env', undefined]);
+    expect(loadConfig({ url: 'postgresql://u@h/db' }, { PGPASSFILE: file }).secrets).toEqual(['fromfile']);
   });
 });
