@@ -52,3 +52,12 @@ test("from an installed package, the project's migrations live in the project, r
   expect(JSON.parse(accepted.stdout)).toEqual({ batch: null, applied: [], accepted: [made.name] });
   expect(cli(['migrate', 'status', '--check']).status).toBe(0);
 }, 180_000);
+
+// `npm ci` trusts the lock: a stale root entry there makes every `npm install` of a clone rewrite
+// package-lock.json (a dirty checkout on a first install).
+test("package-lock.json's own entry agrees with package.json (bin, dependencies)", () => {
+  const read = (f: string) => JSON.parse(fs.readFileSync(path.join(repoRoot, f), 'utf8'));
+  const pkg = read('package.json');
+  const root = read('package-lock.json').packages[''];
+  expect({ bin: root.bin, dependencies: root.dependencies, devDependencies: root.devDependencies }).toEqual({ bin: pkg.bin, dependencies: pkg.dependencies, devDependencies: pkg.devDependencies });
+});
