@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, UsageError, quoted } from './errors.js';
 import { schemaName } from './lib/didSchema.js';
@@ -81,15 +82,17 @@ const PASSWORD_VARIABLES = ['PGPASSWORD', 'PGPASSFILE'];
 
 /**
  * A URL with libpq's rule for its password, for the driver and the tools alike: the URL's own,
- * else PGPASSWORD, else the line for it in the password file PGPASSFILE names.
+ * else PGPASSWORD, else the line for it in the password file (PGPASSFILE, or ~/.pgpass).
  */
 function withCredentials(url: string, origin: string, env: EnvSource): PgConnection {
   const parsed = parseDatabaseUrl(url);
   if (parsed.password !== undefined) return { ...parsed, origin };
   if (env.PGPASSWORD) return { ...parsed, password: env.PGPASSWORD, passwordFromEnv: true, origin };
-  const found = env.PGPASSFILE ? lookUpPasswordFile(env.PGPASSFILE, parsed) : undefined;
+  // libpq's default file when PGPASSFILE is unset; pg_dump and psql read the same one.
+  const passfile = env.PGPASSFILE || path.join(env.HOME || os.homedir(), '.pgpass');
+  const found = lookUpPasswordFile(passfile, parsed);
   if (!found) return { ...parsed, origin };
-  return { ...parsed, passfile: env.PGPASSFILE, ...('password' in found ? { password: found.password } : { passfileGivesNone: found.none }), origin };
+  return { ...parsed, passfile, ...('password' in found ? { password: found.password } : { passfileGivesNone: found.none }), origin };
 }
 
 /**

@@ -186,6 +186,13 @@ describe('the password file PGPASSFILE names, read by the rules libpq reads it b
     expect(lookup(url, { PGPASSFILE: passfile(`${expected[0] ?? 'none'}.pgpass`, text) })).toEqual(expected);
   });
 
+  test('without PGPASSFILE, ~/.pgpass (of $HOME) is the file, as libpq reads it', () => {
+    const home = fs.mkdtempSync(path.join(dir, 'home-'));
+    fs.writeFileSync(path.join(home, '.pgpass'), 'h:5432:db:u:fromhome\n', { mode: 0o600 });
+    expect(lookup('postgresql://u@h/db', { HOME: home })).toEqual(['fromhome', undefined]);
+    expect(lookup('postgresql://u@h/db', { HOME: home, PGPASSFILE: path.join(dir, 'missing') })).toEqual([undefined, undefined]);
+  });
+
   test('a file others may read is ignored; a missing one too; the URL and PGPASSWORD come first', () => {
     const open = passfile('open.pgpass', '*:*:*:*:x\n', 0o644);
     expect(lookup('postgresql://u@h/db', { PGPASSFILE: open })).toEqual([undefined, 'is ignored, as libpq ignores it: others may read it (chmod 600 it)']);
