@@ -10,11 +10,14 @@ interface PgpassEntry {
   password: string;
 }
 
-const pgpass = createRequire(import.meta.url)('pgpass/lib/helper.js') as {
+interface Pgpass {
   parseLine(line: string): PgpassEntry | null;
   isValidEntry(entry: PgpassEntry): boolean;
   match(connInfo: { host: string; port: number; database: string; user: string }, entry: PgpassEntry): boolean;
-};
+}
+
+/** Required once a file is there to read: most runs have none, and the embedded database never asks. */
+const loadPgpass = () => createRequire(import.meta.url)('pgpass/lib/helper.js') as Pgpass;
 
 /** What the password file PGPASSFILE names gives a connection: a password, or why it gives none. */
 export type PasswordFileLookup = { password: string } | { none: string };
@@ -39,6 +42,7 @@ export function lookUpPasswordFile(file: string, c: Pick<PgConnection, 'host' | 
   }
   // pgpass is node-pg's reader of this file; its stream API warns on stderr itself and answers
   // only asynchronously, so its line parser and matcher are used here on the text read above.
+  const pgpass = loadPgpass();
   const entries = text.split(/\r?\n/).map((line) => (line.startsWith('#') ? null : pgpass.parseLine(line))).filter((e): e is PgpassEntry => e !== null && pgpass.isValidEntry(e));
   // A Unix-socket connection matches a `localhost` line too, as libpq's does.
   const hosts = c.host.startsWith('/') ? [c.host, 'localhost'] : [c.host];
