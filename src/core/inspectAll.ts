@@ -1,6 +1,7 @@
 import type { Database } from '../db/connect.js';
 import { currentRole, detectLayouts } from '../db/layouts/detect.js';
 import { OperationError } from '../errors.js';
+import { firstFew } from '../lib/words.js';
 import * as repo from '../db/inspect/index.js';
 import type { LayoutName } from '../db/layouts/detect.js';
 import type { Page, StatsRow } from '../db/types.js';
@@ -31,9 +32,6 @@ export async function allSources(db: Database, layoutFor: (found: { layout: Layo
   }
   return found.sort((a, b) => (a.schema < b.schema ? -1 : a.schema > b.schema ? 1 : 0)).map((s) => repo.sourceOf(db.sql, s.schema, layoutFor(s)));
 }
-
-/** Names for a message: the first three, and how many more. */
-const firstFew = (names: string[]) => `${names.slice(0, 3).join(', ')}${names.length > 3 ? `, and ${names.length - 3} more` : ''}`;
 
 /**
  * The task filter as one schema can serve it, or why it cannot: statuses its layout does not

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { Chalk } from 'chalk';
 import { formatTable, plural, visible, visibleData, visibleLine, visibleWidth } from '../../src/cli/ui/format.js';
-import { shellLine } from '../../src/lib/shellLine.js';
+import { shellLine } from '../../src/lib/words.js';
 import { formatContextDetail, formatContextList, formatFeedbackList, formatSchemaStats, formatStats, formatTaskDetail, formatTaskList } from '../../src/cli/ui/inspectFormat.js';
 import { formatBackfill, formatDoctor, formatRepairSql } from '../../src/cli/ui/fleetFormat.js';
 import { formatContextPrunePlan, formatFailPlan, formatTaskPrunePlan } from '../../src/cli/ui/retentionFormat.js';

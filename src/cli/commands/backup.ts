@@ -9,7 +9,7 @@ import { run } from '../run.js';
 import { examples } from '../options.js';
 import { confirmDestructive } from '../ui/prompt.js';
 import { withSpinner } from '../ui/spinner.js';
-import { shellLine } from '../../lib/shellLine.js';
+import { shellLine } from '../../lib/words.js';
 import { formatBytes, plural, visibleLine } from '../ui/format.js';
 
 interface BackupFlags {

@@ -55,7 +55,7 @@ export function registerRetention(tasks: Command, contexts: Command, tools: Insp
           action: `delete ${f.describeCounts(plan.total)} from ${db.label}`,
           command: 'bindu-db tasks prune',
           dryRun: () => core.dryRunResult(plan),
-          run: ({ onBatch, ...interruption }) => core.pruneTasks(plan, { ...interruption, onBatch: (d, b) => onBatch(`${d.tasks.toLocaleString('en-US')} of ${plan.total.tasks.toLocaleString('en-US')} tasks, ${plural(b, 'batch', 'batches')}`) }),
+          run: ({ onBatch, ...interruption }) => core.pruneTasks(plan, { ...interruption, onBatch: (d, b) => onBatch(`${d.tasks.toLocaleString('en-US')} of ${plural(plan.total.tasks, 'task')}, ${plural(b, 'batch', 'batches')}`) }),
           summary: (r) =>
             `${r.dry_run ? 'Would delete' : 'Deleted'} ${f.describeCounts(r.deleted)} in ${plural(r.batches, 'batch', 'batches')}${r.archive ? `; ${r.dry_run ? 'would archive' : 'archived'} to ${r.archive}` : ''}${r.skipped ? `; ${plural(r.skipped, 'task')} counted but not deleted (held by another session, or changed or deleted since the count; run again later)` : ''}.`,
         });

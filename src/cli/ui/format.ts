@@ -107,9 +107,7 @@ export function truncate(text: string, max: number): string {
   return flat.length <= max ? flat : `${flat.slice(0, Math.max(0, max - 1))}…`;
 }
 
-export function plural(n: number, word: string, many = `${word}s`): string {
-  return `${n.toLocaleString('en-US')} ${n === 1 ? word : many}`;
-}
+export { plural } from '../../lib/words.js';
 
 /** 1536 → "1.5 KiB". */
 export function formatBytes(n: number): string {

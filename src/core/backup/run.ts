@@ -18,7 +18,7 @@ import { ownedName, removeAbandoned } from '../../lib/leftovers.js';
 import { serverMajor } from '../../lib/pgArgs.js';
 import { type ToolCommand, abortError, atExit, startTool } from '../../lib/process.js';
 import { createRedactor } from '../../lib/redact.js';
-import { shellLine } from '../../lib/shellLine.js';
+import { firstFew, shellLine } from '../../lib/words.js';
 import { ident } from '../../lib/sqlIdent.js';
 import { MISSING_HINT, connectionOf, toolVersion } from '../pgTools.js';
 import { type Manifest, manifestLine } from './manifest.js';
@@ -68,12 +68,11 @@ async function readManifest(sql: SqlRunner, plan: BackupPlan): Promise<Manifest>
  */
 async function unreadableError(sql: SqlRunner, plan: BackupPlan, schemas: string[], unreadable: Unreadable[]): Promise<OperationError> {
   const role = await currentRole(sql);
-  const shown = unreadable.slice(0, 3).map((u) => (u.relation === null ? `schema "${u.schema}" (no USAGE)` : `${u.kind} ${ident(u.schema)}.${ident(u.relation)} (no SELECT)`));
-  const more = unreadable.length > 3 ? `, and ${unreadable.length - 3} more` : '';
+  const shown = firstFew(unreadable.map((u) => (u.relation === null ? `schema "${u.schema}" (no USAGE)` : `${u.kind} ${ident(u.schema)}.${ident(u.relation)} (no SELECT)`)));
   const readable = schemas.filter((s) => !unreadable.some((u) => u.schema === s));
   const what = plan.schemas.length ? `a backup of ${plan.schemas.map((s) => `schema "${s}"`).join(', ')}` : 'a backup of the whole database';
   return new OperationError(
-    `the role ${role} cannot read all that ${what} holds: ${shown.join(', ')}${more}`,
+    `the role ${role} cannot read all that ${what} holds: ${shown}`,
     `${readable.length ? `back up what it can read with ${shellLine(readable.flatMap((s) => ['--schema', s]))}, or ` : ''}connect as a role that can read everything (the owner)`,
   );
 }

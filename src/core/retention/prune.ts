@@ -5,6 +5,7 @@ import { OperationError, UsageError } from '../../errors.js';
 import { LockHeldError } from '../../lib/fileLock.js';
 import { archiveProblem, openJsonlArchive } from '../../lib/jsonlArchive.js';
 import { maskSecrets } from '../../lib/redact.js';
+import { plural } from '../../lib/words.js';
 import { parseStatuses } from '../inspectInput.js';
 import { type Interruption, parseBatchSize, parseOlderThan, runBatches, storedIn } from './batches.js';
 
@@ -134,7 +135,7 @@ function appendOrFail(archive: Awaited<ReturnType<typeof openJsonlArchive>>, del
       await archive.append(lines);
     } catch (err) {
       const before = deletedSoFar().tasks;
-      throw new OperationError(`cannot write the archive ${archive.file}: ${(err as Error).message}`, `this batch was not deleted; ${before ? `what was deleted before it (${before.toLocaleString('en-US')} ${before === 1 ? 'task' : 'tasks'}) is in the archive` : 'nothing was deleted'}`, err);
+      throw new OperationError(`cannot write the archive ${archive.file}: ${(err as Error).message}`, `this batch was not deleted; ${before ? `what was deleted before it (${plural(before, 'task')}) is in the archive` : 'nothing was deleted'}`, err);
     }
   };
 }
