@@ -64,22 +64,27 @@ test('counts read with thousands separators, every one of them', () => {
 });
 
 describe('JSON Lines archive', () => {
+  /** One run: opens the archive, appends the lines as one batch, closes it. */
+  const appendRun = async (file: string, lines: string[]) => {
+    const archive = await openJsonlArchive(file);
+    await archive.append(lines);
+    await archive.close();
+  };
+  /** The archive's documents, gunzipped when it is a .gz. */
+  const documents = (file: string) => {
+    const raw = fs.readFileSync(file);
+    return (/\.gz$/i.test(file) ? zlib.gunzipSync(raw) : raw).toString('utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+  };
   test.each(['plain.jsonl', 'packed.jsonl.gz'])('%s: whole after every append, and across reopenings', async (name) => {
     const file = path.join(tmp, name);
-    const read = () => {
-      const raw = fs.readFileSync(file);
-      return (name.endsWith('.gz') ? zlib.gunzipSync(raw) : raw).toString('utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
-    };
     const first = await openJsonlArchive(file);
     await first.append(['{"n":1}', '{"n":2}']);
-    expect(read()).toEqual([{ n: 1 }, { n: 2 }]); // readable while it grows
+    expect(documents(file)).toEqual([{ n: 1 }, { n: 2 }]); // readable while it grows
     await first.append([]);
     await first.append(['{"n":3}']);
     await first.close();
-    const again = await openJsonlArchive(file); // a later run appends
-    await again.append(['{"n":4}']);
-    await again.close();
-    expect(read()).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
+    await appendRun(file, ['{"n":4}']); // a later run appends
+    expect(documents(file)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
   });
 
@@ -103,9 +108,7 @@ describe('JSON Lines archive', () => {
     fs.symlinkSync(passwd, planted);
     expect(archiveProblem(planted)).toMatch(/planted\.jsonl holds something other than a JSON Lines archive/);
     const plain = path.join(tmp, 'was-plain.jsonl');
-    const archive = await openJsonlArchive(plain);
-    await archive.append(['{"n":1}']);
-    await archive.close();
+    await appendRun(plain, ['{"n":1}']);
     expect(archiveProblem(plain)).toBeNull();
     const misnamed = path.join(tmp, 'misnamed.jsonl.gz');
     fs.copyFileSync(plain, misnamed);
@@ -122,9 +125,7 @@ describe('JSON Lines archive', () => {
     const first = await openJsonlArchive(file);
     await expect(openJsonlArchive(file)).rejects.toThrow(/locked by pid \d+/);
     await first.close();
-    const second = await openJsonlArchive(file);
-    await second.append(['{"n":1}']);
-    await second.close();
+    await appendRun(file, ['{"n":1}']);
     expect(fs.readdirSync(tmp).filter((n) => n.startsWith('shared.'))).toEqual(['shared.jsonl.gz']);
   });
 
@@ -133,39 +134,30 @@ describe('JSON Lines archive', () => {
   test('a part-written last line is cut off before the next run appends: every line reads as JSON', async () => {
     const file = path.join(tmp, 'torn.jsonl');
     fs.writeFileSync(file, '{"n":1}\n{"n":2}\n{"n":3,"h":"ab');
-    const archive = await openJsonlArchive(file);
-    await archive.append(['{"n":3}']);
-    await archive.close();
-    expect(fs.readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    await appendRun(file, ['{"n":3}']);
+    expect(documents(file)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
   });
 
   // A gzip member cut short hides every member after it from zcat and gunzip ("unexpected end of
   // file"). A run killed while appending one leaves its start marked in <archive>.appending.
   test.each(['torn.jsonl.gz', 'torn-batch.jsonl'])('%s: what a run killed in the middle of an append wrote is cut off by the next run', async (name) => {
     const file = path.join(tmp, name);
-    const first = await openJsonlArchive(file);
-    await first.append(['{"n":1}', '{"n":2}']);
-    await first.close();
+    await appendRun(file, ['{"n":1}', '{"n":2}']);
     // The killed run: its lock is gone with it; its marker and part of its batch are left.
     const size = fs.statSync(file).size;
     const batch = ['{"n":3}', '{"n":4}', '{"n":5,"h":"'.padEnd(5000, 'x') + '"}'].join('\n') + '\n';
     const bytes = name.endsWith('.gz') ? zlib.gzipSync(batch) : Buffer.from(batch);
     fs.writeFileSync(`${file}.appending`, String(size));
     fs.appendFileSync(file, bytes.subarray(0, Math.floor(bytes.length * 0.8)));
-    const again = await openJsonlArchive(file);
-    await again.append(['{"n":3}']);
-    await again.close();
-    const raw = fs.readFileSync(file);
-    expect((name.endsWith('.gz') ? zlib.gunzipSync(raw) : raw).toString('utf8').trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    await appendRun(file, ['{"n":3}']);
+    expect(documents(file)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
     expect(fs.existsSync(`${file}.appending`)).toBe(false);
   });
 
   test('an archive removed after a run was killed appending to it starts anew: the marker left behind does not block it', async () => {
     const file = path.join(tmp, 'removed.jsonl.gz');
     fs.writeFileSync(`${file}.appending`, '123456');
-    const archive = await openJsonlArchive(file);
-    await archive.append(['{"n":1}']);
-    await archive.close();
+    await appendRun(file, ['{"n":1}']);
     expect(zlib.gunzipSync(fs.readFileSync(file)).toString('utf8')).toBe('{"n":1}\n');
     expect(fs.existsSync(`${file}.appending`)).toBe(false);
   });
@@ -173,17 +165,13 @@ describe('JSON Lines archive', () => {
   test('a whole last document without its newline (another tool wrote it) is kept, and the next line starts after it', async () => {
     const file = path.join(tmp, 'no-newline.jsonl');
     fs.writeFileSync(file, '{"n":1}\n{"n":2,"note":"a}"}');
-    const archive = await openJsonlArchive(file);
-    await archive.append(['{"n":3}']);
-    await archive.close();
-    expect(fs.readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual([{ n: 1 }, { n: 2, note: 'a}' }, { n: 3 }]);
+    await appendRun(file, ['{"n":3}']);
+    expect(documents(file)).toEqual([{ n: 1 }, { n: 2, note: 'a}' }, { n: 3 }]);
   });
 
   test('.JSONL.GZ in capitals is compressed too', async () => {
     const file = path.join(tmp, 'CAPS.JSONL.GZ');
-    const archive = await openJsonlArchive(file);
-    await archive.append(['{"n":1}']);
-    await archive.close();
+    await appendRun(file, ['{"n":1}']);
     expect(zlib.gunzipSync(fs.readFileSync(file)).toString('utf8')).toBe('{"n":1}\n');
   });
 
