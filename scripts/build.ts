@@ -1,11 +1,12 @@
 // npm run build: the CLI bundle, the package's migrations compiled with their manifest, and the
 // embedded database's template data directory. Run with tsx (it reads migrations the way the CLI does).
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { type Plugin, build } from 'esbuild';
 import { loadConfig } from '../src/config.js';
 import { MANIFEST_FILE, type ManifestEntry, orderByRevision, readMigrationDir, readPackageMigrations } from '../src/core/migrationFiles.js';
 import { up } from '../src/core/migrations.js';
@@ -16,33 +17,56 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
 fs.rmSync(dist, { recursive: true, force: true });
 
+// commander requires child_process as it loads, for executable subcommands, which bindu-db has
+// none of: ~4 ms of every start, --help's included. Here it is required only if one is spawned.
+const lazyChildProcess: Plugin = {
+  name: 'commander-lazy-child-process',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, (args) => {
+      const text = fs.readFileSync(args.path, 'utf8');
+      const eager = "const childProcess = require('node:child_process');";
+      if (!text.includes(eager)) throw new Error(`${args.path} no longer requires child_process as the build expects: update lazyChildProcess`);
+      return { contents: text.replace(eager, "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };"), loader: 'js' };
+    });
+  },
+};
+
 // Heavy dependencies stay external: each command imports only what it uses, so --help loads none.
-const external = ['knex', 'knex-pglite', 'pg', '@electric-sql/*', 'ora', '@inquirer/*', 'tsx'];
+// node-pg is bundled: it is required only when a command connects, and compiled into the cache below.
+const external = ['knex', 'knex-pglite', 'pg-native', '@electric-sql/*', 'ora', '@inquirer/*', 'tsx'];
 // One CommonJS file: a command that talks to PostgreSQL then never starts Node's ES module loader
 // (~35 ms of every such command, measured: tasks list and migrate status 218 → 182 ms of CPU).
 // The commands' modules stay unevaluated until one is named. The ESM-only dependencies (ora,
 // Inquirer, PGlite, tsx) are imported dynamically, which CommonJS can do.
-const main = path.join(dist, 'main.cjs');
+const cli = path.join(dist, 'cli.cjs');
 await build({
   entryPoints: [path.join(root, 'src/cli/main.ts')],
   bundle: true,
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  outfile: main,
+  outfile: cli,
   minify: true,
   sourcemap: true,
   logLevel: 'warning',
   define: { 'import.meta.url': 'importMetaUrl' },
   inject: [path.join(root, 'scripts/importMetaUrl.js')],
-  // package.json's bin is this file itself, one module fewer to load on every start than going
-  // through bin/bindu-db.js (which a checkout still runs).
-  banner: { js: '#!/usr/bin/env node' },
   external,
+  plugins: [lazyChildProcess],
 });
-// `npx bindu-db` in a checkout runs the bin file itself: npm makes a bin executable only when it
-// installs a package, never the project's own.
-fs.chmodSync(main, 0o755);
+// The bundle's V8 code cache, which bin/bindu-db.cjs runs it from: every function compiled now
+// (--no-lazy), none at each start (a command on PostgreSQL: 140 → 90 ms of CPU). Made by a node
+// without flags, as the bin runs: V8 refuses a cache made under other flags (--lazy is restored
+// before it is written, for that reason), and a cache from another Node version.
+const makeCache = `const fs = require('node:fs'), Module = require('node:module'), v8 = require('node:v8'), vm = require('node:vm');
+const file = process.argv[1];
+v8.setFlagsFromString('--no-lazy');
+const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file });
+v8.setFlagsFromString('--lazy');
+fs.writeFileSync(file + '.cache', script.createCachedData());`;
+const { NODE_OPTIONS: _, ...cleanEnv } = process.env;
+const made = spawnSync(process.execPath, ['-e', makeCache, cli], { env: cleanEnv, stdio: 'inherit' });
+if (made.status !== 0) throw new Error(`making the code cache of ${cli} failed`);
 
 // The package's migrations run compiled: no transpiler at run time. The manifest carries each
 // one's revises and the checksum of its .ts source, so status and history read nothing else.

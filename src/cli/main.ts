@@ -37,7 +37,7 @@ export function commandNamed(args: string[], program: Command): string | undefin
   return undefined;
 }
 
-// Read beside the bundle (dist/main.cjs → package.json), with no import that --help would pay for.
+// Read beside the bundle (dist/cli.cjs → package.json), with no import that --help would pay for.
 const version = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** commander's errors quote what was typed: its escape sequences are shown, never sent to the terminal. */

@@ -17,7 +17,7 @@ interface Pgpass {
 }
 
 /** Required once a file is there to read: most runs have none, and the embedded database never asks. */
-const loadPgpass = () => createRequire(import.meta.url)('pgpass/lib/helper.js') as Pgpass;
+const loadPgpass = () => (typeof require === 'function' ? require('pgpass/lib/helper.js') : createRequire(import.meta.url)('pgpass/lib/helper.js')) as Pgpass;
 
 /** What the password file PGPASSFILE names gives a connection: a password, or why it gives none. */
 export type PasswordFileLookup = { password: string } | { none: string };

@@ -7,11 +7,13 @@ import type pg from 'pg';
 import type { Config, PgConnection } from '../config.js';
 import { describeConnection } from '../config.js';
 import { ConfigError, OperationError } from '../errors.js';
+import { importEsm } from '../lib/esm.js';
 import { LockHeldError, acquireFileLock } from '../lib/fileLock.js';
 import { bytesUnder } from '../lib/readDirectory.js';
 import { ident } from '../lib/sqlIdent.js';
 import { EMBEDDED_PG_MAJOR, type HeadTemplate, embeddedStartParams, headTemplateFor, startFromTemplate } from './embeddedTemplate.js';
-import { connectError, loadPg, pgConnectionSettings } from './pgClient.js';
+import { connectError, pgConnectionSettings } from './pgClient.js';
+import { loadPg } from './pgDriver.js';
 import { migrationApplicationName, restampApplied } from './migrationLog.js';
 import { BACKEND_PID_SQL, type Pooler, type StartupFacts, pooledSessionError, poolerOfProbe, poolerOfUrl, sessionConfig } from './pooler.js';
 import { type SqlRunner, pgClientRunner, pgRunner, pgliteRunner } from './sqlRunner.js';
@@ -264,8 +266,8 @@ async function openEmbedded(config: Config, dataDir: string, options: OpenOption
       if (!startedAtHead) startFromTemplate(dataDir);
     }
     // Before PGlite compiles its WebAssembly, which happens once per process.
-    if (!optimisedCompile(dataDir, options)) (await import('node:v8')).setFlagsFromString('--liftoff-only');
-    const { PGlite } = await import('@electric-sql/pglite');
+    if (!optimisedCompile(dataDir, options)) (await importEsm<typeof import('node:v8')>('node:v8')).setFlagsFromString('--liftoff-only');
+    const { PGlite } = await importEsm<typeof import('@electric-sql/pglite')>('@electric-sql/pglite');
     let pglite: PGlite;
     try {
       pglite = await PGlite.create(dataDir, { parsers: pgliteTimestampParsers, startParams: embeddedStartParams(PGlite.defaultStartParams) });

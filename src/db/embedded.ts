@@ -1,5 +1,6 @@
 import type { PGlite } from '@electric-sql/pglite';
 import type { ScriptPart } from '../lib/sqlScript.js';
+import { importEsm } from '../lib/esm.js';
 import { checkpoint } from '../lib/process.js';
 import { ident } from '../lib/sqlIdent.js';
 import { copyPagesStatement, dumpedTables, sequenceValues } from './backupCatalog.js';
@@ -32,7 +33,7 @@ export interface EmbeddedDumpOptions {
  * of it reads one state of the database.
  */
 export async function* dumpEmbedded(pglite: PGlite, opts: EmbeddedDumpOptions): AsyncGenerator<Buffer> {
-  const { pgDump } = await import('@electric-sql/pglite-tools');
+  const { pgDump } = await importEsm<typeof import('@electric-sql/pglite-tools')>('@electric-sql/pglite-tools');
   const sql = pgliteRunner(pglite);
   const trailer = '--\n-- PostgreSQL database dump complete\n--\n\n';
   // Each section comes with pg_dump's prologue (SET …) and trailer: one of each is kept, so the

@@ -1,9 +1,8 @@
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
-import type pg from 'pg';
 import type { PgConnection } from '../config.js';
 import { describeConnection } from '../config.js';
 import { ConfigError, OperationError, isPgError } from '../errors.js';
+import { loadPg } from './pgDriver.js';
 import { type SqlRunner, pgClientRunner } from './sqlRunner.js';
 import { pgTimestampTypes } from './timestamps.js';
 
@@ -57,29 +56,6 @@ export function pgConnectionSettings(c: PgConnection, connectTimeoutSeconds: num
     types: pgTimestampTypes,
     connectionTimeoutMillis: Math.round(connectTimeoutSeconds * 1000),
   };
-}
-
-const require = createRequire(import.meta.url);
-let loaded: typeof pg | undefined;
-
-/**
- * node-pg, required on first use (CommonJS, without its ESM wrapper). On Node 20, which has no
- * global `navigator`, pg tells whether it runs on Cloudflare by constructing a `Response` as it
- * loads, and touching that global first loads Node's whole fetch implementation (undici): some
- * 30-50 ms of every command that connects, for a class we never use. So the global is hidden
- * while pg loads; require is synchronous, so no other code runs meanwhile. Node 21 and later
- * have `navigator`, which pg asks first.
- */
-export function loadPg(): typeof pg {
-  if (loaded) return loaded;
-  const response = 'navigator' in globalThis ? undefined : Object.getOwnPropertyDescriptor(globalThis, 'Response');
-  if (response) Object.defineProperty(globalThis, 'Response', { value: undefined, configurable: true, writable: true });
-  try {
-    loaded = require('pg') as typeof pg;
-  } finally {
-    if (response) Object.defineProperty(globalThis, 'Response', response);
-  }
-  return loaded;
 }
 
 /** One line for the ways connecting fails in practice. */

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { loadPg } from './pgDriver.js';
 
 // Every timestamp read from the database, on PostgreSQL and the embedded database alike, comes
 // out in one form: UTC, 'Z', the database's microseconds (2026-12-01T06:58:34.251487Z). node-pg
@@ -31,8 +31,6 @@ export function utcTimestampSql(expression: string): string {
   return `to_char(${expression} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 }
 
-const require = createRequire(import.meta.url);
-
 /**
  * node-pg's `types` setting: our timestamp parser, pg's own for every other type. pg is
  * required only when a query result asks, so declaring the setting loads nothing.
@@ -40,7 +38,7 @@ const require = createRequire(import.meta.url);
 export const pgTimestampTypes = {
   getTypeParser(oid: number, format: 'text' | 'binary' = 'text'): unknown {
     if (format === 'text' && TIMESTAMP_OIDS.includes(oid)) return utcTimestamp;
-    return (require('pg') as { types: { getTypeParser(oid: number, format: string): unknown } }).types.getTypeParser(oid, format);
+    return loadPg().types.getTypeParser(oid, format as 'text');
   },
 };
 

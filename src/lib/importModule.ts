@@ -1,5 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { OperationError } from '../errors.js';
+import { importEsm } from './esm.js';
 
 /**
  * Imports a JavaScript or TypeScript file. Node 20 cannot load TypeScript, so a `.ts` file it
@@ -19,10 +20,10 @@ export async function importModule<T>(file: string): Promise<T> {
 async function load<T>(file: string): Promise<T> {
   const url = pathToFileURL(file).href;
   try {
-    return (await import(url)) as T;
+    return await importEsm<T>(url);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
   }
-  const { tsImport } = await import('tsx/esm/api');
+  const { tsImport } = await importEsm<typeof import('tsx/esm/api')>('tsx/esm/api');
   return (await tsImport(url, import.meta.url)) as T;
 }

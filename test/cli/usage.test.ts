@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { acquireFileLock } from '../../src/lib/fileLock.js';
-import { repoRoot, runCli, runOnTerminal, shippedMigrations } from '../helpers/cli.js';
+import { binPath, repoRoot, runCli, runOnTerminal, shippedMigrations } from '../helpers/cli.js';
 import { adminUrl, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 
 let db: { name: string; url: string };
@@ -45,7 +45,7 @@ describe('help and usage errors', () => {
     fs.cpSync(path.join(repoRoot, 'dist'), path.join(dir, 'dist'), { recursive: true });
     fs.cpSync(path.join(repoRoot, 'bin'), path.join(dir, 'bin'), { recursive: true });
     fs.copyFileSync(path.join(repoRoot, 'package.json'), path.join(dir, 'package.json'));
-    const out = execFileSync(process.execPath, [path.join(dir, 'bin', 'bindu-db.js'), 'migrate', 'up', '--help'], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [path.join(dir, path.relative(repoRoot, binPath)), 'migrate', 'up', '--help'], { encoding: 'utf8' });
     expect(out).toMatch(/apply pending migrations/);
   });
 

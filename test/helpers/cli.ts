@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-/** The package's bin (the built bundle), as an installed bindu-db runs; bin/bindu-db.js only imports it. */
+/** The package's bin, as an installed bindu-db runs it: bin/bindu-db.cjs, which runs the built bundle. */
 export const binPath = path.join(repoRoot, (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['bindu-db']);
 
 export interface CliResult {

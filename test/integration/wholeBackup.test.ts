@@ -332,7 +332,7 @@ describe('files that cannot be read, and targets that cannot be written', () => 
     fs.writeFileSync(theirs, 'x');
     const { spawnSync } = await import('node:child_process');
     const cli = (args: string[]) =>
-      spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, path.resolve('bin/bindu-db.js'), ...args], { env: { ...process.env, DATABASE_URL: source.url, NO_COLOR: '1' }, encoding: 'utf8', cwd: os.tmpdir() });
+      spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, path.resolve('bin/bindu-db.cjs'), ...args], { env: { ...process.env, DATABASE_URL: source.url, NO_COLOR: '1' }, encoding: 'utf8', cwd: os.tmpdir() });
     const ro = cli(['backup', path.join(readOnly, 'x.sql')]);
     expect(ro.status).toBe(1);
     expect(ro.stderr).toMatch(/permission denied \(EACCES\)/);

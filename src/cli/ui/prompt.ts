@@ -1,4 +1,5 @@
 import { CancelledError, RefusedError } from '../../errors.js';
+import { importEsm } from '../../lib/esm.js';
 
 export interface ConfirmOptions {
   /** What will happen, as a phrase: "revert 2 migrations on postgresql://…". */
@@ -22,7 +23,7 @@ export async function confirmDestructive(options: ConfirmOptions): Promise<void>
   if (!options.interactive) {
     throw new RefusedError(`refusing to ${options.action} without confirmation`, `no terminal to ask on; re-run with --yes: ${options.command} --yes`);
   }
-  const { confirm } = await import('@inquirer/prompts');
+  const { confirm } = await importEsm<typeof import('@inquirer/prompts')>('@inquirer/prompts');
   let answer: boolean;
   try {
     const message = `${options.action[0].toUpperCase()}${options.action.slice(1)}?${options.warning ? ` ${options.warning}` : ''}`;
