@@ -84,7 +84,7 @@ const PASSWORD_VARIABLES = ['PGPASSWORD', 'PGPASSFILE'];
  * A URL with libpq's rule for its password, for the driver and the tools alike: the URL's own,
  * else PGPASSWORD, else the line for it in the password file (PGPASSFILE, or ~/.pgpass).
  */
-function withCredentials(url: string, origin: string, env: EnvSource): PgConnection {
+function withCredentials(url: string, origin: string, env: { PGPASSWORD?: string; PGPASSFILE?: string; HOME?: string }): PgConnection {
   const parsed = parseDatabaseUrl(url);
   if (parsed.password !== undefined) return { ...parsed, origin };
   if (env.PGPASSWORD) return { ...parsed, password: env.PGPASSWORD, passwordFromEnv: true, origin };
@@ -110,6 +110,8 @@ export function loadConfig(flags: ConfigFlags, env: EnvSource, dotenv: EnvSource
     throw new ConfigError(`STORAGE_TYPE must be "postgres" or "memory", not ${quoted(storageType)}`);
   }
   const url = flags.url ?? get('DATABASE_URL');
+  // Read where DATABASE_URL is: a password beside it in .env serves it as the environment's would.
+  const credentials = { PGPASSWORD: get('PGPASSWORD'), PGPASSFILE: get('PGPASSFILE'), HOME: env.HOME };
 
   let target: DbTarget;
   const secrets: string[] = [];
@@ -120,14 +122,14 @@ export function loadConfig(flags: ConfigFlags, env: EnvSource, dotenv: EnvSource
         'set DATABASE_URL (or pass --url), or unset STORAGE_TYPE to use the embedded database',
       );
     }
-    const connection = withCredentials(url, flags.url !== undefined ? '--url' : 'DATABASE_URL', env);
+    const connection = withCredentials(url, flags.url !== undefined ? '--url' : 'DATABASE_URL', credentials);
     if (connection.password) secrets.push(connection.password);
     target = { kind: 'postgres', connection };
   } else {
     target = { kind: 'embedded', dataDir: path.resolve(flags.dataDir ?? get('BINDU_DB_DATA_DIR') ?? '.bindu/db') };
   }
   const directUrl = target.kind === 'postgres' ? flags.directUrl ?? get('DIRECT_DATABASE_URL') : undefined;
-  const directConnection = directUrl === undefined ? undefined : withCredentials(directUrl, flags.directUrl !== undefined ? '--direct-url' : 'DIRECT_DATABASE_URL', env);
+  const directConnection = directUrl === undefined ? undefined : withCredentials(directUrl, flags.directUrl !== undefined ? '--direct-url' : 'DIRECT_DATABASE_URL', credentials);
   if (directConnection?.password) secrets.push(directConnection.password);
 
   // An agent's DID names the schema Bindu's server keeps its tables in.

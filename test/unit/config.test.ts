@@ -202,4 +202,12 @@ describe('the password file PGPASSFILE names, read by the rules libpq reads it b
     expect(lookup('postgresql://u@h/db', { PGPASSFILE: file, PGPASSWORD: 'env' })).toEqual(['env', undefined]);
     expect(loadConfig({ url: 'postgresql://u@h/db' }, { PGPASSFILE: file }).secrets).toEqual(['fromfile']);
   });
+
+  test('PGPASSWORD and PGPASSFILE in the .env file count as DATABASE_URL there does; the environment wins', () => {
+    const file = passfile('dotenv.pgpass', '*:*:*:*:fromdotenvfile\n');
+    const password = (env: Record<string, string>, dotenv: Record<string, string>) => (loadConfig({}, env, dotenv).target as { connection: { password?: string } }).connection.password;
+    expect(password({}, { DATABASE_URL: 'postgresql://u@h/db', PGPASSWORD: 'fromdotenv' })).toBe('fromdotenv');
+    expect(password({ PGPASSWORD: 'fromenv' }, { DATABASE_URL: 'postgresql://u@h/db', PGPASSWORD: 'fromdotenv' })).toBe('fromenv');
+    expect(password({ HOME: dir }, { DATABASE_URL: 'postgresql://u@h/db', PGPASSFILE: file })).toBe('fromdotenvfile');
+  });
 });
