@@ -16,7 +16,9 @@ try {
 } catch {
   // Not built with one: V8 compiles the bundle as it runs.
 }
-const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData });
+// The name traces give the bundle: a script from a code cache keeps the name it was compiled under
+// (scripts/build.ts compiles it under this one), whatever name it is then run under.
+const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: 'bindu-db/dist/cli.cjs', cachedData });
 // On Node 20 a script compiled from a code cache loses import() ("A dynamic import callback was not
 // specified"): the bundle imports its ES modules (ora, Inquirer, PGlite, tsx) through this one.
 globalThis[Symbol.for('bindu-db.import')] = (specifier) => import(specifier);

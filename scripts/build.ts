@@ -57,11 +57,12 @@ await build({
 // The bundle's V8 code cache, which bin/bindu-db.cjs runs it from: every function compiled now
 // (--no-lazy), none at each start (a command on PostgreSQL: 140 → 90 ms of CPU). Made by a node
 // without flags, as the bin runs: V8 refuses a cache made under other flags (--lazy is restored
-// before it is written, for that reason), and a cache from another Node version.
+// before it is written, for that reason), and a cache from another Node version. It is compiled
+// under the name bin/bindu-db.cjs runs it under, which traces show: never this machine's path.
 const makeCache = `const fs = require('node:fs'), Module = require('node:module'), v8 = require('node:v8'), vm = require('node:vm');
 const file = process.argv[1];
 v8.setFlagsFromString('--no-lazy');
-const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file });
+const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: 'bindu-db/dist/cli.cjs' });
 v8.setFlagsFromString('--lazy');
 fs.writeFileSync(file + '.cache', script.createCachedData());`;
 const { NODE_OPTIONS: _, ...cleanEnv } = process.env;
