@@ -242,6 +242,10 @@ export async function knexInSchema<T>(knex: Knex, schema: string, fn: (trx: Knex
 const knexPgliteName = (schema: string) => schema.replace(/"/g, '""');
 
 async function openEmbedded(config: Config, dataDir: string, options: OpenOptions): Promise<Database> {
+  // PGlite is WebAssembly: without it PGlite only fails to start, which would read as damaged files.
+  if (typeof WebAssembly === 'undefined') {
+    throw new OperationError('the embedded database needs WebAssembly, which this node runs without (--jitless)', 'run node without --jitless (in NODE_OPTIONS?), or set DATABASE_URL to use PostgreSQL');
+  }
   checkDataDirVersion(dataDir);
   fs.mkdirSync(path.dirname(dataDir), { recursive: true });
   let release: () => void;

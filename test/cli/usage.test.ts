@@ -320,6 +320,17 @@ describe('migrate make', () => {
 });
 
 describe('embedded database', () => {
+  test('a node without WebAssembly (--jitless) is told so, and the directory is never called damaged', async () => {
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'jitless-')), 'db');
+    const env = { BINDU_DB_DATA_DIR: dir };
+    expect((await runCli(['migrate', 'up'], { env })).code).toBe(0);
+    const r = await runCli(['tasks', 'list'], { env: { ...env, NODE_OPTIONS: '--jitless' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: the embedded database needs WebAssembly, which this node runs without \(--jitless\)$/m);
+    expect(r.stderr).not.toMatch(/damaged/);
+    expect((await runCli(['tasks', 'list', '--json'], { env })).code).toBe(0);
+  });
+
   test('a second process opening a data directory in use gets a clear error, and the holder is unharmed', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emb-lock-'));
     const env = { BINDU_DB_DATA_DIR: path.join(dir, 'db') };
