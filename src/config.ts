@@ -41,10 +41,10 @@ export interface Config {
   /** The PostgreSQL client tools backup and restore spawn. */
   readonly tools: PgTools;
   /**
-   * The environment the client tools run with: ours minus the PG* variables that could point
-   * them elsewhere (a stray PGHOST or PGSERVICE in the shell cannot redirect a restore); pgArgs
-   * adds the connection's own. PGPASSWORD and PGPASSFILE stay: they are where the driver finds a
-   * password the URL leaves out, so the tools authenticate exactly as the driver does.
+   * The environment the client tools run with: ours minus every PG* variable (a stray PGHOST or
+   * PGSERVICE in the shell cannot redirect a restore); pgArgs adds the connection's own, its
+   * password (from the URL, PGPASSWORD or the password file, resolved here) included, so the
+   * tools authenticate exactly as the driver does.
    */
   readonly toolEnv: Readonly<Record<string, string>>;
 }
@@ -76,9 +76,6 @@ export type EnvSource = Readonly<Record<string, string | undefined>>;
 export { packageRoot };
 
 const SCHEMA_NAME_HINT = 'a schema name has 1 to 63 bytes and no control characters, and is not a system schema (pg_*, information_schema)';
-
-/** Where libpq and node-pg look for a password the URL does not carry. */
-const PASSWORD_VARIABLES = ['PGPASSWORD', 'PGPASSFILE'];
 
 /**
  * A URL with libpq's rule for its password, for the driver and the tools alike: the URL's own,
@@ -154,7 +151,7 @@ export function loadConfig(flags: ConfigFlags, env: EnvSource, dotenv: EnvSource
     seedsDir: path.resolve(get('BINDU_DB_SEEDS_DIR') ?? path.join(packageRoot, 'seeds')),
     secrets: Object.freeze(secrets),
     tools: resolveTools(flags.pgBin ?? get('BINDU_DB_PG_BIN'), get),
-    toolEnv: Object.freeze(Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && (!/^PG/.test(e[0]) || PASSWORD_VARIABLES.includes(e[0]))))),
+    toolEnv: Object.freeze(Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && !/^PG/.test(e[0])))),
   });
 }
 
