@@ -27,8 +27,6 @@ function time(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: strin
   if (r.status !== 0) throw new Error(`${path.basename(cmd)} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
-// The same tools as the floor: on Debian the pg_dump on PATH is a Perl wrapper (pg_wrapper) that
-// picks a version and then runs this binary, some 50 ms per start that the floor would not pay.
 /**
  * A backup is on disk once it is synced. pg_dump syncs a custom archive before it exits, but not a
  * plain file: the floor of a plain backup is pg_dump then an fsync of its file, the work ours does.
@@ -43,6 +41,8 @@ function fsyncMs(file: string): number {
   }
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
+// The same tools as the floor: on Debian the pg_dump on PATH is a Perl wrapper (pg_wrapper) that
+// picks a version and then runs this binary, some 50 ms per start that the floor would not pay.
 const ours = (db: string, args: string[], env: NodeJS.ProcessEnv = process.env) => time(process.execPath, [bin, ...args], { ...env, DATABASE_URL: url(db), BINDU_DB_PG_BIN: server.bindir, NO_COLOR: '1' });
 // Node reads NODE_EXTRA_CA_CERTS at every start (about 35 ms on this machine, see bench/run.ts), a
 // cost of the machine's setup that pg_dump never pays: when it is set, backups are also timed without it.

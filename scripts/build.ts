@@ -55,7 +55,7 @@ await build({
   plugins: [lazyChildProcess],
 });
 // The bundle's V8 code cache, which bin/bindu-db.cjs runs it from: every function compiled now
-// (--no-lazy), none at each start (a command on PostgreSQL: 140 → 90 ms of CPU). Made by a node
+// (--no-lazy), none at each start (a command on PostgreSQL: about 50 ms of CPU less). Made by a node
 // without flags, as the bin runs: V8 refuses a cache made under other flags (--lazy is restored
 // before it is written, for that reason), and a cache from another Node version. It is compiled
 // under the name bin/bindu-db.cjs runs it under, which traces show: never this machine's path.
