@@ -46,11 +46,13 @@ export interface RunContext {
   readonly targetLabel: string;
   /**
    * Opens the database once. `autoMigrate`: bring the embedded database up to date first.
+   * `atHead`: an embedded data directory made now may start with the package's migrations applied
+   * (migrate up, when it would apply them all).
    * `session`: the command (e.g. "migrate up") needs a session: DIRECT_DATABASE_URL when set,
    * never a pooler (exit 2 naming the variable). `work`: about how many bytes of data the
    * command brings into the embedded database (a restore's file, generated rows).
    */
-  db(options?: { autoMigrate?: boolean; session?: string; work?: number }): Promise<Database>;
+  db(options?: { autoMigrate?: boolean; atHead?: boolean; session?: string; work?: number }): Promise<Database>;
   /**
    * The configuration a session command that connects by itself (backup, restore) runs with:
    * its target is DIRECT_DATABASE_URL when that is set, else the same as `config`.
@@ -115,9 +117,10 @@ export function createContext(opts: GlobalOptions, interrupt: Pick<RunContext, '
         const [{ openDatabase }, { pooledNote }] = await Promise.all([import('../db/connect.js'), import('../db/pooler.js')]);
         if (target.kind === 'embedded') ctx.announce();
         const migrate = target.kind === 'embedded' && options.autoMigrate === true && config.runMigrationsOnStartup;
-        const migrations = migrate ? await ctx.migrations() : [];
+        const atHead = migrate || (target.kind === 'embedded' && options.atHead === true);
+        const migrations = atHead ? await ctx.migrations() : [];
         const ours = migrations.filter((m) => m.origin === 'package');
-        const db = await openDatabase(config, { session: options.session, bulk: BULK_COMMANDS.has(command), work: options.work, ...(migrate ? { atHead: ours.map(({ name, checksum }) => ({ name, checksum })) } : {}) });
+        const db = await openDatabase(config, { session: options.session, bulk: BULK_COMMANDS.has(command), work: options.work, ...(atHead ? { atHead: ours.map(({ name, checksum }) => ({ name, checksum })) } : {}) });
         // PostgreSQL: said once connected, so the line can say whether a pooler answered.
         ctx.announce(db.label + pooledNote(db.pooler));
         if (db.startedAtHead) out.notice(`created the embedded database at ${ours.at(-1)?.name} (${plural(ours.length, 'migration')} applied)`);
@@ -127,7 +130,7 @@ export function createContext(opts: GlobalOptions, interrupt: Pick<RunContext, '
           // The usual case, everything applied, is read in two queries: the rest is for when there is work.
           const core = migrate && !(db.startedAtHead && ours.length === migrations.length) ? await import('../core/migrations.js') : undefined;
           if (core && !(await core.upToDate(db, migrations)) && (await core.migratable(db))) {
-            const result = await core.up(db, migrations, { lockTimeoutSeconds: config.lockTimeoutSeconds, ddlLockTimeoutSeconds: config.ddlLockTimeoutSeconds });
+            const result = await core.up(db, migrations, { lockTimeoutSeconds: config.lockTimeoutSeconds, ddlLockTimeoutSeconds: config.ddlLockTimeoutSeconds, ...(db.startedAtHead ? { batch: 1 } : {}) });
             if (result.applied.length) out.notice(`applied ${result.applied.length} migration(s) to the embedded database`);
           }
         } catch (err) {

@@ -82,6 +82,8 @@ export interface UpOptions extends RunOptions {
   step?: number;
   /** Applied migrations whose edited files are accepted as they are now (their new checksum is recorded). */
   acceptChanged?: string[];
+  /** The batch to record them in (default: the next): a data directory made at the head in this run holds this run's first batch. */
+  batch?: number;
 }
 
 /** Which applied migrations to revert: the newest `step` (default 1), all after `to`, or `all`. */
@@ -285,7 +287,7 @@ export async function up(db: Database, migrations: Migration[], opts: UpOptions)
     const checks = await reconcileChecksums(session.sql, db.schema, migrations, appliedRows, opts, selected.length);
     const todo = await loadAll(selected);
     if (todo.length === 0) return { batch: null, applied: [], ...edits(checks) };
-    const batch = nextBatch(appliedRows);
+    const batch = opts.batch ?? nextBatch(appliedRows);
     const done: string[] = [];
     for (const m of todo) {
       await runRetrying(db, session, m, opts, (tx) => runOne(m, 'up', tx.knex, opts).then(() => recordApplied(tx.sql, db.schema, m.name, batch, m.checksum)));

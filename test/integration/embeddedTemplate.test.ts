@@ -23,6 +23,8 @@ test('new embedded data directories start from the template the build made, not 
     const [x, y] = [await systemId(a.db), await systemId(b.db)];
     expect(x.id).toBe(y.id);
     expect(x.sb).toBe('16MB');
+    // Only the database PGlite opens: template0 and template1 would be two thirds of its files.
+    expect((await a.db.sql.query<{ datname: string }>('select datname from pg_catalog.pg_database')).map((r) => r.datname)).toEqual(['postgres']);
   } finally {
     await a.dispose();
     await b.dispose();
@@ -69,6 +71,37 @@ describe('a new embedded data directory that a command migrates right away', () 
     } finally {
       await made.close();
       await applied.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('migrate up, the first command a newcomer runs, starts there too and reports what it applied, as applying them does', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'head-'));
+    const shipped = await shippedMigrations();
+    try {
+      const text = await runCli(['migrate', 'up'], { env: { BINDU_DB_DATA_DIR: path.join(dir, 'text') } });
+      expect(text.code).toBe(0);
+      expect(text.stderr).toContain(`created the embedded database at ${shipped.at(-1)} (${shipped.length} migrations applied)`);
+      expect(text.stdout).toBe(`Applied ${shipped.length} migrations (batch 1):\n${shipped.map((n) => `  ${n}\n`).join('')}`);
+      const json = await runCli(['migrate', 'up', '--json'], { env: { BINDU_DB_DATA_DIR: path.join(dir, 'json') } });
+      expect(JSON.parse(json.stdout)).toEqual({ batch: 1, applied: shipped });
+      const again = await runCli(['migrate', 'up', '--json'], { env: { BINDU_DB_DATA_DIR: path.join(dir, 'json') } });
+      expect(JSON.parse(again.stdout)).toEqual({ batch: null, applied: [] });
+      // Asked for less than the head: applied one by one, as asked.
+      const one = await runCli(['migrate', 'up', '--step', '1', '--json'], { env: { BINDU_DB_DATA_DIR: path.join(dir, 'one') } });
+      expect(JSON.parse(one.stdout)).toEqual({ batch: 1, applied: shipped.slice(0, 1) });
+      expect(one.stderr).not.toContain('created the embedded database at');
+      // A project's own migrations go in the same batch as the package's, after them.
+      const project = path.join(dir, 'project');
+      fs.mkdirSync(path.join(project, 'migrations'), { recursive: true });
+      fs.writeFileSync(
+        path.join(project, 'migrations', '20990101_0001_add_notes.mjs'),
+        `export const revises = '${shipped.at(-1)}';\nexport const up = (knex) => knex.raw('create table notes (id int)');\nexport const down = (knex) => knex.raw('drop table notes');\n`,
+      );
+      const mine = await runCli(['migrate', 'up', '--json'], { env: { BINDU_DB_DATA_DIR: path.join(dir, 'mine') }, cwd: project });
+      expect(mine.code).toBe(0);
+      expect(JSON.parse(mine.stdout)).toEqual({ batch: 1, applied: [...shipped, '20990101_0001_add_notes'] });
+    } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

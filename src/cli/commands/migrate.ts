@@ -64,8 +64,12 @@ export function registerMigrate(program: Command): void {
       run<RunFlags>(async (ctx, opts) => {
         const sql: string[] = [];
         // The migrations are read, and the code that runs them loaded, while the connection is made.
-        const [db, migrations, m] = await Promise.all([ctx.db({ session: 'migrate up' }), ctx.migrations(), core()]);
-        const result = await m.up(db, migrations, { ...progress(ctx, sql), to: opts.to, step: opts.step, dryRun: opts.dryRun, acceptChanged: opts.acceptChanged });
+        // Everything asked for: a new embedded directory can start with the package's migrations applied.
+        const all = opts.to === undefined && opts.step === undefined && !opts.dryRun;
+        const [db, migrations, m] = await Promise.all([ctx.db({ session: 'migrate up', atHead: all }), ctx.migrations(), core()]);
+        const made = db.startedAtHead ? migrations.filter((f) => f.origin === 'package').map((f) => f.name) : [];
+        const rest = await m.up(db, migrations, { ...progress(ctx, sql), to: opts.to, step: opts.step, dryRun: opts.dryRun, acceptChanged: opts.acceptChanged, ...(made.length ? { batch: 1 } : {}) });
+        const result = made.length ? { ...rest, batch: 1, applied: [...made, ...rest.applied] } : rest;
         if (ctx.out.json) return ctx.out.document(opts.dryRun ? { ...result, dry_run: true, sql } : result);
         if (result.accepted) ctx.out.notice(`recorded the edited ${result.accepted.join(', ')} as applied now`);
         if (result.changed) ctx.out.warn(`changed since applied: ${result.changed.join(', ')} (bindu-db migrate status)`);
