@@ -269,8 +269,12 @@ async function openEmbedded(config: Config, dataDir: string, options: OpenOption
       startedAtHead = head !== undefined && startFromTemplate(dataDir, head);
       if (!startedAtHead) startFromTemplate(dataDir);
     }
-    // Before PGlite compiles its WebAssembly, which happens once per process.
-    if (!optimisedCompile(dataDir, options)) (await importEsm<typeof import('node:v8')>('node:v8')).setFlagsFromString('--liftoff-only');
+    // Before PGlite compiles its WebAssembly, which happens once per process. Its functions are
+    // validated as they are first compiled, not all at start: the package's own code, and a short
+    // command calls a fraction of them.
+    const v8 = await importEsm<typeof import('node:v8')>('node:v8');
+    v8.setFlagsFromString('--wasm-lazy-validation');
+    if (!optimisedCompile(dataDir, options)) v8.setFlagsFromString('--liftoff-only');
     const { PGlite } = await importEsm<typeof import('@electric-sql/pglite')>('@electric-sql/pglite');
     let pglite: PGlite;
     try {
