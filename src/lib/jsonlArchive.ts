@@ -106,8 +106,9 @@ export async function openJsonlArchive(file: string): Promise<JsonlArchive> {
       if (lines.length === 0) return;
       const { size } = await handle.stat();
       // Where this append starts, for the next run to cut back to if this one is killed part-way
-      // (created new, so a link planted in its place is never written through).
-      await fs.promises.writeFile(marker, String(size), { mode: 0o600, flag: 'wx' });
+      // (created new, so a link planted in its place is never written through). On disk before
+      // the batch is: after a power loss, part of a batch is never there without its marker.
+      await writeSynced(marker, String(size), path.dirname(path.resolve(file)));
       try {
         if (compressed) {
           // One member, one write: a reader of the growing file meets whole members.
@@ -128,7 +129,10 @@ export async function openJsonlArchive(file: string): Promise<JsonlArchive> {
         await handle.truncate(size).then(() => fs.promises.rm(marker, { force: true }), () => undefined);
         throw err;
       }
+      // Gone from the disk before the batch's delete commits: a marker that outlived a power loss
+      // would cut off a batch whose tasks are no longer in the database.
       await fs.promises.rm(marker, { force: true });
+      await syncDirectory(path.dirname(path.resolve(file)));
     },
     close: async () => {
       try {
@@ -193,6 +197,18 @@ async function endOrCut(handle: fs.promises.FileHandle, lineStart: number, size:
   }
   if (whole) await handle.write('\n');
   else await handle.truncate(lineStart);
+}
+
+/** Creates a new file (never through an existing one) holding `text`, synced with its directory entry. */
+async function writeSynced(file: string, text: string, dir: string): Promise<void> {
+  const handle = await fs.promises.open(file, 'wx', 0o600);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await syncDirectory(dir);
 }
 
 async function syncDirectory(dir: string): Promise<void> {
