@@ -11,7 +11,7 @@ import { importEsm } from '../lib/esm.js';
 import { LockHeldError, acquireFileLock } from '../lib/fileLock.js';
 import { bytesUnder } from '../lib/readDirectory.js';
 import { ident } from '../lib/sqlIdent.js';
-import { EMBEDDED_PG_MAJOR, type HeadTemplate, embeddedStartParams, headTemplateFor, startFromTemplate } from './embeddedTemplate.js';
+import { EMBEDDED_PG_MAJOR, FILLING_MARK, type HeadTemplate, RESTAMP_MARK, embeddedStartParams, headTemplateFor, startFromTemplate } from './embeddedTemplate.js';
 import { connectError, pgConnectionSettings } from './pgClient.js';
 import { loadPg } from './pgDriver.js';
 import { migrationApplicationName, restampApplied } from './migrationLog.js';
@@ -247,10 +247,18 @@ async function openEmbedded(config: Config, dataDir: string, options: OpenOption
     throw new OperationError('the embedded database needs WebAssembly, which this node runs without (--jitless)', 'run node without --jitless (in NODE_OPTIONS?), or set DATABASE_URL to use PostgreSQL');
   }
   checkDataDirVersion(dataDir);
-  fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+  try {
+    fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+  } catch (err) {
+    if (!isPermissionError(err)) throw err;
+    throw new OperationError(`cannot make the embedded database at ${dataDir}: ${nearestExisting(dataDir)} is not writable by this user (permission denied)`, 'run as a user who may write there, or point --data-dir at a directory you can write');
+  }
+  // PGlite opens a directory by its own path: a link (to a volume, say) is followed here. The
+  // lock is beside the directory itself, so two links to one directory share it.
+  const dir = fs.existsSync(dataDir) ? fs.realpathSync(dataDir) : path.join(fs.realpathSync(path.dirname(dataDir)), path.basename(dataDir));
   let release: () => void;
   try {
-    release = await acquireFileLock(`${dataDir}.lock`);
+    release = await acquireFileLock(`${dir}.lock`);
   } catch (err) {
     if (err instanceof LockHeldError) {
       throw new OperationError(
@@ -264,27 +272,32 @@ async function openEmbedded(config: Config, dataDir: string, options: OpenOption
   try {
     // Under the lock: two first runs never both make the directory.
     let startedAtHead = false;
-    if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
       const head = options.atHead && headTemplateFor(config.schema, options.atHead);
-      startedAtHead = head !== undefined && startFromTemplate(dataDir, head);
-      if (!startedAtHead) startFromTemplate(dataDir);
+      startedAtHead = head !== undefined && startFromTemplate(dir, head, { restamp: config.schema });
+      if (!startedAtHead) startFromTemplate(dir);
     }
+    fs.rmSync(path.join(dir, FILLING_MARK), { force: true }); // filled whole: PG_VERSION went in last
+    const restamp = readIfThere(path.join(dir, RESTAMP_MARK));
     // Before PGlite compiles its WebAssembly, which happens once per process. Its functions are
     // validated as they are first compiled, not all at start: the package's own code, and a short
     // command calls a fraction of them.
     const v8 = await importEsm<typeof import('node:v8')>('node:v8');
     v8.setFlagsFromString('--wasm-lazy-validation');
-    if (!optimisedCompile(dataDir, options)) v8.setFlagsFromString('--liftoff-only');
+    if (!optimisedCompile(dir, options)) v8.setFlagsFromString('--liftoff-only');
     const { PGlite } = await importEsm<typeof import('@electric-sql/pglite')>('@electric-sql/pglite');
     let pglite: PGlite;
     try {
-      pglite = await PGlite.create(dataDir, { parsers: pgliteTimestampParsers, startParams: embeddedStartParams(PGlite.defaultStartParams) });
+      pglite = await PGlite.create(dir, { parsers: pgliteTimestampParsers, startParams: embeddedStartParams(PGlite.defaultStartParams) });
     } catch (err) {
       throw embeddedOpenError(dataDir, err);
     }
     // PGlite is one session, in process, no pooler: search_path set once serves migration code.
     await pglite.exec(`create schema if not exists ${ident(config.schema)}; set search_path to ${ident(config.schema)}`);
-    if (startedAtHead) await restampApplied(pgliteRunner(pglite), config.schema);
+    if (restamp !== undefined) {
+      await restampApplied(pgliteRunner(pglite), restamp);
+      fs.rmSync(path.join(dir, RESTAMP_MARK));
+    }
     let knex: Knex | undefined;
     const knexOnce = () => (knex ??= knexFactory({ client: require('knex-pglite'), connection: { pglite } as never, searchPath: [knexPgliteName(config.schema)], log: quietLog }));
     const sql = pgliteRunner(pglite);
@@ -321,6 +334,22 @@ async function openEmbedded(config: Config, dataDir: string, options: OpenOption
   }
 }
 
+const statOf = (file: string) => {
+  try {
+    return fs.statSync(file);
+  } catch {
+    return undefined;
+  }
+};
+
+const readIfThere = (file: string) => {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+
 const isPermissionError = (err: unknown) => ['EACCES', 'EPERM', 'EROFS'].includes((err as NodeJS.ErrnoException).code ?? '');
 
 function notWritable(dataDir: string): OperationError {
@@ -344,18 +373,44 @@ function embeddedOpenError(dataDir: string, err: unknown): OperationError {
   );
 }
 
+/**
+ * The data directory's own stat (undefined when it does not exist yet), its path's faults said in
+ * one line: a link to nothing, a file on the way.
+ */
+function dataDirStat(dataDir: string): fs.Stats | undefined {
+  try {
+    const stat = fs.statSync(dataDir, { throwIfNoEntry: false });
+    if (!stat && fs.lstatSync(dataDir, { throwIfNoEntry: false })?.isSymbolicLink()) {
+      throw new ConfigError(`the embedded database path ${dataDir} is a symbolic link to ${fs.readlinkSync(dataDir)}, which does not exist`, 'make that directory (empty), or point --data-dir (or BINDU_DB_DATA_DIR) elsewhere');
+    }
+    return stat;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw err;
+    let file = path.dirname(dataDir);
+    while (!statOf(file)?.isFile() && path.dirname(file) !== file) file = path.dirname(file);
+    throw new ConfigError(`the embedded database path ${dataDir} goes through ${file}, which is not a directory`, 'point --data-dir (or BINDU_DB_DATA_DIR) at a path under directories');
+  }
+}
+
+/** Where making `dataDir` fails for want of permission: its nearest ancestor that exists. */
+function nearestExisting(dataDir: string): string {
+  let dir = path.dirname(dataDir);
+  while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
+
 /** A data directory made by a PGlite of another PostgreSQL major fails with a cryptic message; say why. */
 function checkDataDirVersion(dataDir: string): void {
-  if (fs.statSync(dataDir, { throwIfNoEntry: false })?.isDirectory() === false) {
+  const stat = dataDirStat(dataDir);
+  if (stat?.isDirectory() === false) {
     throw new ConfigError(`the embedded database path ${dataDir} is not a directory`, 'point --data-dir (or BINDU_DB_DATA_DIR) at a directory, or at a path that does not exist yet');
   }
   let version: string;
   try {
     version = fs.readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8').trim();
   } catch {
-    const stat = fs.statSync(dataDir, { throwIfNoEntry: false });
-    if (stat && !stat.isDirectory()) throw new OperationError(`${dataDir} is a file, not an embedded database directory`, 'point BINDU_DB_DATA_DIR (--data-dir) at a directory');
-    if (stat && fs.readdirSync(dataDir).length > 0) {
+    // Half filled in place by a run that was killed: the next fills it again.
+    if (stat && fs.readdirSync(dataDir).some((name) => name !== FILLING_MARK && !name.startsWith('.bindu-db-new-')) && !fs.existsSync(path.join(dataDir, FILLING_MARK))) {
       throw new OperationError(`${dataDir} is not an embedded database directory (no PG_VERSION)`, 'point BINDU_DB_DATA_DIR at an empty or bindu-db directory');
     }
     return;

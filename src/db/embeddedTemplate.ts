@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { ownedName, removeAbandoned } from '../lib/leftovers.js';
 import { extractTarGz } from '../lib/untar.js';
 import { packageRoot } from '../lib/packageRoot.js';
 
@@ -46,28 +47,57 @@ export function embeddedStartParams(defaults: readonly string[]): string[] {
   return [...defaults, '-c', 'shared_buffers=16MB'];
 }
 
+/** In a directory being filled in place until its last entry (PG_VERSION) is in: a run killed meanwhile left it. */
+export const FILLING_MARK = '.bindu-db-filling';
+
+/**
+ * In a directory made from the head template until its migration log is stamped with the time it
+ * was made (restampApplied); it names the schema. A run killed before that leaves it for the next.
+ */
+export const RESTAMP_MARK = '.bindu-db-restamp';
+
 /**
  * Makes a new data directory from the template the build wrote, instead of PGlite's initdb:
  * extracted beside it, checked to be our PostgreSQL major, then renamed into place, so a crash
- * never leaves half a directory. Returns false (PGlite then runs initdb) when there is no
- * usable template, as when running from sources that were never built.
+ * never leaves half a directory. An existing empty directory (a mount point, such as a
+ * container's volume, or a link to one, neither of which can be renamed over) is filled in place
+ * instead, PG_VERSION last, so that a directory is whole once it has one. Returns false (PGlite
+ * then runs initdb) when there is no usable template, as when running from sources that were
+ * never built. `restamp`: the schema whose migration log restampApplied must stamp.
  */
-export function startFromTemplate(dataDir: string, template = path.join(packageRoot, 'dist', EMBEDDED_TEMPLATE)): boolean {
+export function startFromTemplate(dataDir: string, template = path.join(packageRoot, 'dist', EMBEDDED_TEMPLATE), opts: { restamp?: string } = {}): boolean {
   let archive: Buffer;
   try {
     archive = fs.readFileSync(template);
   } catch {
     return false;
   }
-  const staging = `${dataDir}.new-${process.pid}`;
-  fs.rmSync(staging, { recursive: true, force: true });
+  const inPlace = fs.statSync(dataDir, { throwIfNoEntry: false })?.isDirectory() === true;
+  const parent = inPlace ? dataDir : path.dirname(dataDir);
+  const prefix = inPlace ? '.bindu-db-new-' : `.${path.basename(dataDir)}.new-`;
+  removeAbandoned(parent, prefix); // what runs killed outright left
+  const staging = path.join(parent, ownedName(prefix));
   try {
     // postmaster.pid is in PGlite's dump of a live instance; it belongs to no process here.
     extractTarGz(archive, staging, (name) => name === 'postmaster.pid');
     if (fs.readFileSync(path.join(staging, 'PG_VERSION'), 'utf8').trim() !== EMBEDDED_PG_MAJOR) return false;
-    fs.renameSync(staging, dataDir);
+    if (opts.restamp !== undefined) fs.writeFileSync(path.join(staging, RESTAMP_MARK), opts.restamp);
+    if (inPlace) fillInPlace(staging, dataDir, prefix);
+    else fs.renameSync(staging, dataDir);
     return true;
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }
+}
+
+function fillInPlace(staging: string, dataDir: string, stagingPrefix: string): void {
+  const mark = path.join(dataDir, FILLING_MARK);
+  // What a killed run moved in is ours to remove: the directory was empty when it began.
+  if (fs.existsSync(mark)) {
+    for (const name of fs.readdirSync(dataDir)) if (name !== FILLING_MARK && !name.startsWith(stagingPrefix)) fs.rmSync(path.join(dataDir, name), { recursive: true, force: true });
+  }
+  fs.writeFileSync(mark, '');
+  const names = fs.readdirSync(staging).filter((name) => name !== 'PG_VERSION');
+  for (const name of [...names, 'PG_VERSION']) fs.renameSync(path.join(staging, name), path.join(dataDir, name));
+  fs.rmSync(mark);
 }

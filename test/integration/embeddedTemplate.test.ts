@@ -141,3 +141,104 @@ describe('a new embedded data directory that a command migrates right away', () 
     fs.rmSync(dist, { recursive: true, force: true });
   });
 });
+
+describe('where a new data directory is made', () => {
+  const base = () => fs.mkdtempSync(path.join(os.tmpdir(), 'where-'));
+  const list = (dir: string) => runCli(['tasks', 'list', '--json'], { env: { BINDU_DB_DATA_DIR: dir } });
+
+  test('an existing empty directory, or a link to one, is filled in place: the link stays a link', async () => {
+    const dir = base();
+    const target = path.join(dir, 'volume');
+    fs.mkdirSync(target);
+    fs.symlinkSync(target, path.join(dir, 'link'));
+    const r = await list(path.join(dir, 'link'));
+    expect(r.code).toBe(0);
+    expect(fs.lstatSync(path.join(dir, 'link')).isSymbolicLink()).toBe(true);
+    expect(fs.existsSync(path.join(target, 'PG_VERSION'))).toBe(true);
+    expect(fs.readdirSync(dir).sort()).toEqual(['link', 'volume']);
+    expect(fs.readdirSync(target).filter((n) => n.startsWith('.'))).toEqual([]);
+  });
+
+  // A container's volume is a mount point: it cannot be renamed over. Root only (mount).
+  const mountable = (() => {
+    if (process.getuid?.() !== 0) return false;
+    const probe = fs.mkdtempSync(path.join(os.tmpdir(), 'mount-'));
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', probe], { stdio: 'ignore' });
+      execFileSync('umount', [probe], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  (mountable ? test : test.skip)('an empty mount point (a volume) is filled in place', async () => {
+    const volume = path.join(base(), 'volume');
+    fs.mkdirSync(volume);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256m', 'tmpfs', volume]);
+    try {
+      const r = await runCli(['migrate', 'up', '--json'], { env: { BINDU_DB_DATA_DIR: volume } });
+      expect(r.stderr).not.toMatch(/EBUSY|EXDEV|please report/);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).applied).toEqual(await shippedMigrations());
+      expect((await list(volume)).code).toBe(0);
+    } finally {
+      execFileSync('umount', ['-l', volume]);
+    }
+  });
+
+  test('a link to nothing is a one-line error, and nothing is made', async () => {
+    const dir = base();
+    fs.symlinkSync(path.join(dir, 'missing'), path.join(dir, 'link'));
+    const r = await list(path.join(dir, 'link'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: the embedded database path .*link is a symbolic link to .*missing, which does not exist$/m);
+    expect(r.stderr).not.toMatch(/please report/);
+    expect(fs.existsSync(path.join(dir, 'missing'))).toBe(false);
+  });
+
+  test('a directory a killed run left half-filled is filled again; staging left beside by killed runs is removed', async () => {
+    const dir = base();
+    const half = path.join(dir, 'half');
+    fs.mkdirSync(half);
+    startFromTemplate(half);
+    // As a run killed between moving the template's entries in and moving PG_VERSION last.
+    fs.rmSync(path.join(half, 'PG_VERSION'));
+    fs.rmSync(path.join(half, 'global'), { recursive: true });
+    fs.writeFileSync(path.join(half, '.bindu-db-filling'), '');
+    const dead = `.gone.new-${os.hostname()}-4194300-0badc0de`;
+    fs.mkdirSync(path.join(dir, dead));
+    expect((await list(half)).code).toBe(0);
+    expect(fs.existsSync(path.join(half, 'global'))).toBe(true);
+    expect(fs.existsSync(path.join(half, '.bindu-db-filling'))).toBe(false);
+    expect((await list(path.join(dir, 'gone'))).code).toBe(0);
+    expect(fs.readdirSync(dir).filter((n) => n.includes('.new-'))).toEqual([]);
+  });
+
+  test('a directory made at the head whose run was killed before stamping its log is stamped by the next', async () => {
+    const dir = path.join(base(), 'db');
+    const before = Date.now();
+    const head = headTemplateFor('public', readPackageMigrations().map(({ name, checksum }) => ({ name, checksum })));
+    expect(head).toBeDefined();
+    expect(startFromTemplate(dir, head!, { restamp: 'public' })).toBe(true); // then killed: PGlite never opened it
+    const r = await runCli(['migrate', 'history', '--json'], { env: { BINDU_DB_DATA_DIR: dir } });
+    expect(r.code).toBe(0);
+    const items = JSON.parse(r.stdout).items as { applied_at: string }[];
+    expect(items.length).toBe((await shippedMigrations()).length);
+    for (const item of items) expect(new Date(item.applied_at).getTime()).toBeGreaterThanOrEqual(before - 1000);
+  });
+
+  test('a path through a file, or under a directory this user cannot write: one line, no report hint', async () => {
+    const dir = base();
+    fs.chmodSync(dir, 0o755); // nobody may look inside, not write
+    fs.writeFileSync(path.join(dir, 'afile'), '');
+    const through = await list(path.join(dir, 'afile', 'db'));
+    expect(through.code).toBe(2);
+    expect(through.stderr).toMatch(/^error: the embedded database path .*afile\/db goes through .*afile, which is not a directory$/m);
+    fs.mkdirSync(path.join(dir, 'ro'), { mode: 0o755 });
+    const nobody = 65534;
+    const denied = await runCli(['tasks', 'list'], { env: { BINDU_DB_DATA_DIR: path.join(dir, 'ro', 'sub', 'db') }, uid: nobody, cwd: dir });
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toMatch(/^error: cannot make the embedded database at .*ro\/sub\/db: .*ro is not writable by this user \(permission denied\)$/m);
+    for (const r of [through, denied]) expect(r.stderr).not.toMatch(/please report/);
+  });
+});
