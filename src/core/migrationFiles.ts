@@ -50,12 +50,17 @@ export interface ManifestEntry {
 }
 
 const MIGRATION_FILE = /^(?!.*\.d\.[cm]?ts$)(.+)\.(ts|js|mjs|mts)$/;
+/** Read as a migration would be, it would be skipped in silence: said instead. */
+const COMMONJS_FILE = /^(?!.*\.d\.cts$).+\.(cjs|cts)$/;
 
 /** Migration files of a directory by name; for a name present as both .ts and .js the .ts wins. */
 export function listMigrationFiles(dir: string): Map<string, string> {
   const entries = readDirectory(dir, 'migrations directory', 'set BINDU_DB_MIGRATIONS_DIR or pass --migrations-dir');
   const files = new Map<string, string>();
   for (const entry of entries) {
+    if (COMMONJS_FILE.test(entry) && !entry.startsWith('_') && !entry.startsWith('.')) {
+      throw new OperationError(`${path.join(dir, entry)} is CommonJS: migrations are ES modules (export const revises, up and down)`, `rename it to .${entry.endsWith('.cts') ? 'ts' : 'mjs'} and write its exports with export`);
+    }
     const match = MIGRATION_FILE.exec(entry);
     if (!match || entry.startsWith('_') || entry.startsWith('.')) continue;
     const name = match[1];

@@ -74,6 +74,16 @@ describe('reading migrations without running them', () => {
     expect([...listMigrationFiles(dir)]).toEqual([['a', path.join(dir, 'a.ts')], ['b', path.join(dir, 'b.mjs')]]);
   });
 
+  test('a CommonJS migration (.cjs, .cts) is an error naming it, never skipped in silence', () => {
+    for (const f of ['20990101_0003_add_links.cjs', '20990101_0004_add_tags.cts']) {
+      const dir = tmp();
+      fs.writeFileSync(path.join(dir, '20990101_0001_add_notes.mjs'), '');
+      fs.writeFileSync(path.join(dir, 'types.d.cts'), ''); // declarations stay skipped
+      fs.writeFileSync(path.join(dir, f), "exports.revises = '20990101_0001_add_notes';\n");
+      expect(() => listMigrationFiles(dir)).toThrow(new RegExp(`^${path.join(dir, f).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is CommonJS: migrations are ES modules`));
+    }
+  });
+
   test('a migration that throws on import is read, and only load() names the file', async () => {
     const dir = tmp();
     fs.writeFileSync(path.join(dir, 'm1.mjs'), migration('x', "throw new Error('boom');\n"));
