@@ -10,7 +10,7 @@ import { status, up } from '../../src/core/migrations.js';
 import { type Database, openDatabase } from '../../src/db/connect.js';
 import { EMBEDDED_HEAD_DESCRIPTION, EMBEDDED_HEAD_TEMPLATE, type HeadTemplate, headTemplateFor, startFromTemplate } from '../../src/db/embeddedTemplate.js';
 import { hasMigrationTable } from '../../src/db/migrationLog.js';
-import { runCli, shippedMigrations } from '../helpers/cli.js';
+import { runCli, shippedMigrations, startCli, until } from '../helpers/cli.js';
 import { freshDatabase } from '../helpers/databases.js';
 
 const systemId = async (db: Awaited<ReturnType<typeof freshDatabase>>['db']) =>
@@ -104,6 +104,19 @@ describe('a new embedded data directory that a command migrates right away', () 
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('Ctrl-C while migrate up makes the directory: exit 130, nothing on stdout, the directory whole and saying so', async () => {
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'head-')), 'db');
+    const shipped = await shippedMigrations();
+    const cli = startCli(['migrate', 'up', '--json'], { env: { BINDU_DB_DATA_DIR: dir } });
+    await until('the run to say where', () => cli.stderr.includes('using the embedded database at'), { stop: cli.exited });
+    cli.kill('SIGINT');
+    expect((await cli.exited).code).toBe(130);
+    expect(cli.stdout).toBe('');
+    expect(cli.stderr).toContain(`error: cancelled: the embedded database was made at ${shipped.at(-1)} (${shipped.length} migrations applied); nothing else was applied`);
+    const again = await runCli(['migrate', 'up', '--json'], { env: { BINDU_DB_DATA_DIR: dir } });
+    expect(JSON.parse(again.stdout)).toEqual({ batch: null, applied: [] });
   });
 
   test('in another schema, or with migrations on start-up turned off, it starts empty as before', async () => {
