@@ -162,8 +162,11 @@ try {
 
   // The embedded database: wall time and peak RSS (GNU time), absolute goals; PGlite alone as the floor.
   const embedded = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-embedded-'));
-  const measured = (args: string[], dataDir: string) => {
-    const r = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, ...args], { env: { ...baseEnv, DATABASE_URL: '', BINDU_DB_DATA_DIR: dataDir }, cwd: embedded, encoding: 'utf8' });
+  // Node reads NODE_EXTRA_CA_CERTS at every start (see the first line): the later commands are
+  // also timed without it, the cost of node on this machine's setup set apart from ours.
+  const { NODE_EXTRA_CA_CERTS: extraCa, ...withoutCa } = baseEnv as NodeJS.ProcessEnv;
+  const measured = (args: string[], dataDir: string, env: NodeJS.ProcessEnv = baseEnv) => {
+    const r = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, ...args], { env: { ...env, DATABASE_URL: '', BINDU_DB_DATA_DIR: dataDir }, cwd: embedded, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
     const [s, kb] = r.stderr.trim().split('\n').at(-1)!.split(' ').map(Number);
     return { ms: s * 1000, mib: kb / 1024 };
@@ -181,6 +184,10 @@ try {
     laters['migrate status'].push(measured([bin, 'migrate', 'status'], existing));
     laters['tasks list'].push(measured([bin, 'tasks', 'list'], existing));
     laters['PGlite alone, open + select 1'].push(measured([floorScript], existing));
+    if (extraCa) {
+      (laters['migrate status, node without NODE_EXTRA_CA_CERTS'] ??= []).push(measured([bin, 'migrate', 'status'], existing, withoutCa));
+      (laters['tasks list, node without NODE_EXTRA_CA_CERTS'] ??= []).push(measured([bin, 'tasks', 'list'], existing, withoutCa));
+    }
   }
   // The goals are absolute (on an idle machine); the ratio to PGlite alone, measured in the same
   // rounds, is what stays comparable on a loaded one.
@@ -194,6 +201,7 @@ try {
   for (const [command, list] of Object.entries(firsts)) show(`first command (${command}) on a fresh data directory`, list, 1500, 400);
   show('later migrate status', laters['migrate status'], 600, 350);
   show('later tasks list', laters['tasks list'], 600, 350);
+  if (extraCa) for (const what of ['migrate status', 'tasks list']) show(`later ${what}, node without NODE_EXTRA_CA_CERTS`, laters[`${what}, node without NODE_EXTRA_CA_CERTS`], 600, 350);
   show('PGlite alone, open an existing directory + select 1', laters['PGlite alone, open + select 1']);
   fs.rmSync(embedded, { recursive: true, force: true });
 } finally {
