@@ -70,8 +70,11 @@ describe('inspection commands on PostgreSQL (through PgBouncer)', () => {
 
   test('one timestamp format everywhere: list, show, export, CSV and the table agree to the microsecond', async () => {
     const id = FAILED[0];
-    await adminQuery("update tasks set created_at = '2026-12-01 07:58:34.251487+01' where task_id = $1", [id], db.name);
-    const expected = '2026-12-01T06:58:34.251487Z';
+    // A minute ago, to the microsecond, written at +01: still the newest failed task (later tests list them in order).
+    const at = new Date(Date.now() - 60_000);
+    const expected = `${at.toISOString().slice(0, 23)}487Z`;
+    const written = `${new Date(at.getTime() + 3_600_000).toISOString().slice(0, 23).replace('T', ' ')}487+01`;
+    await adminQuery('update tasks set created_at = $2 where task_id = $1', [id, written], db.name);
     const listed = json(await cli('tasks', 'list', '--context', '7a1e4c2b-3f5d-4e8a-9b1c-2d3e4f5a6b03', '--json')).items.find((t: { task_id: string }) => t.task_id === id);
     expect(listed.created_at).toBe(expected);
     expect(json(await cli('tasks', 'show', id, '--json')).created_at).toBe(expected);
