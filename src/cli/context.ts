@@ -125,6 +125,8 @@ export function createContext(opts: GlobalOptions, interrupt: Pick<RunContext, '
         ctx.announce(db.label + pooledNote(db.pooler));
         if (db.startedAtHead) out.notice(`created the embedded database at ${ours.at(-1)?.name} (${plural(ours.length, 'migration')} applied)`);
         try {
+          // Interrupted while the directory was being made (no statement to stop): it is whole, and nothing else starts.
+          if (db.startedAtHead) await (await import('../lib/process.js')).checkpoint(interrupt.signal, `the embedded database was made at ${ours.at(-1)?.name} (${plural(ours.length, 'migration')} applied); nothing else was applied`);
           // Made at the package's head: only the project's own migrations can be pending.
           // A schema of the server's (a restored server database) is read as it is, never migrated.
           // The usual case, everything applied, is read in two queries: the rest is for when there is work.

@@ -11,7 +11,7 @@ import { importEsm } from '../lib/esm.js';
 import { LockHeldError, acquireFileLock } from '../lib/fileLock.js';
 import { bytesUnder } from '../lib/readDirectory.js';
 import { ident } from '../lib/sqlIdent.js';
-import { EMBEDDED_PG_MAJOR, FILLING_MARK, type HeadTemplate, RESTAMP_MARK, embeddedStartParams, headTemplateFor, startFromTemplate } from './embeddedTemplate.js';
+import { EMBEDDED_PG_MAJOR, FILLING_MARK, type HeadTemplate, RESTAMP_MARK, embeddedStartParams, fillable, headTemplateFor, startFromTemplate } from './embeddedTemplate.js';
 import { connectError, pgConnectionSettings } from './pgClient.js';
 import { loadPg } from './pgDriver.js';
 import { migrationApplicationName, restampApplied } from './migrationLog.js';
@@ -334,14 +334,6 @@ async function openEmbedded(config: Config, dataDir: string, options: OpenOption
   }
 }
 
-const statOf = (file: string) => {
-  try {
-    return fs.statSync(file);
-  } catch {
-    return undefined;
-  }
-};
-
 const readIfThere = (file: string) => {
   try {
     return fs.readFileSync(file, 'utf8');
@@ -386,13 +378,11 @@ function dataDirStat(dataDir: string): fs.Stats | undefined {
     return stat;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw err;
-    let file = path.dirname(dataDir);
-    while (!statOf(file)?.isFile() && path.dirname(file) !== file) file = path.dirname(file);
-    throw new ConfigError(`the embedded database path ${dataDir} goes through ${file}, which is not a directory`, 'point --data-dir (or BINDU_DB_DATA_DIR) at a path under directories');
+    throw new ConfigError(`the embedded database path ${dataDir} goes through ${nearestExisting(dataDir)}, which is not a directory`, 'point --data-dir (or BINDU_DB_DATA_DIR) at a path under directories');
   }
 }
 
-/** Where making `dataDir` fails for want of permission: its nearest ancestor that exists. */
+/** The nearest ancestor of `dataDir` that exists: where making it is refused, or the file its path goes through. */
 function nearestExisting(dataDir: string): string {
   let dir = path.dirname(dataDir);
   while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
@@ -410,7 +400,7 @@ function checkDataDirVersion(dataDir: string): void {
     version = fs.readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8').trim();
   } catch {
     // Half filled in place by a run that was killed: the next fills it again.
-    if (stat && fs.readdirSync(dataDir).some((name) => name !== FILLING_MARK && !name.startsWith('.bindu-db-new-')) && !fs.existsSync(path.join(dataDir, FILLING_MARK))) {
+    if (stat && !fillable(dataDir)) {
       throw new OperationError(`${dataDir} is not an embedded database directory (no PG_VERSION)`, 'point BINDU_DB_DATA_DIR at an empty or bindu-db directory');
     }
     return;

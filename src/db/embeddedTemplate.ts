@@ -56,6 +56,18 @@ export const FILLING_MARK = '.bindu-db-filling';
  */
 export const RESTAMP_MARK = '.bindu-db-restamp';
 
+/** Staging inside a directory filled in place. */
+const IN_PLACE_STAGING = '.bindu-db-new-';
+
+/**
+ * Whether a new data directory may be made in this existing one: it is empty but for what a run
+ * killed while filling it left (its staging, or entries it moved in under FILLING_MARK).
+ */
+export function fillable(dataDir: string): boolean {
+  const names = fs.readdirSync(dataDir);
+  return names.includes(FILLING_MARK) || names.every((name) => name.startsWith(IN_PLACE_STAGING));
+}
+
 /**
  * Makes a new data directory from the template the build wrote, instead of PGlite's initdb:
  * extracted beside it, checked to be our PostgreSQL major, then renamed into place, so a crash
@@ -74,7 +86,7 @@ export function startFromTemplate(dataDir: string, template = path.join(packageR
   }
   const inPlace = fs.statSync(dataDir, { throwIfNoEntry: false })?.isDirectory() === true;
   const parent = inPlace ? dataDir : path.dirname(dataDir);
-  const prefix = inPlace ? '.bindu-db-new-' : `.${path.basename(dataDir)}.new-`;
+  const prefix = inPlace ? IN_PLACE_STAGING : `.${path.basename(dataDir)}.new-`;
   removeAbandoned(parent, prefix); // what runs killed outright left
   const staging = path.join(parent, ownedName(prefix));
   try {
@@ -82,7 +94,7 @@ export function startFromTemplate(dataDir: string, template = path.join(packageR
     extractTarGz(archive, staging, (name) => name === 'postmaster.pid');
     if (fs.readFileSync(path.join(staging, 'PG_VERSION'), 'utf8').trim() !== EMBEDDED_PG_MAJOR) return false;
     if (opts.restamp !== undefined) fs.writeFileSync(path.join(staging, RESTAMP_MARK), opts.restamp);
-    if (inPlace) fillInPlace(staging, dataDir, prefix);
+    if (inPlace) fillInPlace(staging, dataDir);
     else fs.renameSync(staging, dataDir);
     return true;
   } finally {
@@ -90,11 +102,11 @@ export function startFromTemplate(dataDir: string, template = path.join(packageR
   }
 }
 
-function fillInPlace(staging: string, dataDir: string, stagingPrefix: string): void {
+function fillInPlace(staging: string, dataDir: string): void {
   const mark = path.join(dataDir, FILLING_MARK);
   // What a killed run moved in is ours to remove: the directory was empty when it began.
   if (fs.existsSync(mark)) {
-    for (const name of fs.readdirSync(dataDir)) if (name !== FILLING_MARK && !name.startsWith(stagingPrefix)) fs.rmSync(path.join(dataDir, name), { recursive: true, force: true });
+    for (const name of fs.readdirSync(dataDir)) if (name !== FILLING_MARK && !name.startsWith(IN_PLACE_STAGING)) fs.rmSync(path.join(dataDir, name), { recursive: true, force: true });
   }
   fs.writeFileSync(mark, '');
   const names = fs.readdirSync(staging).filter((name) => name !== 'PG_VERSION');

@@ -90,6 +90,7 @@ export async function openJsonlArchive(file: string): Promise<JsonlArchive> {
     throw err;
   });
   const marker = `${file}.appending`;
+  const dir = path.dirname(path.resolve(file));
   try {
     await cutKilledAppend(handle, marker); // also when the archive was removed since: the marker would block every append
     if (existed && !compressed) await cutPartLine(handle);
@@ -98,7 +99,7 @@ export async function openJsonlArchive(file: string): Promise<JsonlArchive> {
     unlock();
     throw err;
   }
-  if (!existed) await syncDirectory(path.dirname(path.resolve(file)));
+  if (!existed) await syncDirectory(dir);
   return {
     file,
     gzip: compressed,
@@ -108,7 +109,7 @@ export async function openJsonlArchive(file: string): Promise<JsonlArchive> {
       // Where this append starts, for the next run to cut back to if this one is killed part-way
       // (created new, so a link planted in its place is never written through). On disk before
       // the batch is: after a power loss, part of a batch is never there without its marker.
-      await writeSynced(marker, String(size), path.dirname(path.resolve(file)));
+      await writeSynced(marker, String(size), dir);
       try {
         if (compressed) {
           // One member, one write: a reader of the growing file meets whole members.
@@ -132,7 +133,7 @@ export async function openJsonlArchive(file: string): Promise<JsonlArchive> {
       // Gone from the disk before the batch's delete commits: a marker that outlived a power loss
       // would cut off a batch whose tasks are no longer in the database.
       await fs.promises.rm(marker, { force: true });
-      await syncDirectory(path.dirname(path.resolve(file)));
+      await syncDirectory(dir);
     },
     close: async () => {
       try {

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { PendingMigrationsError, UsageError } from '../../errors.js';
-import { checkpoint } from '../../lib/process.js';
 import type { LockHolder, LockRetry } from '../../core/migrations.js';
 import type { RunContext } from '../context.js';
 import { run } from '../run.js';
@@ -69,8 +68,6 @@ export function registerMigrate(program: Command): void {
         const all = opts.to === undefined && opts.step === undefined && !opts.dryRun;
         const [db, migrations, m] = await Promise.all([ctx.db({ session: 'migrate up', atHead: all }), ctx.migrations(), core()]);
         const made = db.startedAtHead ? migrations.filter((f) => f.origin === 'package').map((f) => f.name) : [];
-        // Interrupted while the directory was being made: it is whole, and nothing else starts.
-        if (made.length) await checkpoint(ctx.signal, `the embedded database was made at ${made.at(-1)} (${plural(made.length, 'migration')} applied); nothing else was applied`);
         const rest = await m.up(db, migrations, { ...progress(ctx, sql), to: opts.to, step: opts.step, dryRun: opts.dryRun, acceptChanged: opts.acceptChanged, ...(made.length ? { batch: 1 } : {}) });
         const result = made.length ? { ...rest, batch: 1, applied: [...made, ...rest.applied] } : rest;
         if (ctx.out.json) return ctx.out.document(opts.dryRun ? { ...result, dry_run: true, sql } : result);
