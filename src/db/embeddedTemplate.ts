@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { OperationError } from '../errors.js';
 import { ownedName, removeAbandoned } from '../lib/leftovers.js';
 import { extractTarGz } from '../lib/untar.js';
 import { packageRoot } from '../lib/packageRoot.js';
@@ -104,12 +105,16 @@ export function startFromTemplate(dataDir: string, template = path.join(packageR
 
 function fillInPlace(staging: string, dataDir: string): void {
   const mark = path.join(dataDir, FILLING_MARK);
-  // What a killed run moved in is ours to remove: the directory was empty when it began.
+  const names = fs.readdirSync(staging).filter((name) => name !== 'PG_VERSION');
+  // What a killed run moved in is ours to remove: the template's entries, never anything else
+  // (a mark can be planted, or --data-dir point at the wrong directory).
   if (fs.existsSync(mark)) {
-    for (const name of fs.readdirSync(dataDir)) if (name !== FILLING_MARK && !name.startsWith(IN_PLACE_STAGING)) fs.rmSync(path.join(dataDir, name), { recursive: true, force: true });
+    const found = fs.readdirSync(dataDir).filter((name) => name !== FILLING_MARK && !name.startsWith(IN_PLACE_STAGING));
+    const foreign = found.find((name) => !names.includes(name));
+    if (foreign !== undefined) throw new OperationError(`${dataDir} holds ${foreign}, which no embedded data directory does: nothing was removed`, 'point --data-dir (or BINDU_DB_DATA_DIR) at an empty directory or at a path that does not exist yet');
+    for (const name of found) fs.rmSync(path.join(dataDir, name), { recursive: true, force: true });
   }
   fs.writeFileSync(mark, '');
-  const names = fs.readdirSync(staging).filter((name) => name !== 'PG_VERSION');
   for (const name of [...names, 'PG_VERSION']) fs.renameSync(path.join(staging, name), path.join(dataDir, name));
   fs.rmSync(mark);
 }

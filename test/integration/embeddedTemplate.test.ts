@@ -227,6 +227,17 @@ describe('where a new data directory is made', () => {
     expect(fs.readdirSync(dir).filter((n) => n.includes('.new-'))).toEqual([]);
   });
 
+  test('a filling mark beside files no data directory holds (planted, or a wrong --data-dir) removes nothing', async () => {
+    const dir = path.join(base(), 'shared');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, '.bindu-db-filling'), '');
+    fs.writeFileSync(path.join(dir, 'notes.txt'), 'keep me');
+    const r = await list(dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: .*shared holds notes\.txt, which no embedded data directory does: nothing was removed$/m);
+    expect(fs.readFileSync(path.join(dir, 'notes.txt'), 'utf8')).toBe('keep me');
+  });
+
   test('a directory made at the head whose run was killed before stamping its log is stamped by the next', async () => {
     const dir = path.join(base(), 'db');
     const before = Date.now();
