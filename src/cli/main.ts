@@ -3,26 +3,27 @@ import { Command, CommanderError } from 'commander';
 import { examples } from './options.js';
 import { showActing } from '../lib/controlChars.js';
 
-// Only commander and this file load for `bindu-db --help`: a command's module is imported when
-// that command is used, and each action imports knex, pg or PGlite itself.
+// Only commander and this file load for `bindu-db --help`: the commands' modules are imported when
+// one is named, and each action imports knex, pg or PGlite itself.
 
 type Register = (program: Command) => void;
+const commands = () => import('./commands/index.js');
 
 /**
  * The top-level commands, in the order --help lists them: their descriptions (the one place
- * they are written) and the module declaring each. Unused modules are never loaded.
+ * they are written) and the function registering each.
  */
 const TOP_LEVEL: Record<string, { description: string; load: () => Promise<Register> }> = {
-  migrate: { description: 'apply, revert and inspect schema migrations', load: async () => (await import('./commands/migrate.js')).registerMigrate },
-  seed: { description: 'load sample data, or generate synthetic data in bulk', load: async () => (await import('./commands/seed.js')).registerSeed },
-  tasks: { description: 'look into tasks: list, show, export; retention and recovery: prune, stuck, fail', load: async () => (await import('./commands/inspect.js')).registerInspect },
-  contexts: { description: 'look into conversation contexts: list, show; prune the empty ones', load: async () => (await import('./commands/inspect.js')).registerInspect },
-  feedback: { description: 'look into task feedback', load: async () => (await import('./commands/inspect.js')).registerInspect },
-  stats: { description: 'tasks by status, tasks per day (14 days), failure rate, feedback ratings, table sizes', load: async () => (await import('./commands/inspect.js')).registerInspect },
-  backup: { description: 'back up the whole database (or the schemas --schema names) with pg_dump, atomically; backup verify proves a file restores', load: async () => (await import('./commands/backup.js')).registerBackup },
-  restore: { description: 'restore a backup into the schemas it holds, in one transaction (destructive: asks first)', load: async () => (await import('./commands/backup.js')).registerBackup },
-  schemas: { description: 'the Postgres schemas holding Bindu tables (one per agent on a Bindu server)', load: async () => (await import('./commands/schemas.js')).registerSchemas },
-  studio: { description: 'a read-only web view of what the agents did, on 127.0.0.1 (prints one URL with a token)', load: async () => (await import('./commands/studio.js')).registerStudio },
+  migrate: { description: 'apply, revert and inspect schema migrations', load: async () => (await commands()).registerMigrate },
+  seed: { description: 'load sample data, or generate synthetic data in bulk', load: async () => (await commands()).registerSeed },
+  tasks: { description: 'look into tasks: list, show, export; retention and recovery: prune, stuck, fail', load: async () => (await commands()).registerInspect },
+  contexts: { description: 'look into conversation contexts: list, show; prune the empty ones', load: async () => (await commands()).registerInspect },
+  feedback: { description: 'look into task feedback', load: async () => (await commands()).registerInspect },
+  stats: { description: 'tasks by status, tasks per day (14 days), failure rate, feedback ratings, table sizes', load: async () => (await commands()).registerInspect },
+  backup: { description: 'back up the whole database (or the schemas --schema names) with pg_dump, atomically; backup verify proves a file restores', load: async () => (await commands()).registerBackup },
+  restore: { description: 'restore a backup into the schemas it holds, in one transaction (destructive: asks first)', load: async () => (await commands()).registerBackup },
+  schemas: { description: 'the Postgres schemas holding Bindu tables (one per agent on a Bindu server)', load: async () => (await commands()).registerSchemas },
+  studio: { description: 'a read-only web view of what the agents did, on 127.0.0.1 (prints one URL with a token)', load: async () => (await commands()).registerStudio },
 };
 
 /** The command a command line names: its first operand, skipping global options and their values. */
