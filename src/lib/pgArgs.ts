@@ -1,4 +1,5 @@
 import type { PgConnection } from '../config.js';
+import { ident } from './sqlIdent.js';
 
 // Pure planning of pg_dump / psql / pg_restore invocations: configuration in, argv and env out.
 // The connection travels in libpq's environment variables, never in argv, where `ps` shows it
@@ -46,7 +47,7 @@ export interface DumpOptions {
  * and reads * ? . as wildcards, so the name goes in double quotes, its own quotes doubled.
  */
 export function exactSchemaPattern(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
+  return ident(name);
 }
 
 /**
