@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Plugin, build } from 'esbuild';
+import { BUILT_FILE, buildKey } from './buildKey.js';
 import { loadConfig } from '../src/config.js';
 import { MANIFEST_FILE, type ManifestEntry, orderByRevision, readMigrationDir, readPackageMigrations } from '../src/core/migrationFiles.js';
 import { up } from '../src/core/migrations.js';
@@ -15,6 +16,7 @@ import { EMBEDDED_HEAD_DESCRIPTION, EMBEDDED_HEAD_TEMPLATE, EMBEDDED_PG_MAJOR, E
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
+const key = buildKey(root); // of the inputs as they are now: one edited while this runs builds again
 fs.rmSync(dist, { recursive: true, force: true });
 
 // commander requires child_process as it loads, for executable subcommands, which bindu-db has
@@ -140,3 +142,7 @@ if (!fs.existsSync(cachedHead)) {
 }
 fs.copyFileSync(cachedHead, path.join(dist, EMBEDDED_HEAD_TEMPLATE));
 fs.writeFileSync(path.join(dist, EMBEDDED_HEAD_DESCRIPTION), `${JSON.stringify(head, null, 2)}\n`);
+
+// Written last: a build that failed or was stopped leaves none, and prepare builds again.
+const files = fs.readdirSync(dist, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.relative(dist, path.join(e.parentPath, e.name)));
+fs.writeFileSync(path.join(dist, BUILT_FILE), `${JSON.stringify({ key, files }, null, 2)}\n`);
