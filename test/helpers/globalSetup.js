@@ -23,6 +23,16 @@ export default async function globalSetup() {
     });
   }
   process.env.TMPDIR = root;
+  // jest runs no teardown when this fails: what it started so far is stopped here.
+  try {
+    await startServers(root);
+  } catch (err) {
+    await globalTeardown();
+    throw err;
+  }
+}
+
+async function startServers(root) {
   if (!process.env.TEST_DATABASE_URL) {
     const server = await startTestServer();
     globalThis.__PG_SERVER__ = server;

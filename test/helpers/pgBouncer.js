@@ -7,7 +7,8 @@ import { freePort } from './pgServer.js';
 // Debian's PgBouncer in transaction mode in front of the test server, as managed hosts (Neon's
 // pooled endpoint) run it: the suite's pooled tests talk to a real one. Plain JS, like pgServer.js.
 
-const BINARY = '/usr/sbin/pgbouncer';
+// Debian's, unless PGBOUNCER names another.
+const BINARY = process.env.PGBOUNCER || '/usr/sbin/pgbouncer';
 const asRoot = process.getuid?.() === 0;
 
 function accepts(port) {
