@@ -245,20 +245,25 @@ export async function down(knex: Knex): Promise<void> {
  * Where `migrate make` writes: the directory given, else `./migrations` of the working
  * directory (made if needed). Never inside node_modules, where a reinstall deletes it.
  */
-export function makeTargetDir(given: string | undefined, cwd: string): string {
+export function makeTargetDir(given: string | undefined, cwd: string, name: string): string {
+  checkNewName(name); // before anything is made
   const dir = path.resolve(cwd, given ?? 'migrations');
   if (dir.split(path.sep).includes('node_modules')) {
     throw new RefusedError(`will not write a migration inside node_modules (${dir}): a reinstall deletes it`, "run it from your project's directory, or pass --migrations-dir <dir> (BINDU_DB_MIGRATIONS_DIR)");
   }
+  fs.mkdirSync(dir, { recursive: true }); // made now: the chain the new file revises is read from it
   return dir;
+}
+
+function checkNewName(name: string): void {
+  if (!NEW_NAME.test(name)) {
+    throw new UsageError(`invalid migration name "${name}"`, 'use lowercase letters, digits and _ (e.g. add_task_priority), at most 60 characters');
+  }
 }
 
 /** Writes a new TypeScript migration revising the current head; returns its path. */
 export function makeMigrationFile(dir: string, name: string, head: string | null, now = new Date()): { path: string; name: string } {
-  if (!NEW_NAME.test(name)) {
-    throw new UsageError(`invalid migration name "${name}"`, 'use lowercase letters, digits and _ (e.g. add_task_priority), at most 60 characters');
-  }
-  fs.mkdirSync(dir, { recursive: true });
+  checkNewName(name);
   const day = now.toISOString().slice(0, 10).replace(/-/g, '');
   const taken = [...listMigrationFiles(dir).keys()];
   const sameDay = taken.filter((n) => n.startsWith(`${day}_`)).map((n) => Number(n.split('_')[1]) || 0);

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
@@ -8,10 +9,10 @@ import type { Config, PgConnection } from '../config.js';
 import { describeConnection } from '../config.js';
 import { ConfigError, OperationError } from '../errors.js';
 import { importEsm } from '../lib/esm.js';
-import { LockHeldError, acquireFileLock } from '../lib/fileLock.js';
+import { LockHeldError, type LockOwner, acquireFileLock } from '../lib/fileLock.js';
 import { bytesUnder } from '../lib/readDirectory.js';
 import { ident } from '../lib/sqlIdent.js';
-import { EMBEDDED_PG_MAJOR, FILLING_MARK, type HeadTemplate, RESTAMP_MARK, embeddedStartParams, fillable, headTemplateFor, startFromTemplate } from './embeddedTemplate.js';
+import { EMBEDDED_LOCK, EMBEDDED_PG_MAJOR, FILLING_MARK, type HeadTemplate, RESTAMP_MARK, embeddedStartParams, fillable, headTemplateFor, startFromTemplate } from './embeddedTemplate.js';
 import { connectError, pgConnectionSettings } from './pgClient.js';
 import { loadPg } from './pgDriver.js';
 import { migrationApplicationName, restampApplied } from './migrationLog.js';
@@ -248,24 +249,21 @@ async function openEmbedded(config: Config, dataDir: string, options: OpenOption
   }
   checkDataDirVersion(dataDir);
   try {
-    fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+    fs.mkdirSync(dataDir, { recursive: true }); // made empty here, filled under the lock below
   } catch (err) {
     if (!isPermissionError(err)) throw err;
     throw new OperationError(`cannot make the embedded database at ${dataDir}: ${nearestExisting(dataDir)} is not writable by this user (permission denied)`, 'run as a user who may write there, or point --data-dir at a directory you can write');
   }
-  // PGlite opens a directory by its own path: a link (to a volume, say) is followed here. The
-  // lock is beside the directory itself, so two links to one directory share it.
-  const dir = fs.existsSync(dataDir) ? fs.realpathSync(dataDir) : path.join(fs.realpathSync(path.dirname(dataDir)), path.basename(dataDir));
+  // PGlite opens a directory by its own path: a link (to a volume, say) is followed here. The lock
+  // is inside the directory, so every way to it (links, two mounts of one volume, two containers)
+  // meets the same one.
+  const dir = fs.realpathSync(dataDir);
+  const lockFile = path.join(dir, EMBEDDED_LOCK);
   let release: () => void;
   try {
-    release = await acquireFileLock(`${dir}.lock`);
+    release = await acquireFileLock(lockFile);
   } catch (err) {
-    if (err instanceof LockHeldError) {
-      throw new OperationError(
-        `the embedded database ${dataDir} is in use by another bindu-db process (pid ${err.owner.pid})`,
-        'wait for it to finish; two processes must never open one data directory at once',
-      );
-    }
+    if (err instanceof LockHeldError) throw inUseError(dataDir, lockFile, err.owner);
     if (isPermissionError(err)) throw notWritable(dataDir);
     throw err;
   }
@@ -341,6 +339,17 @@ const readIfThere = (file: string) => {
     return undefined;
   }
 };
+
+function inUseError(dataDir: string, lockFile: string, owner: LockOwner): OperationError {
+  if (owner.host === os.hostname()) {
+    return new OperationError(`the embedded database ${dataDir} is in use by another bindu-db process (pid ${owner.pid})`, 'wait for it to finish; two processes must never open one data directory at once');
+  }
+  // Its liveness cannot be checked from here: only someone who knows that host can say it is gone.
+  return new OperationError(
+    `the embedded database ${dataDir} is in use by bindu-db pid ${owner.pid} on host ${owner.host} since ${owner.since}`,
+    `wait for it to finish; if nothing runs there any more (a container that was stopped), remove ${lockFile}`,
+  );
+}
 
 const isPermissionError = (err: unknown) => ['EACCES', 'EPERM', 'EROFS'].includes((err as NodeJS.ErrnoException).code ?? '');
 

@@ -57,26 +57,31 @@ export const FILLING_MARK = '.bindu-db-filling';
  */
 export const RESTAMP_MARK = '.bindu-db-restamp';
 
-/** Staging inside a directory filled in place. */
-const IN_PLACE_STAGING = '.bindu-db-new-';
+/** The data directory's lock (lib/fileLock.ts), inside it: every path to the directory meets the same one. */
+export const EMBEDDED_LOCK = '.bindu-db.lock';
+
+/** Staging inside a directory being filled. */
+const STAGING = '.bindu-db-new-';
+
+/** Entries a new data directory is filled around and never removes: its lock (and its takeover guard), a volume root's lost+found. */
+const leftAlone = (name: string) => name.startsWith(EMBEDDED_LOCK) || name === 'lost+found';
 
 /**
  * Whether a new data directory may be made in this existing one: it is empty but for what a run
  * killed while filling it left (its staging, or entries it moved in under FILLING_MARK).
  */
 export function fillable(dataDir: string): boolean {
-  const names = fs.readdirSync(dataDir);
-  return names.includes(FILLING_MARK) || names.every((name) => name.startsWith(IN_PLACE_STAGING));
+  const names = fs.readdirSync(dataDir).filter((name) => !leftAlone(name));
+  return names.includes(FILLING_MARK) || names.every((name) => name.startsWith(STAGING));
 }
 
 /**
- * Makes a new data directory from the template the build wrote, instead of PGlite's initdb:
- * extracted beside it, checked to be our PostgreSQL major, then renamed into place, so a crash
- * never leaves half a directory. An existing empty directory (a mount point, such as a
- * container's volume, or a link to one, neither of which can be renamed over) is filled in place
- * instead, PG_VERSION last, so that a directory is whole once it has one. Returns false (PGlite
- * then runs initdb) when there is no usable template, as when running from sources that were
- * never built. `restamp`: the schema whose migration log restampApplied must stamp.
+ * Fills a new data directory (existing, empty: the caller made it, or it is a mount point such as
+ * a container's volume, or a link to one) from the template the build wrote, instead of PGlite's
+ * initdb: extracted inside it, checked to be our PostgreSQL major, then moved in entry by entry,
+ * PG_VERSION last, so that a directory is whole once it has one. Returns false (PGlite then runs
+ * initdb) when there is no usable template, as when running from sources that were never built.
+ * `restamp`: the schema whose migration log restampApplied must stamp.
  */
 export function startFromTemplate(dataDir: string, template = path.join(packageRoot, 'dist', EMBEDDED_TEMPLATE), opts: { restamp?: string } = {}): boolean {
   let archive: Buffer;
@@ -85,18 +90,14 @@ export function startFromTemplate(dataDir: string, template = path.join(packageR
   } catch {
     return false;
   }
-  const inPlace = fs.statSync(dataDir, { throwIfNoEntry: false })?.isDirectory() === true;
-  const parent = inPlace ? dataDir : path.dirname(dataDir);
-  const prefix = inPlace ? IN_PLACE_STAGING : `.${path.basename(dataDir)}.new-`;
-  removeAbandoned(parent, prefix); // what runs killed outright left
-  const staging = path.join(parent, ownedName(prefix));
+  removeAbandoned(dataDir, STAGING); // what runs killed outright left
+  const staging = path.join(dataDir, ownedName(STAGING));
   try {
     // postmaster.pid is in PGlite's dump of a live instance; it belongs to no process here.
     extractTarGz(archive, staging, (name) => name === 'postmaster.pid');
     if (fs.readFileSync(path.join(staging, 'PG_VERSION'), 'utf8').trim() !== EMBEDDED_PG_MAJOR) return false;
     if (opts.restamp !== undefined) fs.writeFileSync(path.join(staging, RESTAMP_MARK), opts.restamp);
-    if (inPlace) fillInPlace(staging, dataDir);
-    else fs.renameSync(staging, dataDir);
+    fillInPlace(staging, dataDir);
     return true;
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
@@ -109,7 +110,7 @@ function fillInPlace(staging: string, dataDir: string): void {
   // What a killed run moved in is ours to remove: the template's entries, never anything else
   // (a mark can be planted, or --data-dir point at the wrong directory).
   if (fs.existsSync(mark)) {
-    const found = fs.readdirSync(dataDir).filter((name) => name !== FILLING_MARK && !name.startsWith(IN_PLACE_STAGING));
+    const found = fs.readdirSync(dataDir).filter((name) => name !== FILLING_MARK && !name.startsWith(STAGING) && !leftAlone(name));
     const foreign = found.find((name) => !names.includes(name));
     if (foreign !== undefined) throw new OperationError(`${dataDir} holds ${foreign}, which no embedded data directory does: nothing was removed`, 'point --data-dir (or BINDU_DB_DATA_DIR) at an empty directory or at a path that does not exist yet');
     for (const name of found) fs.rmSync(path.join(dataDir, name), { recursive: true, force: true });

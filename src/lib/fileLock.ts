@@ -25,15 +25,32 @@ export function isAlive(owner: Pick<LockOwner, 'pid' | 'host'>): boolean {
   }
 }
 
-function readOwner(file: string): LockOwner | undefined {
+/** The lock file's text, and its owner when the text is one (a torn or foreign text is not). */
+function readLock(file: string): { text: string; owner?: LockOwner; mtimeMs: number } | undefined {
+  let text: string;
+  let mtimeMs: number;
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as LockOwner;
+    text = fs.readFileSync(file, 'utf8');
+    mtimeMs = fs.statSync(file).mtimeMs;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    // Half-written by a process killed between create and write: treat as stale.
-    return { pid: -1, host: os.hostname(), since: 'unknown' };
+    throw err;
   }
+  try {
+    const owner = JSON.parse(text) as LockOwner;
+    // A pid of 0 or below would make process.kill signal a whole group: never an owner.
+    if (Number.isSafeInteger(owner.pid) && owner.pid > 0 && typeof owner.host === 'string') return { text, owner, mtimeMs };
+  } catch {
+    // torn
+  }
+  return { text, mtimeMs };
 }
+
+/** Lock files this process holds: a lock naming our pid that is not one of them was left by an earlier process of that pid (a container restarted). */
+const held = new Set<string>();
+
+/** A lock whose text is not whole yet is being written, for a moment; one older was torn by a crash (or a full disk). */
+const TORN_AFTER_MS = 2000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -44,28 +61,36 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function acquireFileLock(file: string): Promise<() => void> {
   const me: LockOwner = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
-  for (let attempt = 0; attempt < 50; attempt++) {
+  for (let attempt = 0; attempt < 100; attempt++) {
     try {
       fs.writeFileSync(file, JSON.stringify(me), { flag: 'wx', mode: 0o600 });
+      held.add(file);
       let released = false;
       return () => {
         if (released) return;
         released = true;
-        if (readOwner(file)?.pid === me.pid) fs.rmSync(file, { force: true });
+        held.delete(file);
+        if (readLock(file)?.owner?.pid === me.pid) fs.rmSync(file, { force: true });
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const owner = readOwner(file);
-    if (!owner) continue;
-    if (isAlive(owner)) throw new LockHeldError(file, owner);
-    await takeOverStale(file, owner);
+    const lock = readLock(file);
+    if (!lock) continue;
+    const { owner } = lock;
+    if (!owner && Date.now() - lock.mtimeMs < TORN_AFTER_MS) {
+      await sleep(25);
+      continue;
+    }
+    const ourPidBefore = owner?.pid === process.pid && owner.host === me.host && !held.has(file);
+    if (owner && !ourPidBefore && isAlive(owner)) throw new LockHeldError(file, owner);
+    await takeOverStale(file, lock.text);
   }
   throw new Error(`could not take the lock ${file}`);
 }
 
 /** Removes a stale lock, guarded so two processes cleaning up at once never remove a fresh one. */
-async function takeOverStale(file: string, stale: LockOwner): Promise<void> {
+async function takeOverStale(file: string, staleText: string): Promise<void> {
   const guard = `${file}.takeover`;
   try {
     fs.mkdirSync(guard);
@@ -77,7 +102,7 @@ async function takeOverStale(file: string, stale: LockOwner): Promise<void> {
     return;
   }
   try {
-    if (readOwner(file)?.pid === stale.pid) fs.rmSync(file, { force: true });
+    if (readLock(file)?.text === staleText) fs.rmSync(file, { force: true });
   } finally {
     fs.rmSync(guard, { recursive: true, force: true });
   }

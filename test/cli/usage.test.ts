@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { EMBEDDED_LOCK } from '../../src/db/embeddedTemplate.js';
 import { acquireFileLock } from '../../src/lib/fileLock.js';
 import { binPath, repoRoot, runCli, runOnTerminal, shippedMigrations } from '../helpers/cli.js';
 import { adminUrl, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
@@ -317,6 +318,20 @@ describe('migrate make', () => {
     expect(hist.head).toBe(doc.name);
     await dropTestDatabase(own.name);
   });
+
+  test('--migrations-dir naming a directory not made yet (its --help example) makes it; an invalid name makes nothing', async () => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'make-dir-'));
+    const env = { BINDU_DB_DATA_DIR: path.join(cwd, 'db') };
+    const refused = await runCli(['migrate', 'make', 'Add-Owner', '--migrations-dir', 'db/migrations'], { cwd, env });
+    expect(refused.code).toBe(2);
+    expect(fs.existsSync(path.join(cwd, 'db/migrations'))).toBe(false);
+    const made = await runCli(['migrate', 'make', 'add_owner', '--migrations-dir', 'db/migrations', '--json'], { cwd, env });
+    expect(made.stderr).not.toMatch(/error/);
+    expect(made.code).toBe(0);
+    const doc = JSON.parse(made.stdout);
+    expect(path.dirname(doc.path)).toBe(path.join(fs.realpathSync(cwd), 'db/migrations'));
+    expect(doc.revises).toBe((await shippedMigrations()).at(-1));
+  });
 });
 
 describe('embedded database', () => {
@@ -336,20 +351,13 @@ describe('embedded database', () => {
     const env = { BINDU_DB_DATA_DIR: path.join(dir, 'db') };
     expect((await runCli(['migrate', 'up'], { env })).code).toBe(0);
     // This test process holds the directory's lock, as a long-running bindu-db would.
-    const release = await acquireFileLock(`${env.BINDU_DB_DATA_DIR}.lock`);
+    const release = await acquireFileLock(path.join(env.BINDU_DB_DATA_DIR, EMBEDDED_LOCK));
     const second = await runCli(['migrate', 'status'], { env });
     release();
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(new RegExp(`is in use by another bindu-db process \\(pid ${process.pid}\\)`));
     const after = await runCli(['migrate', 'status', '--json'], { env });
     expect(JSON.parse(after.stdout)).toEqual({ applied: (await shippedMigrations()).length, pending: [], changed: [], locked: false });
-  });
-
-  test('a lock left by a killed process is taken over', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emb-stale-'));
-    fs.writeFileSync(path.join(dir, 'db.lock'), JSON.stringify({ pid: 999999, host: os.hostname(), since: 'then' }));
-    const r = await runCli(['migrate', 'status', '--json'], { env: { BINDU_DB_DATA_DIR: path.join(dir, 'db') } });
-    expect(r.code).toBe(0);
   });
 
   test('a data directory from another PostgreSQL major gets a message saying what to do', async () => {

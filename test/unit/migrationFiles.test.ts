@@ -156,7 +156,7 @@ describe("a project's migrations", () => {
   });
 
   test('make writes a dated, sequenced TypeScript migration revising the head, making the directory, and validates the name', () => {
-    const dir = path.join(tmp(), 'migrations');
+    const dir = makeTargetDir(undefined, tmp(), 'add_priority');
     const now = new Date('2026-11-26T10:00:00Z');
     const first = makeMigrationFile(dir, 'add_priority', 'h', now);
     const second = makeMigrationFile(dir, 'add_owner', first.name, now);
@@ -164,13 +164,18 @@ describe("a project's migrations", () => {
     expect(readRevises(fs.readFileSync(second.path, 'utf8'), second.path)).toBe(first.name);
     for (const bad of ['Add', '../x', 'a-b', 'x/y', '', '1abc', 'a'.repeat(61)]) {
       expect(() => makeMigrationFile(dir, bad, null, now)).toThrow(/invalid migration name/);
+      const cwd = tmp();
+      expect(() => makeTargetDir('db/migrations', cwd, bad)).toThrow(/invalid migration name/);
+      expect(fs.existsSync(path.join(cwd, 'db'))).toBe(false);
     }
   });
 
   test('make never writes inside node_modules', () => {
     const cwd = path.join(tmp(), 'node_modules', 'bindu-db');
-    expect(() => makeTargetDir(undefined, cwd)).toThrow(/will not write a migration inside node_modules/);
-    expect(() => makeTargetDir('/srv/app/node_modules/x', '/')).toThrow(expect.objectContaining({ hint: expect.stringMatching(/--migrations-dir/) }));
-    expect(makeTargetDir('db', '/srv/app')).toBe('/srv/app/db');
+    expect(() => makeTargetDir(undefined, cwd, 'add_x')).toThrow(/will not write a migration inside node_modules/);
+    expect(() => makeTargetDir('/srv/app/node_modules/x', '/', 'add_x')).toThrow(expect.objectContaining({ hint: expect.stringMatching(/--migrations-dir/) }));
+    const project = tmp();
+    expect(makeTargetDir('db/migrations', project, 'add_x')).toBe(path.join(project, 'db/migrations'));
+    expect(fs.statSync(path.join(project, 'db/migrations')).isDirectory()).toBe(true); // made, for the chain to be read from
   });
 });

@@ -175,13 +175,13 @@ export function registerMigrate(program: Command): void {
 
   migrate
     .command('make')
-    .argument('<name>', 'what the migration does, in lowercase and _ (e.g. add_task_priority)')
+    .argument('<name>', 'what the migration does: lowercase letters, digits and _, at most 60 (e.g. add_task_priority)')
     .description("write a new TypeScript migration revising the current head, in the project's ./migrations (or --migrations-dir)")
     .addHelpText('after', examples('bindu-db migrate make add_task_priority', 'bindu-db migrate make add_owner --migrations-dir db/migrations'))
     .action(
       run<object, [string]>(async (ctx, _opts, name) => {
         const { makeMigrationFile, makeTargetDir } = await import('../../core/migrationFiles.js');
-        const dir = makeTargetDir(ctx.config.migrationsDir, process.cwd());
+        const dir = makeTargetDir(ctx.config.migrationsDir, process.cwd(), name);
         const head = (await ctx.migrations()).at(-1)?.name ?? null;
         const made = makeMigrationFile(dir, name, head);
         if (ctx.out.json) return ctx.out.document({ path: made.path, name: made.name, revises: head });
