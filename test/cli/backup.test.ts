@@ -118,15 +118,16 @@ describe('backup failures leave nothing behind', () => {
   test('kill -9 during a restore: nothing is committed, the target is as it was, and the next restore removes the work directory left behind', async () => {
     const file = path.join(dir, 'slow-restore.sql');
     expect((await runCli(['backup', file], env())).code).toBe(0);
-    // A statement that takes 3 s, after the tables are created inside the restore's transaction.
+    // A statement that takes seconds, after the tables are created inside the restore's transaction.
     // psql must not go on after it to COMMIT: it dies with bindu-db (setpriv), or at the latest at its
     // next write to the pipe bindu-db held; its transaction rolls back once the server finds the
     // connection gone (at the end of the statement).
     const text = fs.readFileSync(file, 'utf8');
-    // (A statement the untrusted-file check lets through: a table made from a slow query.)
-    fs.writeFileSync(file, text.replace('-- PostgreSQL database dump complete', 'CREATE TABLE public.slow AS SELECT 1 AS a FROM pg_sleep(3);\n\n-- PostgreSQL database dump complete'));
+    // (A statement the untrusted-file check lets through: a table made from a slow query. pg_sleep
+    // it refuses, as it does every call that could stall the server.)
+    fs.writeFileSync(file, text.replace('-- PostgreSQL database dump complete', 'CREATE TABLE public.slow AS SELECT count(*) AS a FROM generate_series(1, 60000000);\n\n-- PostgreSQL database dump complete'));
     const target = await createTestDatabase('bkkill');
-    const sleeping = async () => (await adminQuery("select 1 from pg_stat_activity where datname = $1 and query like '%pg_sleep(3)%' and pid <> pg_backend_pid()", [target.name])).length > 0;
+    const sleeping = async () => (await adminQuery("select 1 from pg_stat_activity where datname = $1 and query like '%generate_series(1, 60000000)%' and pid <> pg_backend_pid()", [target.name])).length > 0;
     try {
       const tmp = fs.mkdtempSync(path.join(dir, 'tmp-'));
       const workDirs = () => fs.readdirSync(tmp).filter((f) => f.startsWith('bindu-restore-'));

@@ -83,6 +83,26 @@ test('a restore that fails says why in its first words: the ERROR, not the notic
   expect(r.stderr).not.toMatch(/NOTICE/);
 });
 
+test("a Bindu server's database (Alembic's public, with its dynamic-SQL helper functions) restores into PostgreSQL, every table and function", async () => {
+  const server = await databases.create('beserverpg');
+  const opened = await openDatabase(loadConfig({ url: server.url }, {}));
+  try {
+    await buildFleetDatabase(opened.knex);
+  } finally {
+    await opened.close();
+  }
+  for (const format of ['plain.sql', 'custom.dump']) {
+    const file = path.join(dir, `server-${format}`);
+    expect((await runCli(['backup', file], { env: { DATABASE_URL: server.url } })).code).toBe(0);
+    const target = await databases.create('betarget');
+    const r = await runCli(['restore', file, '--yes'], { env: { DATABASE_URL: target.url } });
+    expect(r.stderr).not.toMatch(/refused|error/);
+    expect(r.code).toBe(0);
+    const functions = await adminQuery<{ f: string }>("select proname as f from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'public' order by 1", [], target.name);
+    expect(functions.map((x) => x.f)).toEqual(['create_bindu_tables_in_schema', 'drop_bindu_tables_in_schema', 'update_updated_at_column']);
+  }
+});
+
 test("a Bindu server's database restored into the embedded database is read as it is, never migrated", async () => {
   const server = await databases.create('beserver');
   const opened = await openDatabase(loadConfig({ url: server.url }, {}));

@@ -210,6 +210,9 @@ describe('a backup file is untrusted input', () => {
     ['alter-system', () => "ALTER SYSTEM SET work_mem = '1GB';", /ALTER SYSTEM/],
     ['outside', () => 'CREATE TABLE elsewhere.t (a int);', /schema "elsewhere", which the file does not declare/],
     ['mid-line meta-command', () => `SELECT 1; \\! touch ${marker()}`, /refused/],
+    // A function a CHECK calls runs on every row the restore loads.
+    ['catalog', () => "CREATE FUNCTION public.k() RETURNS int LANGUAGE sql AS $$ UPDATE pg_catalog.pg_authid SET rolpassword = NULL WHERE rolname = 'postgres' RETURNING 1 $$;", /a function body writing the system catalogs/],
+    ['terminate', () => 'CREATE FUNCTION public.k() RETURNS int LANGUAGE sql AS $$ SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity WHERE pid <> pg_backend_pid() $$;', /the server's other sessions/],
     ['function body', () => `CREATE FUNCTION public.f() RETURNS trigger LANGUAGE plpgsql AS $$ begin execute 'copy public.tasks to program ''touch ${marker()}'''; return new; end $$; COPY x FROM PROGRAM 'y';`, /refused/],
   ])('%s: refused (exit 2) naming the line, before the target changes', async (name, make, why) => {
     const { file, line } = crafted(name, make());
@@ -222,6 +225,22 @@ describe('a backup file is untrusted input', () => {
     expect(await userTables(other.name)).toEqual([]);
     expect(fs.existsSync(marker())).toBe(false);
     expect(await adminQuery("select 1 from pg_roles where rolname = 'evil'")).toEqual([]);
+  });
+
+  test('a manifest edited to name other schemas: restore --clean drops and restores only the schemas the file writes into', async () => {
+    const target = await databases.create();
+    await adminQuery('create schema bob; create table bob.notes (id int); insert into bob.notes values (1), (2)', [], target.name);
+    const lines = fs.readFileSync(good, 'utf8').split('\n');
+    const at = lines.findIndex((l) => l.startsWith('-- bindu-db manifest: '));
+    lines[at] = lines[at].replace('"schemas":["public"]', '"schemas":["public","bob"]');
+    expect(lines[at]).toContain('"bob"');
+    const file = path.join(dir, 'forged-manifest.sql');
+    fs.writeFileSync(file, lines.join('\n'));
+    const r = await runCli(['restore', file, '--clean', '--yes', '--json'], pg(target));
+    expect(r.stderr).not.toContain('error');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).schemas).toEqual(['public']);
+    expect(await adminQuery('select id from bob.notes order by id', [], target.name)).toEqual([{ id: 1 }, { id: 2 }]);
   });
 
   test('the same check on what pg_restore makes of a custom archive', async () => {

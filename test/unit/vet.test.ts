@@ -93,6 +93,20 @@ describe('refused, naming the line', () => {
     ['ALTER TABLE ONLY public.t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES other.x(a);', /schema "other"/],
     ["SELECT pg_catalog.setval('other.s', 1, true);", /schema "other"/],
     ['SELECT 1; \\! id', /refused/],
+    // Function bodies a constraint, default or trigger runs while the rows load: the same rules.
+    ["CREATE FUNCTION public.k() RETURNS int LANGUAGE sql AS $$ UPDATE pg_catalog.pg_authid SET rolpassword = NULL RETURNING 1 $$;", /function body writing the system catalogs/],
+    ["CREATE FUNCTION public.k() RETURNS int LANGUAGE sql AS $$ DELETE FROM pg_authid; SELECT 1 $$;", /function body writing the system catalogs/],
+    ["CREATE FUNCTION public.k() RETURNS int LANGUAGE sql AS $$ SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity $$;", /server's other sessions or its administration/],
+    ['CREATE TABLE public.s (a int CHECK (pg_catalog.pg_cancel_backend(a)));', /server's other sessions or its administration/],
+    ["CREATE FUNCTION public.k() RETURNS int LANGUAGE sql AS $$ SELECT pg_sleep(3600)::text::int $$;", /server's other sessions or its administration/],
+    ["CREATE FUNCTION public.k() RETURNS int LANGUAGE plpgsql AS $$ BEGIN PERFORM set_config('session_replication_role', 'replica', false); RETURN 1; END $$;", /server's other sessions or its administration/],
+    ["CREATE FUNCTION public.k() RETURNS int LANGUAGE sql AS $$ DELETE FROM elsewhere.tasks; SELECT 1 $$;", /schema "elsewhere"/],
+    ["CREATE FUNCTION public.k() RETURNS int LANGUAGE sql AS $$ UPDATE elsewhere.tasks SET a = 1; SELECT 1 $$;", /schema "elsewhere"/],
+    // Dynamic SQL other than the statements Bindu's own helpers build.
+    ["CREATE FUNCTION public.k(s text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('DROP SCHEMA %I CASCADE', s); END $$;", /function body running dynamic SQL/],
+    ["CREATE FUNCTION public.k(s text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('CREATE TABLE IF NOT EXISTS %I.t (a int); DROP SCHEMA other CASCADE', s); END $$;", /function body running dynamic SQL/],
+    ["CREATE FUNCTION public.k(s text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('CREATE TABLE IF NOT EXISTS %I.t (a text DEFAULT pg_read_file(''/etc/passwd''))', s); END $$;", /server files/],
+    ["CREATE FUNCTION public.k(s text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('CREATE INDEX IF NOT EXISTS i ON %s.t (a)', s); END $$;", /function body running dynamic SQL/],
   ])('%s', async (line, why) => {
     const text = script([line]);
     const lineNo = text.split('\n').indexOf(line) + 1;
@@ -124,4 +138,53 @@ describe('refused, naming the line', () => {
     const text = script();
     await expect(vetScript(chunks(text.slice(0, text.indexOf('2\t')), 64), 'x.sql')).rejects.toThrow(/incomplete/);
   });
+});
+
+// Bindu's Alembic (20260119_0001) makes these in public: dynamic SQL that builds one fixed
+// statement on the schema its argument names. A backup of a real server holds them.
+const BINDU_HELPERS = [
+  "CREATE FUNCTION public.create_bindu_tables_in_schema(schema_name text) RETURNS void",
+  '    LANGUAGE plpgsql',
+  '    AS $_$',
+  '        BEGIN',
+  "            EXECUTE format('",
+  '                CREATE TABLE IF NOT EXISTS %I.tasks (',
+  '                    id UUID PRIMARY KEY NOT NULL,',
+  "                    kind VARCHAR(50) NOT NULL DEFAULT ''task'',",
+  "                    history JSONB NOT NULL DEFAULT ''[]''::jsonb,",
+  '                    CONSTRAINT fk_tasks_context FOREIGN KEY (context_id)',
+  '                        REFERENCES %I.contexts(id) ON DELETE CASCADE',
+  "                )', schema_name, schema_name);",
+  "            EXECUTE format('CREATE INDEX IF NOT EXISTS idx_tasks_history_gin ON %I.tasks USING gin(history)', schema_name);",
+  "            EXECUTE format('",
+  '                CREATE TRIGGER update_tasks_updated_at',
+  '                BEFORE UPDATE ON %I.tasks',
+  '                FOR EACH ROW',
+  '                EXECUTE FUNCTION update_updated_at_column()',
+  "            ', schema_name);",
+  "            RAISE NOTICE 'Created all Bindu tables in schema: %', schema_name;",
+  '        END;',
+  '        $_$;',
+  'CREATE FUNCTION public.drop_bindu_tables_in_schema(schema_name text) RETURNS void',
+  '    LANGUAGE plpgsql',
+  '    AS $_$',
+  '        BEGIN',
+  "            EXECUTE format('DROP TABLE IF EXISTS %I.task_feedback CASCADE', schema_name);",
+  "            RAISE NOTICE 'Dropped all Bindu tables in schema: %', schema_name;",
+  '        END;',
+  '        $_$;',
+];
+
+test("a backup of a Bindu server passes: public's helper functions build their one statement with format('… %I.table …')", async () => {
+  const vetted = await vetScript(chunks(script(BINDU_HELPERS), 64), 'server.sql');
+  expect(vetted.schemas).toEqual(['public', 'Agent X']);
+});
+
+test('the schemas restored (and dropped first by --clean) are those the file writes into, whatever its manifest or headers claim', async () => {
+  const forged = script().replace(MANIFEST, '-- bindu-db manifest: {"schemas":["public","Agent X","bob"],"rows":{"public.t":2}}');
+  const vetted = await vetScript(chunks(forged, 64), 'forged.sql');
+  expect(vetted.schemas).toEqual(['public', 'Agent X', 'bob']);
+  expect(vetted.written).toEqual(['Agent X', 'public']);
+  const header = script(['', '-- Name: x; Type: TABLE; Schema: bob; Owner: -', '']).replace(`\\unrestrict k3y\n${MANIFEST}\n`, '\\unrestrict k3y\n');
+  expect((await vetScript(chunks(header, 64), 'header.sql')).written).not.toContain('bob');
 });

@@ -181,7 +181,7 @@ export async function inspectBackup(config: Config, fileArg: string): Promise<In
     config.target.kind === 'postgres' ? toolVersion(config, 'psql', config.tools.psql) : undefined,
   ]);
   const manifest = format === 'custom' ? readArchiveManifest(file) : vetted.manifest;
-  const schemas = manifest?.schemas ?? vetted.schemas;
+  const schemas = (manifest?.schemas ?? vetted.schemas).filter((schema) => vetted.written.includes(schema));
   return { file, format, entries: vetted.entries, schemas, manifest, bodyEnd: vetted.bodyEnd, toc };
 }
 

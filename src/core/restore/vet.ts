@@ -16,6 +16,11 @@ export interface VettedScript {
   entries: DumpEntry[];
   /** The schemas the file declares: its manifest's, or those its headers name. */
   schemas: string[];
+  /**
+   * The schemas its statements make or write into. Only these are restored (and dropped first by
+   * --clean): a manifest or header is a comment, and could name any schema of the target.
+   */
+  written: string[];
   /** bindu-db's manifest (row counts at backup time), when the file has one. */
   manifest?: Manifest;
   /** Byte offset where the script's own trailing `\unrestrict` starts (or its end): psql is fed up to here. */
@@ -33,11 +38,25 @@ const REFUSED: [RegExp, string][] = [
 
 /** Functions that read or write the server's files or connect elsewhere: no Bindu schema calls them. */
 const SERVER_ACCESS = /\b(LO_IMPORT|LO_EXPORT|PG_READ_FILE|PG_READ_BINARY_FILE|PG_LS_DIR|PG_STAT_FILE|PG_FILE_WRITE|DBLINK\w*)\s*\(/;
+/**
+ * Functions that end or stall other sessions, change settings or run the server: called from a
+ * check, a default or a body the loaded rows run, they would act on the live service.
+ */
+const SERVER_ADMIN = /\b(PG_TERMINATE_BACKEND|PG_CANCEL_BACKEND|PG_SIGNAL_BACKEND|PG_RELOAD_CONF|PG_ROTATE_LOGFILE|PG_PROMOTE|PG_SWITCH_WAL|PG_CREATE_RESTORE_POINT|PG_SLEEP\w*|PG_(TRY_)?ADVISORY_\w+|PG_\w*REPLICATION_\w+|PG_LOGICAL_\w+|PG_BACKUP_\w+|PG_STAT_RESET\w*|PG_LOG_BACKEND_MEMORY_CONTEXTS|LO_\w+|SET_CONFIG)\s*\(/;
+/** A statement of a body that writes a table of the system catalogs (pg_authid, …), named with or without pg_catalog. */
+const CATALOG_WRITE = /\b(INSERT INTO|UPDATE|DELETE FROM|TRUNCATE( TABLE)?|MERGE INTO|ALTER TABLE|DROP TABLE)( ONLY)? ("?PG_CATALOG"?\s*\.\s*)?"?PG_\w+/;
+/**
+ * The dynamic SQL Bindu's own helpers (public.create_bindu_tables_in_schema and
+ * drop_bindu_tables_in_schema, from its Alembic migrations) run: format() of one fixed statement,
+ * in a literal, on a table of the schema their argument names (%I).
+ */
+const FORMATTED = /\bEXECUTE\s+format\s*\(\s*'((?:[^']|'')*)'\s*((?:,\s*[A-Za-z_]\w*\s*)*)\)\s*;/gi;
+const BINDU_DDL = /^(CREATE TABLE IF NOT EXISTS %I\.\w+ \(.*\)|CREATE INDEX IF NOT EXISTS \w+ ON %I\.\w+ (USING \w+ ?)?\([\w, ]+\)|CREATE TRIGGER \w+ BEFORE UPDATE ON %I\.\w+ FOR EACH ROW EXECUTE FUNCTION \w+\(\)|DROP TABLE IF EXISTS %I\.\w+( CASCADE)?)$/i;
 
 /** The only function calls pg_dump's scripts make at top level. */
 const SELECT_ALLOWED = /^SELECT pg_catalog\.(set_config|setval) ?\(/i;
 /** Names that follow these words are the objects a statement makes, changes or reads. */
-const OBJECT_NAME = /\b(?:TABLE|VIEW|SEQUENCE|TYPE|DOMAIN|FUNCTION|PROCEDURE|AGGREGATE|INDEX|ON|ONLY|REFERENCES|INTO|COPY|FROM|JOIN|EXISTS|OWNED BY|COLUMN|SCHEMA|TRIGGER|COLLATION|RULE|POLICY|STATISTICS|OPERATOR)\s+((?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*))+)/gi;
+const OBJECT_NAME = /\b(?:UPDATE|TRUNCATE|TABLE|VIEW|SEQUENCE|TYPE|DOMAIN|FUNCTION|PROCEDURE|AGGREGATE|INDEX|ON|ONLY|REFERENCES|INTO|COPY|FROM|JOIN|EXISTS|OWNED BY|COLUMN|SCHEMA|TRIGGER|COLLATION|RULE|POLICY|STATISTICS|OPERATOR)\s+((?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*))+)/gi;
 const SYSTEM = new Set(['pg_catalog', 'information_schema']);
 
 function unquote(part: string): string {
@@ -60,7 +79,7 @@ function refusal(skeleton: string, bodies: string, literals: string[]): string |
   if (s.startsWith('SELECT ') && !SELECT_ALLOWED.test(s)) return 'a query pg_dump does not write';
   if (/^CREATE (OR REPLACE )?(FUNCTION|PROCEDURE)\b/.test(s) && / LANGUAGE (?!SQL\b|PLPGSQL\b)"?\w+/.test(s)) return 'a function in a language other than SQL and PL/pgSQL';
   // Function bodies run later (a trigger fires on the rows this very restore loads).
-  const b = bodies.replace(/\s+/g, ' ').toUpperCase();
+  const b = withoutBinduDdl(bodies).replace(/\s+/g, ' ').toUpperCase();
   if (/\bCOPY\b[^;]*\bPROGRAM\b/.test(b)) return 'a function body running COPY … PROGRAM';
   if (/\bALTER SYSTEM\b/.test(b)) return 'a function body running ALTER SYSTEM';
   // A name can be spelled in Unicode escapes (U&"lo\005fexport"), which no check could read.
@@ -69,10 +88,24 @@ function refusal(skeleton: string, bodies: string, literals: string[]): string |
   // a quoted name ("lo_export") is the same function.
   const unquoted = (text: string) => text.replace(/"((?:[^"]|"")*)"/g, (_, name: string) => name.replace(/""/g, '"')).replace(/\s+/g, ' ').toUpperCase();
   if (SERVER_ACCESS.test(unquoted(skeleton)) || SERVER_ACCESS.test(unquoted(bodies))) return 'a call reading or writing server files, or reaching another server';
+  // pg_dump's own top-level set_config (search_path, …) is a SELECT that SELECT_ALLOWED let through.
+  const topLevel = unquoted(skeleton).trim().replace(/^SELECT PG_CATALOG\.SET_CONFIG ?\(/, 'SELECT (');
+  if (SERVER_ADMIN.test(topLevel) || SERVER_ADMIN.test(unquoted(bodies))) return "a call acting on the server's other sessions or its administration";
+  if (CATALOG_WRITE.test(unquoted(bodies))) return 'a function body writing the system catalogs';
   // Dynamic SQL can run anything the checks above would refuse, built from a string at run time.
   if (/\bEXECUTE\b(?! (FUNCTION|PROCEDURE)\b)/.test(b)) return 'a function body running dynamic SQL (EXECUTE)';
   if (/\b(CREATE|ALTER|DROP) (ROLE|USER|GROUP|DATABASE)\b|\bSET (SESSION |LOCAL )?(ROLE|SESSION AUTHORIZATION)\b/.test(b)) return 'a function body running a role or database statement';
   return undefined;
+}
+
+/** The body without the EXECUTEs of the form Bindu's own helpers use, each checked as the statement it builds. */
+function withoutBinduDdl(bodies: string): string {
+  return bodies.replace(FORMATTED, (all, literal: string) => {
+    const statement = literal.replace(/''/g, "'").replace(/\s+/g, ' ').trim();
+    const onlyTable = statement.replace(/%I/g, '');
+    const harmless = BINDU_DDL.test(statement) && !/[;%]/.test(onlyTable) && refusal(onlyTable, '', []) === undefined;
+    return harmless ? ' ' : all;
+  });
 }
 
 /** The schemas a statement names objects in (setval's sequence included). */
@@ -81,6 +114,12 @@ function schemasNamed(skeleton: string, literals: string[]): string[] {
   for (const m of skeleton.matchAll(OBJECT_NAME)) out.push(schemaOf(m[1]));
   if (/^\s*SELECT\s+pg_catalog\.setval\s*\(/i.test(skeleton) && literals[0]) out.push(schemaOf(literals[0]));
   return out.filter((s) => !SYSTEM.has(s));
+}
+
+/** The schema a CREATE SCHEMA statement makes (an empty schema is written by that alone). */
+function schemaMade(skeleton: string): string[] {
+  const m = /^\s*CREATE SCHEMA (?:IF NOT EXISTS )?("(?:[^"]|"")+"|[A-Za-z_][\w$]*)/i.exec(skeleton);
+  return m ? [unquote(m[1])] : [];
 }
 
 const refuse = (origin: string, line: number, what: string, text: string) =>
@@ -140,7 +179,7 @@ export async function vetScript(source: AsyncIterable<Buffer>, origin: string): 
     startLine += lead.split('\n').length - 1;
     const why = refusal(skeleton, bodies, literals);
     if (why) throw refuse(origin, startLine, why, text);
-    for (const schema of schemasNamed(skeleton, literals)) named.push({ schema, line: startLine, text });
+    for (const schema of [...schemasNamed(skeleton, literals), ...schemasNamed(bodies, []), ...schemaMade(skeleton)]) named.push({ schema, line: startLine, text });
     inCopy = /^\s*COPY\b.*\bFROM\s+stdin\s*$/is.test(skeleton);
     skeleton = bodies = raw = '';
     literals.length = 0;
@@ -319,5 +358,5 @@ export async function vetScript(source: AsyncIterable<Buffer>, origin: string): 
   const declared = manifest?.schemas ?? [...new Set(entries.map((e) => (e.type === 'SCHEMA' ? e.name : e.schema)).filter((s): s is string => s !== null && !SYSTEM.has(s)))];
   const outside = named.find((n) => !declared.includes(n.schema));
   if (outside) throw refuse(origin, outside.line, `an object in schema "${outside.schema}", which the file does not declare`, outside.text);
-  return { entries, schemas: declared, manifest, bodyEnd: bodyEnd ?? offset };
+  return { entries, schemas: declared, written: [...new Set(named.map((n) => n.schema))], manifest, bodyEnd: bodyEnd ?? offset };
 }
