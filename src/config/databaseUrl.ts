@@ -110,7 +110,8 @@ export function parseDatabaseUrl(raw: string): PgConnection {
   let port = 5432;
   if (portText !== '') {
     port = Number(portText);
-    if (!/^\d+$/.test(portText) || port < 1 || port > 65535) fail(`bad port ${quoted(portText)}`);
+    // Not quoted: what stands where the port should is a password's tail when the URL was cut short.
+    if (!/^\d+$/.test(portText) || port < 1 || port > 65535) fail('bad port (a number from 1 to 65535)');
   }
   if (/\s/.test(authority)) fail('not a valid URL: a space in the host');
 

@@ -19,15 +19,24 @@ export function maskUrls(text: string): string {
     .replace(PASSWORD_KV, `$1${MASK}`);
 }
 
+/** What follows a URL's last '@' when it reads as a server: host, numeric port, database, parameters. */
+const HOST_SHAPED = /^@(\[[0-9a-f:.]+\]|[a-z0-9][a-z0-9.-]*)(:\d{1,5})?(\/[\w.$%-]*)?(\?[\w.=&%+-]*)?$/i;
+
 /**
  * One connection URL as typed, however malformed, safe to echo: everything between `://` and
  * the last '@' (user name and password alike) masked, since people paste unencoded '@', '/',
  * '#' and spaces into passwords and no parse of such a text can say where the password ends.
+ * What follows that '@' is shown only when it reads as a server: a password cut short (by a '#'
+ * in a .env file, say) leaves its own tail there.
  */
 export function maskUrl(raw: string): string {
   const start = raw.indexOf('://');
   const at = raw.lastIndexOf('@');
-  return maskUrls(start >= 0 && at > start ? `${raw.slice(0, start + 3)}${MASK}${raw.slice(at)}` : raw);
+  if (start < 0) return maskUrls(raw);
+  // No '@': `postgres:secret` (no host yet) looks like host:port, and is shown only as one.
+  if (at < start) return HOST_SHAPED.test(`@${raw.slice(start + 3)}`) ? raw : `${raw.slice(0, start + 3)}${MASK}`;
+  const rest = raw.slice(at);
+  return `${raw.slice(0, start + 3)}${MASK}${HOST_SHAPED.test(rest) ? rest : ''}`;
 }
 
 // A query (or fragment) parameter whose name says it holds a secret: ?token=, &api_key=, &sig=...

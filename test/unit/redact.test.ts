@@ -61,6 +61,30 @@ describe('masking', () => {
   });
 });
 
+test('a URL too broken to parse (an unencoded password cut short, by a # in a .env file say) shows no part of what followed the user name', () => {
+  fc.assert(
+    fc.property(password, fc.nat(), fc.boolean(), (pw, cut, withHost) => {
+      const typed = `postgresql://postgres:${pw}${withHost ? '@127.0.0.1:5432/bindu' : ''}`;
+      const text = typed.slice(0, 'postgresql://postgres:'.length + 1 + (cut % typed.length));
+      let message = '';
+      try {
+        parseDatabaseUrl(text);
+        return; // it parsed: describeConnection masks it, tested above
+      } catch (err) {
+        message = (err as ConfigError).message;
+      }
+      // Shown after the mask: nothing, or what reads as a server (all a parse can tell apart).
+      expect(message).toMatch(/: postgresql:\/\/\*\*\*(@[A-Za-z0-9.-]+(:\d+)?(\/[\w.$%-]*)?)?$/);
+      expect(message.slice(0, message.lastIndexOf(': postgresql://'))).not.toContain(pw.slice(0, 4));
+    }),
+    { numRuns: 500 },
+  );
+  expect(() => parseDatabaseUrl('postgresql://postgres:Tr1cky p@ss:w/rd%?')).toThrow(/^invalid database URL \([^)]*\): postgresql:\/\/\*\*\*$/);
+  // Where what follows the last @ reads as a host, it is shown: it says which server was meant.
+  expect(() => parseDatabaseUrl('postgresql://u:p@ss@db.example.com/bindu?sslmode=nope')).toThrow(/postgresql:\/\/\*\*\*@db\.example\.com\/bindu\?sslmode=nope$/);
+  expect(() => parseDatabaseUrl('postgresql://u:pa@ss:wo')).toThrow(/^invalid database URL \(bad port \(a number from 1 to 65535\)\): postgresql:\/\/\*\*\*$/);
+});
+
 describe('maskSecrets in webhook URLs', () => {
   test.each([
     ['https://hooks.example.com/x?token=abc123&channel=ops', 'https://hooks.example.com/x?token=***&channel=ops'],
