@@ -15,13 +15,23 @@ function runBundle(name) {
   const file = path.join(dist, name);
   let cachedData;
   try {
-    cachedData = fs.readFileSync(`${file}.cache`);
+    // V8 checks only a cache's source length: a bundle edited after its cache was made (a hotfix)
+    // would run as the cache has it. An install keeps the build's order, or one time for all.
+    if (fs.statSync(`${file}.cache`).mtimeMs >= fs.statSync(file).mtimeMs) cachedData = fs.readFileSync(`${file}.cache`);
   } catch {
     // Not built with one: V8 compiles the bundle as it runs.
   }
   // The name traces give the bundle: a script from a code cache keeps the name it was compiled
   // under (scripts/build.ts compiles it under this one), whatever name it is then run under.
-  const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: `bindu-db/dist/${name}`, cachedData });
+  let script;
+  try {
+    script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: `bindu-db/dist/${name}`, cachedData });
+  } catch (err) {
+    // A partial install or an interrupted build: said in one line, as every error is.
+    const what = err.code === 'ENOENT' ? 'is missing' : err instanceof SyntaxError ? 'is damaged' : `cannot be read (${err.code ?? err.message})`;
+    process.stderr.write(`error: ${file} ${what}: this install of bindu-db is incomplete\nhint: reinstall it (npm install bindu-db), or in a clone run npm run build\n`);
+    process.exit(1);
+  }
   const bundle = new Module(file, module);
   bundle.filename = file;
   script.runInThisContext()(bundle.exports, Module.createRequire(file), bundle, file, dist);

@@ -48,7 +48,7 @@ export const mimeOf = (f: FileContent): string | undefined => f.mime_type ?? f.m
 /** One part as one text: text as is; file and data parts summarised. */
 export function describePart(p: Part): string {
   if (p === null || typeof p !== 'object') return String(p);
-  if (isTextPart(p)) return p.text ?? '';
+  if (isTextPart(p)) return typeof p.text === 'string' ? p.text : p.text == null ? '' : JSON.stringify(p.text);
   if (p.kind === 'file') {
     const f = p.file ?? {};
     const mime = mimeOf(f);

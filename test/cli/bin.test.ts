@@ -81,6 +81,23 @@ test('--help, --version and a mistyped command run the command line alone: the c
   const typo = run(['migrat']);
   expect(typo.status).toBe(2);
   expect(typo.stderr).toMatch(/Did you mean migrate\?/);
-  // and it is the commands bundle a command needs
-  expect(run(['migrate', 'status']).stderr).toMatch(/commands\.cjs/);
+  // and it is the commands bundle a command needs: one line saying so, not a trace
+  const missing = run(['migrate', 'status']);
+  expect(missing.status).toBe(1);
+  expect(missing.stderr).toMatch(/^error: .*dist\/commands\.cjs is missing: this install of bindu-db is incomplete\nhint: reinstall it/);
+  expect(missing.stderr).not.toMatch(/\n\s+at /);
+  fs.writeFileSync(path.join(run.pkg, 'dist', 'commands.cjs'), fs.readFileSync(bundles[1], 'utf8').slice(0, 1000));
+  expect(run(['migrate', 'status']).stderr).toMatch(/^error: .*dist\/commands\.cjs is damaged: /);
+});
+
+test('a bundle edited after its code cache was made runs as edited, not as the cache has it', () => {
+  const run = copyOfPackage((bundle) => fs.readFileSync(`${bundle}.cache`));
+  const commands = path.join(run.pkg, 'dist', 'commands.cjs');
+  const before = run(['tasks', 'list']);
+  expect(before.stdout).toMatch(/No tasks match/);
+  // Same length: V8 itself would take the cache as this file's.
+  fs.writeFileSync(commands, fs.readFileSync(commands, 'utf8').replace('No tasks match', 'No tasks MATCH'));
+  const later = new Date(Date.now() + 5000);
+  fs.utimesSync(commands, later, later);
+  expect(run(['tasks', 'list']).stdout).toMatch(/No tasks MATCH/);
 });

@@ -212,6 +212,11 @@ describe('formatting', () => {
     expect(lines).toEqual(['  2025-06-14T09:30:00Z user', '      hello', '      [file a.pdf application/pdf]', '  agent', '      [data {rows, cols}]']);
     expect(describePart({ kind: 'video' } as never)).toBe('[video]');
   });
+  test('a text part whose text is not a string (any JSON an agent wrote) is shown as its JSON, never a crash', () => {
+    const c = new Chalk({ level: 0 });
+    const history = [{ role: 'agent', parts: [{ kind: 'text', text: 123 }, { kind: 'text', text: { a: 1 } }, { kind: 'text', text: null }] }];
+    expect(formatTimeline(history as never, c)).toEqual(['  agent', '      123', '      {"a":1}', '      ']);
+  });
   test('bars scale to the largest value', () => {
     expect(bar(10, 10, 4)).toBe('████');
     expect(bar(5, 10, 4)).toBe('██');
