@@ -294,6 +294,18 @@ describe('backup --dry-run', () => {
     expect(fs.readFileSync(out, 'utf8')).toBe('keep me');
   });
 
+  test('on the embedded database: a backup into its own data directory is refused (with --force it replaced one of its files)', async () => {
+    const dataDir = path.join(dir, 'self-embedded');
+    const env = { BINDU_DB_DATA_DIR: dataDir };
+    expect((await runCli(['migrate', 'up'], { env, cwd: dir })).code).toBe(0);
+    const version = fs.readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8');
+    const r = await runCli(['backup', path.join(dataDir, 'PG_VERSION'), '--format', 'plain', '--force'], { env, cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: .*PG_VERSION is inside the embedded database it backs up/m);
+    expect(fs.readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8')).toBe(version);
+    expect((await runCli(['tasks', 'list', '--json'], { env, cwd: dir })).code).toBe(0);
+  });
+
   test('on the embedded database: the in-process dump, and the database is not even opened', async () => {
     const dataDir = path.join(dir, 'dry-embedded');
     const r = await runCli(['backup', path.join(dir, 'dry-embedded.sql'), '--dry-run'], { env: { BINDU_DB_DATA_DIR: dataDir }, cwd: dir });

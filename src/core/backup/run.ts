@@ -122,6 +122,22 @@ function publish(tmp: string, target: string, force: boolean): void {
   }
 }
 
+/** A backup written into the embedded data directory would replace one of its files (--force) or sit in what it backs up. */
+function refuseInsideDataDir(file: string, dataDir: string): void {
+  const real = (p: string) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return path.resolve(p);
+    }
+  };
+  const dir = real(dataDir);
+  const into = path.join(real(path.dirname(file)), path.basename(file));
+  if (into === dir || into.startsWith(`${dir}${path.sep}`)) {
+    throw new RefusedError(`${file} is inside the embedded database it backs up (${dataDir}): nothing was written`, 'write the backup outside the data directory');
+  }
+}
+
 /**
  * Writes a backup atomically: to a temporary file beside the target, renamed only on success.
  * On failure or interruption the temporary file is removed and no tool's process is left.
@@ -130,6 +146,7 @@ function publish(tmp: string, target: string, force: boolean): void {
 export async function backup(config: Config, plan: BackupPlan, signal: AbortSignal, db?: Database, onProgress?: (bytes: number) => void): Promise<BackupResult> {
   const started = process.hrtime.bigint();
   const { file, format } = plan;
+  if (config.target.kind === 'embedded') refuseInsideDataDir(file, config.target.dataDir);
   removeAbandoned(path.dirname(file), partial(file), '.partial');
   const tmp = path.join(path.dirname(file), ownedName(partial(file), '.partial'));
   // Removed on every path: here when the backup ends, by the CLI if the process must exit first.
