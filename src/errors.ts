@@ -101,6 +101,20 @@ export function describePgError(err: Error & PgErrorFields): { message: string; 
   };
 }
 
+/**
+ * An error thrown by the project's own code (a migration, a seed): `what failed` says whose, the
+ * database's error as describePgError has it, anything else by its message. Never "please report":
+ * the bug is in that file.
+ */
+export function userCodeError(whatFailed: string, err: unknown, hint?: string): OperationError {
+  if (isPgError(err)) {
+    const { message, hint: pgHint, statement } = describePgError(err);
+    const hints = [pgHint, statement && `in: ${statement}`, hint].filter(Boolean).join('; ');
+    return new OperationError(`${whatFailed}: ${message}`, hints || undefined, err);
+  }
+  return new OperationError(`${whatFailed}: ${(err as Error)?.message ?? String(err)}`, hint, err);
+}
+
 /** `schemas doctor` found differences from a layout's reference (exit 3, a CI gate). */
 export class DriftFoundError extends BinduError {
   constructor(message: string) {

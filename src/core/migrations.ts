@@ -24,7 +24,7 @@ import {
 import { alembicVersion, detectLayout } from '../db/layouts/detect.js';
 import { type SqlRunner, knexRunner } from '../db/sqlRunner.js';
 import type { Timestamp } from '../db/timestamps.js';
-import { CancelledError, OperationError, RefusedError, UsageError, describePgError, isPgError } from '../errors.js';
+import { CancelledError, OperationError, RefusedError, UsageError, userCodeError } from '../errors.js';
 import { signalsSeen } from '../lib/process.js';
 import type { Migration, MigrationModule } from './migrationFiles.js';
 
@@ -424,13 +424,7 @@ async function runOne(m: Loaded, direction: 'up' | 'down', k: Knex, opts: RunOpt
 }
 
 function migrationError(name: string, direction: 'up' | 'down', err: unknown): OperationError {
-  const verb = direction === 'up' ? 'failed' : 'failed to revert';
-  if (isPgError(err)) {
-    const { message, hint, statement } = describePgError(err);
-    const hints = [hint, statement && `in: ${statement}`].filter(Boolean).join('; ');
-    return new OperationError(`migration ${name} ${verb}: ${message}`, hints || undefined, err);
-  }
-  return new OperationError(`migration ${name} ${verb}: ${(err as Error)?.message ?? String(err)}`, undefined, err);
+  return userCodeError(`migration ${name} ${direction === 'up' ? 'failed' : 'failed to revert'}`, err);
 }
 
 class DryRunRollback extends Error {}

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { type Database, knexInSchema } from '../db/connect.js';
-import { OperationError } from '../errors.js';
+import { OperationError, userCodeError } from '../errors.js';
 import { importModule } from '../lib/importModule.js';
 import { readDirectory } from '../lib/readDirectory.js';
 
@@ -23,7 +23,11 @@ export async function runSeeds(db: Database, dir: string, files: string[], onFil
       const module = await importModule<Partial<SeedModule>>(path.join(dir, file));
       if (typeof module.seed !== 'function') throw new OperationError(`${file} is not a seed file: it must export seed(knex)`);
       onFile?.(file);
-      await module.seed(trx);
+      try {
+        await module.seed(trx);
+      } catch (err) {
+        throw userCodeError(`seed ${file} failed`, err, 'fix the seed file: nothing was loaded (the seeds run in one transaction)');
+      }
       names.push(file);
     }
   });

@@ -57,6 +57,27 @@ describe('seed run', () => {
   });
 });
 
+describe('a seed file of the project that fails', () => {
+  test("says which file and why in one line, never asks for a bug report (the bug is the file's), and loads nothing", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seed-fail-'));
+    fs.mkdirSync(path.join(dir, 'seeds'));
+    fs.writeFileSync(path.join(dir, 'seeds', '001_ok.ts'), "export async function seed(knex: any) { await knex('contexts').insert({ context_id: '11111111-1111-4111-8111-111111111111' }); }\n");
+    fs.writeFileSync(path.join(dir, 'seeds', '002_boom.ts'), "export async function seed() { throw new Error('the fixture file is missing'); }\n");
+    fs.writeFileSync(path.join(dir, 'seeds', '003_sql.ts'), "export async function seed(knex: any) { await knex.raw('select 1/0'); }\n");
+    const env = { BINDU_DB_DATA_DIR: path.join(dir, 'db'), BINDU_DB_SEEDS_DIR: path.join(dir, 'seeds') };
+    const r = await runCli(['seed', 'run'], { env, cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: seed 002_boom\.ts failed: the fixture file is missing$/m);
+    expect(r.stderr).toMatch(/^hint: fix the seed file: nothing was loaded/m);
+    expect(r.stderr).not.toMatch(/please report|\n\s+at /);
+    fs.rmSync(path.join(dir, 'seeds', '002_boom.ts'));
+    const sql = await runCli(['seed', 'run'], { env, cwd: dir });
+    expect(sql.stderr).toMatch(/^error: seed 003_sql\.ts failed: division by zero \(SQLSTATE 22012\)/m);
+    const contexts = await runCli(['contexts', 'list', '--json'], { env, cwd: dir });
+    expect(JSON.parse(contexts.stdout).items).toEqual([]);
+  });
+});
+
 describe('a failing migration, from the command line', () => {
   test('exits 1 naming the migration and the Postgres error, and leaves the schema as it was', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'failing-'));
