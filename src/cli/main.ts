@@ -75,8 +75,8 @@ export async function buildProgram(args: string[]): Promise<Command> {
       `${examples('bindu-db migrate up', 'bindu-db seed run', 'bindu-db tasks list --status failed', 'bindu-db migrate history --json')}
 
 Configuration: flag > environment > .env file > default. Exit codes: 0 ok, 1 failed,
-2 usage error or refused, 3 migrations pending (migrate status --check), 130 cancelled (Ctrl-C),
-143 terminated (SIGTERM).`,
+2 usage error or refused, 3 a check found something (migrate status --check: pending or edited
+migrations; schemas doctor: differences), 130 cancelled (Ctrl-C), 143 terminated (SIGTERM).`,
     );
   const named = commandNamed(args, program);
   if (named !== undefined && Object.hasOwn(TOP_LEVEL, named)) (await TOP_LEVEL[named].load())(program);

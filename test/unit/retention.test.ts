@@ -9,7 +9,8 @@ import { parseContextPrune, parseTaskPrune } from '../../src/core/retention/prun
 import { parseFail } from '../../src/core/retention/fail.js';
 import { parseOlderThan } from '../../src/core/retention/batches.js';
 import { archiveProblem, openJsonlArchive } from '../../src/lib/jsonlArchive.js';
-import { describeCounts, formatAge } from '../../src/cli/ui/retentionFormat.js';
+import { describeCounts, formatAge, formatStuckList } from '../../src/cli/ui/retentionFormat.js';
+import { Chalk } from 'chalk';
 import { UsageError } from '../../src/errors.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bindu-retention-unit-'));
@@ -189,4 +190,11 @@ describe('JSON Lines archive', () => {
     expect(fs.statSync(file).size).toBe(2 * (line(1).length + 1));
     fs.rmSync(file);
   }, 60_000);
+});
+
+test("tasks stuck's table shows the status as tasks list does: ours, with the server's word beside it where it differs", () => {
+  const row = { task_id: 't1', context_id: 'c0ffee00-0000-4000-8000-000000000001', created_at: '2026-12-01T10:00:00Z', updated_at: '2026-12-01T10:00:00Z', message_count: 2, age_seconds: 9000 };
+  const lines = formatStuckList([{ ...row, status: 'running', state: 'working' }, { ...row, task_id: 't2', status: 'input_required', state: null }] as never, new Chalk({ level: 0 }));
+  expect(lines[1]).toMatch(/^t1 +running \(working\) +2h 30m/);
+  expect(lines[2]).toMatch(/^t2 +input_required +2h 30m/);
 });

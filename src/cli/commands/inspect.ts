@@ -161,7 +161,7 @@ export function registerInspect(program: Command): void {
       }),
     );
 
-  const contexts = program.command('contexts');
+  const contexts = program.command('contexts').addHelpText('after', examples('bindu-db contexts list --since 7d', 'bindu-db contexts show <context_id>'));
   listOptions(contexts.command('list').description('contexts, newest first, with task counts and last activity'), 'contexts')
     .option('--owner <did>', 'only the contexts of this owner DID (Bindu server schemas with owner_did)')
     .addHelpText('after', examples('bindu-db contexts list', 'bindu-db contexts list --since 7d --json', 'bindu-db --schema <agent DID> contexts list --owner did:bindu:acme@example.com:echo_agent:438b4'))
@@ -191,7 +191,7 @@ export function registerInspect(program: Command): void {
       }),
     );
 
-  const feedback = program.command('feedback');
+  const feedback = program.command('feedback').addHelpText('after', examples('bindu-db feedback list --rating 1', 'bindu-db feedback list --task <task_id> --json'));
   listOptions(feedback.command('list').description('feedback rows, newest first: task, rating, text'), 'feedback')
     .option('--task <task_id>', 'only the feedback of this task')
     .option('--rating <n>', 'only this rating (1-5)')

@@ -6,7 +6,7 @@ import { formatTable, formatTime, plural, visible, visibleLine } from '../ui/for
 const fmt = () => import('../ui/fleetFormat.js');
 
 export function registerSchemas(program: Command): void {
-  const schemas = program.command('schemas');
+  const schemas = program.command('schemas').addHelpText('after', examples('bindu-db schemas list', 'bindu-db schemas doctor'));
 
   schemas
     .command('list')

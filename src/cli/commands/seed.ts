@@ -10,7 +10,7 @@ const MAX_GENERATED = 100_000_000;
 const BYTES_PER_TASK = 3_000;
 
 export function registerSeed(program: Command): void {
-  const seed = program.command('seed');
+  const seed = program.command('seed').addHelpText('after', examples('bindu-db seed run', 'bindu-db seed generate --tasks 100000'));
 
   seed
     .command('run')

@@ -18,7 +18,7 @@ export function colorStatus(c: ChalkInstance, status: TaskStatus | string, shown
 }
 
 /** Our status, with the server's own state beside it where the words differ: `running (working)`. */
-function statusText(c: ChalkInstance, t: { status: string; state?: string | null }): string {
+export function statusText(c: ChalkInstance, t: { status: string; state?: string | null }): string {
   return colorStatus(c, t.status, t.state !== undefined && t.state !== null && t.state !== t.status ? `${t.status} (${t.state})` : t.status);
 }
 

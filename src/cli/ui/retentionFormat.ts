@@ -2,7 +2,7 @@ import type { ChalkInstance } from 'chalk';
 import type { ContextPrunePlan, TaskPrunePlan } from '../../core/retention/prune.js';
 import type { FailPlan } from '../../core/retention/fail.js';
 import type { StuckTaskRow } from '../../core/retention/stuck.js';
-import { colorStatus, withSchema } from './inspectFormat.js';
+import { statusText, withSchema } from './inspectFormat.js';
 import { formatTable, formatTime, plural, visibleLine } from './format.js';
 
 // Pure formatting of the retention plans and results: data in, lines out. Schema names come
@@ -50,7 +50,7 @@ export function formatFailPlan(plan: FailPlan, c: ChalkInstance): string[] {
 
 export function formatStuckList(items: StuckTaskRow[], c: ChalkInstance): string[] {
   if (items.length === 0) return ['No stuck tasks.'];
-  const rows = items.map((t) => [t.task_id, colorStatus(c, t.status, t.state ?? t.status), c.yellow(formatAge(t.age_seconds)), `${t.context_id.slice(0, 8)}…`, formatTime(t.created_at), formatTime(t.updated_at), String(t.message_count)]);
+  const rows = items.map((t) => [t.task_id, statusText(c, t), c.yellow(formatAge(t.age_seconds)), `${t.context_id.slice(0, 8)}…`, formatTime(t.created_at), formatTime(t.updated_at), String(t.message_count)]);
   const [head, cells] = withSchema(['TASK', 'STATUS', 'STUCK FOR', 'CONTEXT', 'CREATED', 'UPDATED', 'MSGS'], rows, items);
   return formatTable(head, cells, c.bold);
 }
