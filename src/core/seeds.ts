@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { type Database, knexInSchema } from '../db/connect.js';
-import { OperationError, userCodeError } from '../errors.js';
+import { CancelledError, OperationError, userCodeError } from '../errors.js';
 import { importModule } from '../lib/importModule.js';
 import { readDirectory } from '../lib/readDirectory.js';
 
@@ -15,14 +15,21 @@ export function seedFiles(dir: string): string[] {
     .filter((f) => /\.(ts|js|mjs)$/.test(f) && !/\.d\.[cm]?ts$/.test(f));
 }
 
-/** Runs the seed files (seedFiles) of the directory in order, all in one transaction. */
-export async function runSeeds(db: Database, dir: string, files: string[], onFile?: (name: string) => void): Promise<{ files: string[] }> {
+/**
+ * Runs the seed files (seedFiles) of the directory in order, all in one transaction. Interrupted
+ * (`signal`), it stops before the next file, or before committing, and rolls everything back.
+ */
+export async function runSeeds(db: Database, dir: string, files: string[], opts: { signal?: AbortSignal; onFile?: (name: string) => void } = {}): Promise<{ files: string[] }> {
   const names: string[] = [];
+  const stopIfInterrupted = () => {
+    if (opts.signal?.aborted) throw new CancelledError('interrupted: the seeds were rolled back; nothing was loaded');
+  };
   await knexInSchema(db.knex, db.schema, async (trx) => {
     for (const file of files) {
+      stopIfInterrupted();
       const module = await importModule<Partial<SeedModule>>(path.join(dir, file));
       if (typeof module.seed !== 'function') throw new OperationError(`${file} is not a seed file: it must export seed(knex)`);
-      onFile?.(file);
+      opts.onFile?.(file);
       try {
         await module.seed(trx);
       } catch (err) {
@@ -30,6 +37,7 @@ export async function runSeeds(db: Database, dir: string, files: string[], onFil
       }
       names.push(file);
     }
+    stopIfInterrupted(); // the last chance to roll back
   });
   return { files: names };
 }

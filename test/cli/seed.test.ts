@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { runCli, shippedMigrations } from '../helpers/cli.js';
+import { killWhen, runCli, shippedMigrations } from '../helpers/cli.js';
 import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/db.js';
 
 let db: { name: string; url: string };
@@ -75,6 +75,30 @@ describe('a seed file of the project that fails', () => {
     expect(sql.stderr).toMatch(/^error: seed 003_sql\.ts failed: division by zero \(SQLSTATE 22012\)/m);
     const contexts = await runCli(['contexts', 'list', '--json'], { env, cwd: dir });
     expect(JSON.parse(contexts.stdout).items).toEqual([]);
+  });
+});
+
+describe('seed run interrupted', () => {
+  test('Ctrl-C while a seed file runs: the next file never starts, nothing is committed, exit 130', async () => {
+    const own = await createTestDatabase('seedint');
+    try {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seed-int-'));
+      fs.mkdirSync(path.join(dir, 'seeds'));
+      fs.writeFileSync(
+        path.join(dir, 'seeds', '001_slow.ts'),
+        "export async function seed(knex: any) { await knex('contexts').insert({ context_id: '11111111-1111-4111-8111-111111111111' }); for (let i = 0; i < 4; i++) await knex.raw('select pg_sleep(0.3)'); }\n",
+      );
+      fs.writeFileSync(path.join(dir, 'seeds', '002_more.ts'), "export async function seed(knex: any) { await knex('contexts').insert({ context_id: '22222222-2222-4222-8222-222222222222' }); }\n");
+      const env = { DATABASE_URL: own.url, BINDU_DB_SEEDS_DIR: path.join(dir, 'seeds') };
+      expect((await runCli(['migrate', 'up'], { env })).code).toBe(0);
+      const r = await killWhen(['seed', 'run'], env, '→ 001_slow.ts', 'SIGINT');
+      expect(r.code).toBe(130);
+      expect(r.stderr).toMatch(/the seeds were rolled back; nothing was loaded/);
+      expect(r.stderr).not.toContain('002_more.ts');
+      expect(await adminQuery('select count(*)::int as n from contexts', [], own.name)).toEqual([{ n: 0 }]);
+    } finally {
+      await dropTestDatabase(own.name);
+    }
   });
 });
 

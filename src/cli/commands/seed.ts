@@ -24,7 +24,7 @@ export function registerSeed(program: Command): void {
         const { pendingMigrations } = await import('../../core/migrations.js');
         const pending = await pendingMigrations(db, await ctx.migrations());
         if (pending.length) throw new OperationError(`${plural(pending.length, 'migration')} pending: ${pending.join(', ')}`, 'run bindu-db migrate up first');
-        const result = await runSeeds(db, ctx.config.seedsDir, files, (file) => ctx.out.notice(`→ ${file}`));
+        const result = await runSeeds(db, ctx.config.seedsDir, files, { signal: ctx.signal, onFile: (file) => ctx.out.notice(`→ ${file}`) });
         if (ctx.out.json) return ctx.out.document(result);
         ctx.out.print(`Loaded ${plural(result.files.length, 'seed file')} into ${db.label}.`);
       }),
