@@ -386,6 +386,9 @@ function dataDirStat(dataDir: string): fs.Stats | undefined {
     }
     return stat;
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new ConfigError(`the embedded database path ${dataDir} is a loop of symbolic links`, 'point --data-dir (or BINDU_DB_DATA_DIR) at a directory, or at a link to one');
+    }
     if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw err;
     throw new ConfigError(`the embedded database path ${dataDir} goes through ${nearestExisting(dataDir)}, which is not a directory`, 'point --data-dir (or BINDU_DB_DATA_DIR) at a path under directories');
   }

@@ -200,6 +200,16 @@ describe('where a new data directory is made', () => {
     }
   });
 
+  test('a loop of links is a one-line error (exit 2), not an errno', async () => {
+    const dir = base();
+    fs.symlinkSync(path.join(dir, 'b'), path.join(dir, 'a'));
+    fs.symlinkSync(path.join(dir, 'a'), path.join(dir, 'b'));
+    const r = await list(path.join(dir, 'a'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: the embedded database path .*a is a loop of symbolic links$/m);
+    expect(r.stderr).not.toMatch(/ELOOP|SQLSTATE/);
+  });
+
   test('a link to nothing is a one-line error, and nothing is made', async () => {
     const dir = base();
     fs.symlinkSync(path.join(dir, 'missing'), path.join(dir, 'link'));
