@@ -8,7 +8,7 @@ import { createRedactor } from '../lib/redact.js';
 import type { Database } from '../db/connect.js';
 import type { Migration } from '../core/migrationFiles.js';
 import { type Output, createOutput } from './ui/output.js';
-import { plural } from './ui/format.js';
+import { plural, visibleLine } from './ui/format.js';
 
 /** Options every command accepts (declared on the program in main.ts). */
 export interface GlobalOptions {
@@ -102,7 +102,7 @@ export function createContext(opts: GlobalOptions, interrupt: Pick<RunContext, '
     announce: (label = ctx.targetLabel) => {
       if (announced) return;
       announced = true;
-      out.notice(target.kind === 'embedded' ? `using the embedded database at ${path.relative(process.cwd(), target.dataDir) || '.'} (set DATABASE_URL to use PostgreSQL)` : `using ${label}`);
+      out.notice(target.kind === 'embedded' ? `using the embedded database at ${visibleLine(shownPath(target.dataDir))} (set DATABASE_URL to use PostgreSQL)` : `using ${label}`);
     },
     sessionConfig: sessionConfig(config),
     checkSession: async (command) => {
@@ -166,4 +166,10 @@ export function reportError(thrown: unknown, out: Output, debug: boolean): numbe
   out.error(message, debug ? undefined : 'unexpected error: re-run with --debug for details, and please report it');
   if (debug && err instanceof Error && err.stack) out.notice(err.stack);
   return ExitCode.failed;
+}
+
+/** A path as short as it reads: relative under the working directory, absolute elsewhere (never ../../..). */
+function shownPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative === '' ? '.' : relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
 }

@@ -200,6 +200,13 @@ describe('where a new data directory is made', () => {
     }
   });
 
+  test('the data directory is named on one line: its newline shown as \\n; outside the working directory, by its absolute path', async () => {
+    const dir = path.join(base(), 'two\nlines');
+    const r = await runCli(['tasks', 'list'], { env: { BINDU_DB_DATA_DIR: dir }, cwd: base() }); // a sibling: ../ of it
+    expect(r.code).toBe(0);
+    expect(r.stderr.split('\n')[0]).toBe(`using the embedded database at ${dir.replace('\n', '\\n')} (set DATABASE_URL to use PostgreSQL)`);
+  });
+
   test('a loop of links is a one-line error (exit 2), not an errno', async () => {
     const dir = base();
     fs.symlinkSync(path.join(dir, 'b'), path.join(dir, 'a'));
