@@ -78,6 +78,8 @@ function readEnvFile(file: string | undefined, cwd: string): EnvSource {
 
 /** The commands whose SQL work grows with the data: on the embedded database, much data gets PGlite optimised (db/connect.ts optimisedCompile). */
 const BULK_COMMANDS = new Set(['seed generate', 'backup', 'backup verify', 'restore', 'tasks export', 'tasks prune', 'contexts prune', 'tasks fail', 'stats', 'schemas backfill-owner', 'studio']);
+/** Embedded: these wait (--lock-timeout) for another process to let go of the data directory, as their migration lock waits on PostgreSQL. */
+const WAITING_COMMANDS = new Set(['migrate up', 'migrate down']);
 
 /** `command`: the command's names (`tasks list`), which decide how the embedded database is opened. */
 export function createContext(opts: GlobalOptions, interrupt: Pick<RunContext, 'signal' | 'whole'>, command: string, env: EnvSource = process.env): RunContext {
@@ -120,7 +122,7 @@ export function createContext(opts: GlobalOptions, interrupt: Pick<RunContext, '
         const atHead = migrate || (target.kind === 'embedded' && options.atHead === true);
         const migrations = atHead ? await ctx.migrations() : [];
         const ours = migrations.filter((m) => m.origin === 'package');
-        const db = await openDatabase(config, { session: options.session, bulk: BULK_COMMANDS.has(command), work: options.work, ...(atHead ? { atHead: ours.map(({ name, checksum }) => ({ name, checksum })) } : {}) });
+        const db = await openDatabase(config, { session: options.session, bulk: BULK_COMMANDS.has(command), work: options.work, ...(WAITING_COMMANDS.has(command) ? { waitSeconds: config.lockTimeoutSeconds } : {}), ...(atHead ? { atHead: ours.map(({ name, checksum }) => ({ name, checksum })) } : {}) });
         // PostgreSQL: said once connected, so the line can say whether a pooler answered.
         ctx.announce(db.label + pooledNote(db.pooler));
         if (db.startedAtHead) out.notice(`created the embedded database at ${ours.at(-1)?.name} (${plural(ours.length, 'migration')} applied)`);

@@ -70,6 +70,8 @@ export interface OpenOptions {
    * these in this schema; `startedAtHead` then says so.
    */
   atHead?: HeadTemplate['migrations'];
+  /** Embedded: how long to wait for another process to let go of the data directory (migrate up/down, as their lock waits on PostgreSQL); else none. */
+  waitSeconds?: number;
   /** Embedded: the command's SQL work grows with the data (dumps, restores, bulk inserts): see optimisedCompile. */
   bulk?: boolean;
   /** Embedded, with `bulk`: about how many bytes of data the command brings in (a restore's file, generated rows). */
@@ -260,12 +262,20 @@ async function openEmbedded(config: Config, dataDir: string, options: OpenOption
   const dir = fs.realpathSync(dataDir);
   const lockFile = path.join(dir, EMBEDDED_LOCK);
   let release: () => void;
-  try {
-    release = await acquireFileLock(lockFile);
-  } catch (err) {
-    if (err instanceof LockHeldError) throw inUseError(dataDir, lockFile, err.owner);
-    if (isPermissionError(err)) throw notWritable(dataDir);
-    throw err;
+  const waitUntil = Date.now() + (options.waitSeconds ?? 0) * 1000;
+  for (;;) {
+    try {
+      release = await acquireFileLock(lockFile);
+      break;
+    } catch (err) {
+      if (err instanceof LockHeldError && Date.now() < waitUntil) {
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      if (err instanceof LockHeldError) throw inUseError(dataDir, lockFile, err.owner);
+      if (isPermissionError(err)) throw notWritable(dataDir);
+      throw err;
+    }
   }
   try {
     // Under the lock: two first runs never both make the directory.

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { expect, test } from '@jest/globals';
 import { EMBEDDED_LOCK } from '../../src/db/embeddedTemplate.js';
 import { acquireFileLock } from '../../src/lib/fileLock.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, startCli, until } from '../helpers/cli.js';
 
 // The embedded data directory's lock is inside it: two containers mounting one volume, or two
 // mounts of it on one machine, meet the same lock. A lock beside the directory let both open it,
@@ -93,4 +93,19 @@ test("an empty volume's root, which holds lost+found, is filled around it", asyn
   expect(r.code).toBe(0);
   expect(fs.existsSync(path.join(volume, 'PG_VERSION'))).toBe(true);
   expect(fs.statSync(path.join(volume, 'lost+found')).isDirectory()).toBe(true);
+});
+
+test('migrate up waits (--lock-timeout) for another process to let go of the directory, as on PostgreSQL; past it, the usual error', async () => {
+  const dir = await made();
+  const release = await acquireFileLock(path.join(dir, EMBEDDED_LOCK));
+  const waiting = startCli(['migrate', 'up', '--json'], { env: { BINDU_DB_DATA_DIR: dir } });
+  await until('it to start', () => waiting.stderr.includes('using the embedded database'), { stop: waiting.exited });
+  const timedOut = await runCli(['migrate', 'up', '--lock-timeout', '1'], { env: { BINDU_DB_DATA_DIR: dir } });
+  expect(timedOut.code).toBe(1);
+  expect(timedOut.stderr).toMatch(/is in use by another bindu-db process/);
+  release();
+  const done = await waiting.exited;
+  expect(waiting.stderr).not.toMatch(/error/);
+  expect(done.code).toBe(0);
+  expect(JSON.parse(waiting.stdout).applied).toEqual([]);
 });
