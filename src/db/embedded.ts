@@ -77,7 +77,8 @@ export async function* dumpEmbedded(pglite: PGlite, opts: EmbeddedDumpOptions): 
 export async function restoreEmbedded(pglite: PGlite, schema: string, preamble: string, parts: AsyncIterable<ScriptPart>): Promise<void> {
   await pglite.exec('begin');
   try {
-    if (preamble) await pglite.exec(preamble);
+    // An empty search_path first, as pg_dump's scripts set it: a bare name is an error, never a table of the schema.
+    await pglite.exec(`${preamble}select pg_catalog.set_config('search_path', '', false);`);
     for await (const part of parts) {
       if (part.kind === 'sql') await pglite.exec(part.text);
       else await pglite.query(part.statement.replace(/FROM stdin;$/, "FROM '/dev/blob'"), [], { blob: new Blob([part.data as Uint8Array<ArrayBuffer>]) });

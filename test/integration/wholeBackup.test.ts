@@ -227,6 +227,24 @@ describe('a backup file is untrusted input', () => {
     expect(await adminQuery("select 1 from pg_roles where rolname = 'evil'")).toEqual([]);
   });
 
+  test("another schema's data, reached past the check: DROP SCHEMA by its bare name, or a bare table name before the file's own search_path", async () => {
+    const target = await databases.create();
+    await adminQuery('create schema bob; create table bob.notes (id int); insert into bob.notes values (1); create table public.notes (id int); insert into public.notes values (2)', [], target.name);
+    const drop = crafted('drop-schema', 'DROP SCHEMA bob CASCADE;');
+    const r = await runCli(['restore', drop.file, '--yes'], pg(target));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`drop-schema\\.sql line ${drop.line}: refused an object in schema "bob", which the file does not declare`));
+    // Before pg_dump's set_config('search_path', '', false), a bare name would have meant public.notes.
+    const lines = fs.readFileSync(good, 'utf8').split('\n');
+    lines.splice(lines.findIndex((l) => l.startsWith('SET ')), 0, 'DROP TABLE notes;');
+    const bare = path.join(dir, 'bare-name.sql');
+    fs.writeFileSync(bare, lines.join('\n'));
+    const b = await runCli(['restore', bare, '--yes'], pg(target));
+    expect(b.stderr).toMatch(/table "notes" does not exist/);
+    expect(b.code).toBe(1);
+    expect(await adminQuery('select (select count(*)::int from bob.notes) as bob, (select count(*)::int from public.notes) as public', [], target.name)).toEqual([{ bob: 1, public: 1 }]);
+  });
+
   test('a manifest edited to name other schemas: restore --clean drops and restores only the schemas the file writes into', async () => {
     const target = await databases.create();
     await adminQuery('create schema bob; create table bob.notes (id int); insert into bob.notes values (1), (2)', [], target.name);

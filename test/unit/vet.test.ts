@@ -107,6 +107,43 @@ describe('refused, naming the line', () => {
     ["CREATE FUNCTION public.k(s text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('CREATE TABLE IF NOT EXISTS %I.t (a int); DROP SCHEMA other CASCADE', s); END $$;", /function body running dynamic SQL/],
     ["CREATE FUNCTION public.k(s text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('CREATE TABLE IF NOT EXISTS %I.t (a text DEFAULT pg_read_file(''/etc/passwd''))', s); END $$;", /server files/],
     ["CREATE FUNCTION public.k(s text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('CREATE INDEX IF NOT EXISTS i ON %s.t (a)', s); END $$;", /function body running dynamic SQL/],
+    // A body in quotes ('…', E'…') runs the same as one in dollar quotes.
+    ["CREATE FUNCTION public.g() RETURNS trigger LANGUAGE plpgsql AS 'begin perform pg_catalog.pg_sleep(3); return new; end';", /server's other sessions or its administration/],
+    ["CREATE FUNCTION public.g() RETURNS int LANGUAGE sql AS E'UPDATE pg_authid SET rolsuper = true RETURNING 1';", /function body writing the system catalogs/],
+    ["CREATE FUNCTION public.g() RETURNS int LANGUAGE sql AS 'SELECT count(*)::int FROM bob.secret';", /schema "bob"/],
+    // Statements that write the system catalogs, or that pg_dump never starts a statement with.
+    ["INSERT INTO pg_catalog.pg_description (objoid, classoid, objsubid, description) VALUES (2, 1259, 0, 'x');", /writing the system catalogs/],
+    ['COPY pg_catalog.pg_description (objoid, classoid, objsubid, description) FROM stdin;', /writing the system catalogs/],
+    ['INSERT INTO public.t SELECT 1;', /an INSERT other than pg_dump's INSERT … VALUES/],
+    ['WITH a AS (UPDATE pg_catalog.pg_authid SET rolsuper = true RETURNING 1) INSERT INTO public.t SELECT 1 FROM a;', /a statement pg_dump does not write/],
+    ['VALUES (1);', /a statement pg_dump does not write/],
+    ['EXPLAIN ANALYZE SELECT 1;', /a statement pg_dump does not write/],
+    ['TABLE public.t;', /a statement pg_dump does not write/],
+    ['REINDEX SCHEMA public;', /a statement pg_dump does not write/],
+    ['SET allow_system_table_mods = on;', /a setting pg_dump does not write/],
+    ["SELECT pg_catalog.set_config('session_replication_role', 'replica', false);", /a setting pg_dump does not write/],
+    // A schema the file does not declare, however it is named.
+    ['DROP SCHEMA bob CASCADE;', /schema "bob"/],
+    ['DROP SCHEMA IF EXISTS bob CASCADE;', /schema "bob"/],
+    ['ALTER SCHEMA bob RENAME TO gone;', /schema "bob"/],
+    ['ALTER TABLE public.t SET SCHEMA bob;', /schema "bob"/],
+    ['GRANT USAGE ON SCHEMA public, bob TO PUBLIC;', /schema "bob"/],
+    ['GRANT SELECT ON ALL TABLES IN SCHEMA bob TO PUBLIC;', /schema "bob"/],
+    ["COMMENT ON SCHEMA bob IS 'x';", /schema "bob"/],
+    ['SET search_path = bob, pg_catalog;', /schema "bob"/],
+    ["SELECT pg_catalog.set_config('search_path', 'public, bob', false);", /schema "bob"/],
+    ["CREATE FUNCTION public.k() RETURNS void LANGUAGE plpgsql SET search_path TO 'bob' AS $$ BEGIN DROP TABLE tasks; END $$;", /schema "bob"/],
+    ['CREATE TABLE public.c (LIKE bob.secret);', /schema "bob"/],
+    ['CREATE TABLE public.c () INHERITS (bob.secret);', /schema "bob"/],
+    ['CREATE TABLE public.c PARTITION OF bob.secret FOR VALUES IN (1);', /schema "bob"/],
+    ['CREATE TABLE public.c (a int DEFAULT bob.f());', /schema "bob"/],
+    // A blocked function named without a call: as an operator's, aggregate's or cast's function.
+    ['CREATE OPERATOR public.!!! (RIGHTARG = double precision, FUNCTION = pg_catalog.pg_sleep);', /server's other sessions or its administration/],
+    ['CREATE AGGREGATE public.a(double precision) (SFUNC = pg_sleep, STYPE = void);', /server's other sessions or its administration/],
+    ['CREATE OPERATOR public.### (LEFTARG = text, RIGHTARG = text, PROCEDURE = pg_read_file);', /server files/],
+    // Bindu's dynamic SQL is allowed because format() is the built-in one: not under another search_path, and never redefined.
+    ["CREATE FUNCTION public.format(text, text) RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$;", /a function named format/],
+    ["CREATE FUNCTION public.k(s text) RETURNS void LANGUAGE plpgsql SET search_path = public, pg_catalog AS $$ BEGIN EXECUTE format('DROP TABLE IF EXISTS %I.t', s); END $$;", /function body running dynamic SQL/],
   ])('%s', async (line, why) => {
     const text = script([line]);
     const lineNo = text.split('\n').indexOf(line) + 1;
@@ -187,4 +224,29 @@ test('the schemas restored (and dropped first by --clean) are those the file wri
   expect(vetted.written).toEqual(['Agent X', 'public']);
   const header = script(['', '-- Name: x; Type: TABLE; Schema: bob; Owner: -', '']).replace(`\\unrestrict k3y\n${MANIFEST}\n`, '\\unrestrict k3y\n');
   expect((await vetScript(chunks(header, 64), 'header.sql')).written).not.toContain('bob');
+  // A schema a function body only reads from is not written: --clean must not drop it.
+  const reader = forged.replace(TAIL[2], () => `${TAIL[2]}\nCREATE FUNCTION public.zz() RETURNS integer LANGUAGE sql AS $$ SELECT a FROM bob.secret $$;`);
+  expect((await vetScript(chunks(reader, 64), 'reader.sql')).written).toEqual(['Agent X', 'public']);
+});
+
+test('what pg_dump writes passes: its settings, search_path, INSERTs, schema statements and operators', async () => {
+  const lines = [
+    'SET default_tablespace = \'\';',
+    'SET default_table_access_method = heap;',
+    'SET search_path = public, pg_catalog;',
+    "SELECT pg_catalog.set_config('search_path', 'public', false);",
+    "INSERT INTO public.t VALUES (3, 'x');",
+    'INSERT INTO public.t (a, b) OVERRIDING SYSTEM VALUE VALUES (4, NULL);',
+    "INSERT INTO public.t (a, b) VALUES (5, 'y') ON CONFLICT DO NOTHING;",
+    'GRANT USAGE ON SCHEMA public TO PUBLIC;',
+    "COMMENT ON SCHEMA \"Agent X\" IS 'agent';",
+    'ALTER SCHEMA "Agent X" OWNER TO bindu;',
+    'CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public;',
+    'CREATE OPERATOR public.=== (LEFTARG = integer, RIGHTARG = integer, FUNCTION = public.eq);',
+    "CREATE FUNCTION public.k() RETURNS void LANGUAGE plpgsql SET search_path TO 'public', 'pg_temp' AS $$ BEGIN PERFORM 1; END $$;",
+    'CREATE TABLE public.c (a integer DEFAULT public.f(), LIKE public.t) INHERITS (public.t);',
+    'REFRESH MATERIALIZED VIEW public.mv;',
+  ];
+  const vetted = await vetScript(chunks(script(lines), 64), 'dump.sql');
+  expect(vetted.written).toEqual(['Agent X', 'public']);
 });

@@ -255,8 +255,10 @@ export async function restore(db: RestoreTarget, config: Config, plan: RestorePl
 /**
  * What psql runs first: the transaction, restricted mode with our key, then the schemas and the
  * preamble, quietly (the notices of --clean's DROP … IF EXISTS would bury the error that matters).
+ * Then an empty search_path, as pg_dump's scripts set it: a bare name the check cannot place in a
+ * schema is an error, never a table of public.
  */
-const psqlOpening = (ctx: RunCtx) => `BEGIN;\n\\restrict ${ctx.key}\nSET client_min_messages = warning;\n${ctx.createSchemas}${ctx.preamble}`;
+const psqlOpening = (ctx: RunCtx) => `BEGIN;\n\\restrict ${ctx.key}\nSET client_min_messages = warning;\n${ctx.createSchemas}${ctx.preamble}SELECT pg_catalog.set_config('search_path', '', false);\n`;
 
 /** Collects a child's stdout (psql's, for the task count). */
 function collect(tool: RunningTool): () => string {

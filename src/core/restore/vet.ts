@@ -35,16 +35,28 @@ const REFUSED: [RegExp, string][] = [
   [/^ALTER SYSTEM\b/, 'ALTER SYSTEM'],
   [/^(DO|CALL|EXECUTE|PREPARE|LOAD|CHECKPOINT|VACUUM|CLUSTER|LISTEN|NOTIFY|DISCARD|LOCK|TRUNCATE|DELETE|UPDATE|MERGE|IMPORT FOREIGN SCHEMA|SECURITY LABEL)\b/, 'a statement pg_dump does not write'],
 ];
+/** The first words of every statement pg_dump writes; anything else (WITH, VALUES, EXPLAIN, REINDEX, …) is refused. */
+const PG_DUMP_STATEMENT = /^(SET|SELECT|CREATE|ALTER|DROP|COMMENT ON|COPY|GRANT|REVOKE|INSERT INTO|REFRESH MATERIALIZED VIEW)\b/;
+/** The settings pg_dump's scripts make (search_path in older ones); others (allow_system_table_mods, …) change what the session may do. */
+const SETTING = /^SET (STATEMENT_TIMEOUT|LOCK_TIMEOUT|IDLE_IN_TRANSACTION_SESSION_TIMEOUT|TRANSACTION_TIMEOUT|CLIENT_ENCODING|STANDARD_CONFORMING_STRINGS|CHECK_FUNCTION_BODIES|XMLOPTION|CLIENT_MIN_MESSAGES|ROW_SECURITY|DEFAULT_TABLESPACE|DEFAULT_TABLE_ACCESS_METHOD|DEFAULT_WITH_OIDS|ESCAPE_STRING_WARNING|SEARCH_PATH) (=|TO) /;
+/** pg_dump --inserts: rows as VALUES, nothing read from elsewhere. */
+const INSERT_VALUES = /^INSERT INTO [^ (]+( \([^()]*\))?( OVERRIDING (SYSTEM|USER) VALUE)? VALUES ?\(/;
 
 /** Functions that read or write the server's files or connect elsewhere: no Bindu schema calls them. */
-const SERVER_ACCESS = /\b(LO_IMPORT|LO_EXPORT|PG_READ_FILE|PG_READ_BINARY_FILE|PG_LS_DIR|PG_STAT_FILE|PG_FILE_WRITE|DBLINK\w*)\s*\(/;
+const SERVER_ACCESS = 'LO_IMPORT|LO_EXPORT|PG_READ_FILE|PG_READ_BINARY_FILE|PG_LS_DIR|PG_STAT_FILE|PG_FILE_WRITE|DBLINK\\w*';
 /**
  * Functions that end or stall other sessions, change settings or run the server: called from a
  * check, a default or a body the loaded rows run, they would act on the live service.
  */
-const SERVER_ADMIN = /\b(PG_TERMINATE_BACKEND|PG_CANCEL_BACKEND|PG_SIGNAL_BACKEND|PG_RELOAD_CONF|PG_ROTATE_LOGFILE|PG_PROMOTE|PG_SWITCH_WAL|PG_CREATE_RESTORE_POINT|PG_SLEEP\w*|PG_(TRY_)?ADVISORY_\w+|PG_\w*REPLICATION_\w+|PG_LOGICAL_\w+|PG_BACKUP_\w+|PG_STAT_RESET\w*|PG_LOG_BACKEND_MEMORY_CONTEXTS|LO_\w+|SET_CONFIG)\s*\(/;
-/** A statement of a body that writes a table of the system catalogs (pg_authid, …), named with or without pg_catalog. */
-const CATALOG_WRITE = /\b(INSERT INTO|UPDATE|DELETE FROM|TRUNCATE( TABLE)?|MERGE INTO|ALTER TABLE|DROP TABLE)( ONLY)? ("?PG_CATALOG"?\s*\.\s*)?"?PG_\w+/;
+const SERVER_ADMIN = 'PG_TERMINATE_BACKEND|PG_CANCEL_BACKEND|PG_SIGNAL_BACKEND|PG_RELOAD_CONF|PG_ROTATE_LOGFILE|PG_PROMOTE|PG_SWITCH_WAL|PG_CREATE_RESTORE_POINT|PG_SLEEP\\w*|PG_(TRY_)?ADVISORY_\\w+|PG_\\w*REPLICATION_\\w+|PG_LOGICAL_\\w+|PG_BACKUP_\\w+|PG_STAT_RESET\\w*|PG_LOG_BACKEND_MEMORY_CONTEXTS|LO_\\w+|SET_CONFIG';
+/** A call of one of these functions; or, in an operator, aggregate or cast, its naming as the function to call. */
+const called = (names: string) => ({ call: new RegExp(`\\b(${names})\\s*\\(`), named: new RegExp(`\\b(${names})\\b`) });
+const ACCESS = called(SERVER_ACCESS);
+const ADMIN = called(SERVER_ADMIN);
+/** Statements that name a function to call without calling it (FUNCTION = pg_sleep). */
+const NAMES_FUNCTIONS = /^CREATE (OR REPLACE )?(OPERATOR|AGGREGATE|CAST|TYPE)\b/;
+/** A statement that writes a table of the system catalogs (pg_authid, …), named with or without pg_catalog. */
+const CATALOG_WRITE = /\b(INSERT INTO|UPDATE|DELETE FROM|TRUNCATE( TABLE)?|MERGE INTO|ALTER TABLE|DROP TABLE|COPY)( ONLY)? ("?PG_CATALOG"?\s*\.\s*)?"?PG_\w+/;
 /**
  * The dynamic SQL Bindu's own helpers (public.create_bindu_tables_in_schema and
  * drop_bindu_tables_in_schema, from its Alembic migrations) run: format() of one fixed statement,
@@ -55,9 +67,14 @@ const BINDU_DDL = /^(CREATE TABLE IF NOT EXISTS %I\.\w+ \(.*\)|CREATE INDEX IF N
 
 /** The only function calls pg_dump's scripts make at top level. */
 const SELECT_ALLOWED = /^SELECT pg_catalog\.(set_config|setval) ?\(/i;
-/** Names that follow these words are the objects a statement makes, changes or reads. */
-const OBJECT_NAME = /\b(?:UPDATE|TRUNCATE|TABLE|VIEW|SEQUENCE|TYPE|DOMAIN|FUNCTION|PROCEDURE|AGGREGATE|INDEX|ON|ONLY|REFERENCES|INTO|COPY|FROM|JOIN|EXISTS|OWNED BY|COLUMN|SCHEMA|TRIGGER|COLLATION|RULE|POLICY|STATISTICS|OPERATOR)\s+((?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*))+)/gi;
-const SYSTEM = new Set(['pg_catalog', 'information_schema']);
+const NAME = '(?:"(?:[^"]|"")+"|[A-Za-z_][\\w$]*)';
+/** Names that follow these words are the objects a statement makes, changes, reads or calls. */
+const OBJECT_NAME = new RegExp(`\\b(?:(?:UPDATE|TRUNCATE|TABLE|VIEW|SEQUENCE|TYPE|DOMAIN|FUNCTION|PROCEDURE|AGGREGATE|INDEX|ON|ONLY|REFERENCES|INTO|COPY|FROM|JOIN|EXISTS|OWNED BY|COLUMN|SCHEMA|TRIGGER|COLLATION|RULE|POLICY|STATISTICS|OPERATOR|LIKE|PARTITION OF|DEFAULT)\\s+|INHERITS\\s*\\(\\s*)(${NAME}(?:\\s*\\.\\s*${NAME})+)`, 'gi');
+/** A schema itself named: CREATE/ALTER/DROP SCHEMA, GRANT … ON SCHEMA, IN SCHEMA, SET SCHEMA, WITH SCHEMA. */
+const SCHEMA_NAMED = new RegExp(`\\b(?:CREATE|ALTER|DROP|ON|IN|SET|WITH)\\s+SCHEMA\\s+(?:IF\\s+(?:NOT\\s+)?EXISTS\\s+)?(${NAME}(?:\\s*,\\s*${NAME})*)`, 'gi');
+/** A search_path set, by SET (a statement, or a function's clause): its list, names or literals. */
+const SEARCH_PATH_SET = new RegExp(`\\bSET\\s+search_path\\s*(?:=|TO)\\s*((?:${NAME}|'')(?:\\s*,\\s*(?:${NAME}|''))*)`, 'gi');
+const SYSTEM = new Set(['pg_catalog', 'information_schema', 'pg_temp', '$user']);
 
 function unquote(part: string): string {
   const p = part.trim();
@@ -73,13 +90,21 @@ function schemaOf(qualified: string): string {
 function refusal(skeleton: string, bodies: string, literals: string[]): string | undefined {
   // Quoted names are names, whatever they hold ("public; drop" is a schema, not two statements).
   const s = skeleton.replace(/"(?:[^"]|"")*"/g, '"_"').replace(/\s+/g, ' ').trim().toUpperCase();
+  if (s === '') return undefined;
   for (const [re, why] of REFUSED) if (re.test(s)) return why;
+  if (!PG_DUMP_STATEMENT.test(s)) return 'a statement pg_dump does not write';
+  if (s.startsWith('SET ') && !SETTING.test(s)) return 'a setting pg_dump does not write';
   if (s.startsWith('SELECT PG_CATALOG.SET_CONFIG(') && /^(role|session_authorization)$/i.test(literals[0] ?? '')) return 'a role statement';
+  if (s.startsWith('SELECT PG_CATALOG.SET_CONFIG(') && literals[0] !== 'search_path') return 'a setting pg_dump does not write';
+  if (s.startsWith('INSERT ') && !INSERT_VALUES.test(s)) return "an INSERT other than pg_dump's INSERT … VALUES";
   if (s.startsWith('COPY ') && !/^COPY [^(][^;]* FROM STDIN$/.test(s)) return 'COPY other than FROM stdin (PROGRAM, or a server file)';
   if (s.startsWith('SELECT ') && !SELECT_ALLOWED.test(s)) return 'a query pg_dump does not write';
   if (/^CREATE (OR REPLACE )?(FUNCTION|PROCEDURE)\b/.test(s) && / LANGUAGE (?!SQL\b|PLPGSQL\b)"?\w+/.test(s)) return 'a function in a language other than SQL and PL/pgSQL';
-  // Function bodies run later (a trigger fires on the rows this very restore loads).
-  const b = withoutBinduDdl(bodies).replace(/\s+/g, ' ').toUpperCase();
+  // Bindu's dynamic SQL passes because its format() is the built-in one.
+  if (/^CREATE (OR REPLACE )?FUNCTION ([^ (]+\.)?"?FORMAT"? ?\(/i.test(skeleton.replace(/\s+/g, ' ').trim())) return 'a function named format, which would stand in for the built-in one';
+  // Function bodies run later (a trigger fires on the rows this very restore loads). Under a
+  // search_path of its own, format() might not be the built-in one.
+  const b = (/\bSET\s+search_path\b/i.test(skeleton) ? bodies : withoutBinduDdl(bodies)).replace(/\s+/g, ' ').toUpperCase();
   if (/\bCOPY\b[^;]*\bPROGRAM\b/.test(b)) return 'a function body running COPY … PROGRAM';
   if (/\bALTER SYSTEM\b/.test(b)) return 'a function body running ALTER SYSTEM';
   // A name can be spelled in Unicode escapes (U&"lo\005fexport"), which no check could read.
@@ -87,10 +112,13 @@ function refusal(skeleton: string, bodies: string, literals: string[]): string |
   // Server files and other servers, from a default, a check or a body that the rows loaded run;
   // a quoted name ("lo_export") is the same function.
   const unquoted = (text: string) => text.replace(/"((?:[^"]|"")*)"/g, (_, name: string) => name.replace(/""/g, '"')).replace(/\s+/g, ' ').toUpperCase();
-  if (SERVER_ACCESS.test(unquoted(skeleton)) || SERVER_ACCESS.test(unquoted(bodies))) return 'a call reading or writing server files, or reaching another server';
+  const top = unquoted(skeleton);
+  const namesFunctions = NAMES_FUNCTIONS.test(s);
+  if (ACCESS.call.test(top) || ACCESS.call.test(unquoted(bodies)) || (namesFunctions && ACCESS.named.test(top))) return 'a call reading or writing server files, or reaching another server';
   // pg_dump's own top-level set_config (search_path, …) is a SELECT that SELECT_ALLOWED let through.
-  const topLevel = unquoted(skeleton).trim().replace(/^SELECT PG_CATALOG\.SET_CONFIG ?\(/, 'SELECT (');
-  if (SERVER_ADMIN.test(topLevel) || SERVER_ADMIN.test(unquoted(bodies))) return "a call acting on the server's other sessions or its administration";
+  const topLevel = top.trim().replace(/^SELECT PG_CATALOG\.SET_CONFIG ?\(/, 'SELECT (');
+  if (ADMIN.call.test(topLevel) || ADMIN.call.test(unquoted(bodies)) || (namesFunctions && ADMIN.named.test(top))) return "a call acting on the server's other sessions or its administration";
+  if (CATALOG_WRITE.test(top)) return 'a statement writing the system catalogs';
   if (CATALOG_WRITE.test(unquoted(bodies))) return 'a function body writing the system catalogs';
   // Dynamic SQL can run anything the checks above would refuse, built from a string at run time.
   if (/\bEXECUTE\b(?! (FUNCTION|PROCEDURE)\b)/.test(b)) return 'a function body running dynamic SQL (EXECUTE)';
@@ -108,18 +136,25 @@ function withoutBinduDdl(bodies: string): string {
   });
 }
 
-/** The schemas a statement names objects in (setval's sequence included). */
+const listed = (list: string) => list.match(new RegExp(NAME, 'g'))!.map(unquote);
+
+/**
+ * The schemas a statement names: objects in them (setval's sequence included), the schemas it
+ * makes, changes or grants on, and its search_path (where its unqualified names go).
+ */
 function schemasNamed(skeleton: string, literals: string[]): string[] {
   const out: string[] = [];
   for (const m of skeleton.matchAll(OBJECT_NAME)) out.push(schemaOf(m[1]));
+  for (const m of skeleton.matchAll(SCHEMA_NAMED)) out.push(...listed(m[1]));
+  // The skeleton holds '' for each literal, in order: the n-th is literals[n].
+  const literalAt = (at: number) => literals[(skeleton.slice(0, at).replace(/"(?:[^"]|"")*"/g, '').match(/''/g) ?? []).length] ?? '';
+  for (const m of skeleton.matchAll(SEARCH_PATH_SET)) {
+    const start = m.index + m[0].length - m[1].length;
+    for (const item of m[1].matchAll(new RegExp(`${NAME}|''`, 'g'))) out.push(...(item[0] === "''" ? literalAt(start + item.index).split(',').map(unquote).filter(Boolean) : [unquote(item[0])]));
+  }
+  if (/^\s*SELECT\s+pg_catalog\.set_config\s*\(/i.test(skeleton) && literals[0] === 'search_path') out.push(...(literals[1] ?? '').split(',').map(unquote).filter(Boolean));
   if (/^\s*SELECT\s+pg_catalog\.setval\s*\(/i.test(skeleton) && literals[0]) out.push(schemaOf(literals[0]));
   return out.filter((s) => !SYSTEM.has(s));
-}
-
-/** The schema a CREATE SCHEMA statement makes (an empty schema is written by that alone). */
-function schemaMade(skeleton: string): string[] {
-  const m = /^\s*CREATE SCHEMA (?:IF NOT EXISTS )?("(?:[^"]|"")+"|[A-Za-z_][\w$]*)/i.exec(skeleton);
-  return m ? [unquote(m[1])] : [];
 }
 
 const refuse = (origin: string, line: number, what: string, text: string) =>
@@ -151,7 +186,7 @@ type State = 'normal' | 'single' | 'escape' | 'double' | 'dollar' | 'line-commen
  */
 export async function vetScript(source: AsyncIterable<Buffer>, origin: string): Promise<VettedScript> {
   const entries: DumpEntry[] = [];
-  const named: { schema: string; line: number; text: string }[] = [];
+  const named: { schema: string; line: number; text: string; writes: boolean }[] = [];
   let manifest: Manifest | undefined;
   let restrictKey: string | undefined;
   let bodyEnd: number | undefined; // byte offset of the trailing \unrestrict line, or of the manifest
@@ -177,9 +212,13 @@ export async function vetScript(source: AsyncIterable<Buffer>, origin: string): 
     const lead = /^(?:[ \t]*(?:--[^\n]*)?\n)*/.exec(raw)![0];
     const text = raw.slice(lead.length);
     startLine += lead.split('\n').length - 1;
-    const why = refusal(skeleton, bodies, literals);
+    // A routine's body may be quoted ('…', E'…') rather than dollar-quoted: it runs the same.
+    const body = /^\s*CREATE\s+(OR\s+REPLACE\s+)?(FUNCTION|PROCEDURE)\b/i.test(skeleton) ? [bodies, ...literals].join('\n') : bodies;
+    const why = refusal(skeleton, body, literals);
     if (why) throw refuse(origin, startLine, why, text);
-    for (const schema of [...schemasNamed(skeleton, literals), ...schemasNamed(bodies, []), ...schemaMade(skeleton)]) named.push({ schema, line: startLine, text });
+    for (const schema of schemasNamed(skeleton, literals)) named.push({ schema, line: startLine, text, writes: true });
+    // What a body names must be declared too, but is not written by this restore.
+    for (const schema of schemasNamed(body, [])) named.push({ schema, line: startLine, text, writes: false });
     inCopy = /^\s*COPY\b.*\bFROM\s+stdin\s*$/is.test(skeleton);
     skeleton = bodies = raw = '';
     literals.length = 0;
@@ -242,7 +281,7 @@ export async function vetScript(source: AsyncIterable<Buffer>, origin: string): 
             if (tag) {
               state = 'dollar';
               dollarTag = tag[0];
-              skeleton += "''";
+              skeleton += '$$'; // not '', which marks a literal
               i += tag[0].length - 1;
             } else skeleton += c;
           } else if (c === ';') {
@@ -358,5 +397,5 @@ export async function vetScript(source: AsyncIterable<Buffer>, origin: string): 
   const declared = manifest?.schemas ?? [...new Set(entries.map((e) => (e.type === 'SCHEMA' ? e.name : e.schema)).filter((s): s is string => s !== null && !SYSTEM.has(s)))];
   const outside = named.find((n) => !declared.includes(n.schema));
   if (outside) throw refuse(origin, outside.line, `an object in schema "${outside.schema}", which the file does not declare`, outside.text);
-  return { entries, schemas: declared, written: [...new Set(named.map((n) => n.schema))], manifest, bodyEnd: bodyEnd ?? offset };
+  return { entries, schemas: declared, written: [...new Set(named.filter((n) => n.writes).map((n) => n.schema))], manifest, bodyEnd: bodyEnd ?? offset };
 }
