@@ -274,6 +274,7 @@ async function openEmbedded(config: Config, dataDir: string, options: OpenOption
       }
       if (err instanceof LockHeldError) throw inUseError(dataDir, lockFile, err.owner);
       if (isPermissionError(err)) throw notWritable(dataDir);
+      if ((err as NodeJS.ErrnoException).code === 'EISDIR') throw new OperationError(`${lockFile} is a directory, not bindu-db's lock file`, 'remove it: bindu-db makes that file itself, while a command runs');
       throw err;
     }
   }
@@ -352,7 +353,10 @@ const readIfThere = (file: string) => {
 
 function inUseError(dataDir: string, lockFile: string, owner: LockOwner): OperationError {
   if (owner.host === os.hostname()) {
-    return new OperationError(`the embedded database ${dataDir} is in use by another bindu-db process (pid ${owner.pid})`, 'wait for it to finish; two processes must never open one data directory at once');
+    return new OperationError(
+      `the embedded database ${dataDir} is in use by another bindu-db process (pid ${owner.pid})`,
+      `wait for it to finish; two processes must never open one data directory at once (if pid ${owner.pid} is not bindu-db, the lock outlived a restart: remove ${lockFile})`,
+    );
   }
   // Its liveness cannot be checked from here: only someone who knows that host can say it is gone.
   return new OperationError(

@@ -54,6 +54,9 @@ const TORN_AFTER_MS = 2000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A takeover guard older than this was left by a killed process. */
+const GUARD_STALE_MS = 5000;
+
 /**
  * Takes an exclusive lock file holding our pid, for resources with no locking of their own
  * (PGlite's data directory). A lock whose process is gone is taken over, so a SIGKILL never
@@ -61,7 +64,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function acquireFileLock(file: string): Promise<() => void> {
   const me: LockOwner = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
-  for (let attempt = 0; attempt < 100; attempt++) {
+  // Long enough to outlast a guard left by a process killed mid-takeover.
+  const deadline = Date.now() + 2 * GUARD_STALE_MS;
+  while (Date.now() < deadline) {
     try {
       fs.writeFileSync(file, JSON.stringify(me), { flag: 'wx', mode: 0o600 });
       held.add(file);
@@ -95,9 +100,9 @@ async function takeOverStale(file: string, staleText: string): Promise<void> {
   try {
     fs.mkdirSync(guard);
   } catch {
-    // Another process is taking over; a guard older than 5 s was left by a killed process.
+    // Another process is taking over, or one was killed doing so.
     const age = Date.now() - (fs.statSync(guard, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-    if (age > 5000) fs.rmSync(guard, { recursive: true, force: true });
+    if (age > GUARD_STALE_MS) fs.rmSync(guard, { recursive: true, force: true });
     await sleep(20);
     return;
   }

@@ -109,3 +109,31 @@ test('migrate up waits (--lock-timeout) for another process to let go of the dir
   expect(done.code).toBe(0);
   expect(JSON.parse(waiting.stdout).applied).toEqual([]);
 });
+
+test('a stale lock whose takeover guard a killed process left behind is still taken over, once the guard is old', async () => {
+  const dir = await made();
+  const lock = path.join(dir, EMBEDDED_LOCK);
+  fs.writeFileSync(lock, JSON.stringify({ pid: 999999, host: os.hostname(), since: 'then' }));
+  fs.mkdirSync(`${lock}.takeover`);
+  fs.utimesSync(`${lock}.takeover`, new Date(Date.now() - 2000), new Date(Date.now() - 2000)); // killed 2 s ago: stale in 3 s
+  const r = await status(dir);
+  expect(r.stderr).not.toMatch(/could not take the lock|please report/);
+  expect(r.code).toBe(0);
+  expect(fs.existsSync(`${lock}.takeover`)).toBe(false);
+});
+
+test('a directory where the lock file goes, or a live process that is not bindu-db named in it: one line saying what to remove', async () => {
+  const dir = await made();
+  const lock = path.join(dir, EMBEDDED_LOCK);
+  fs.mkdirSync(lock);
+  const r = await status(dir);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/^error: .*\.bindu-db\.lock is a directory, not bindu-db's lock file$/m);
+  expect(r.stderr).not.toMatch(/EISDIR|please report/);
+  fs.rmdirSync(lock);
+  // pid 1 runs on every machine and is not this bindu-db: the lock outlived a restart.
+  fs.writeFileSync(lock, JSON.stringify({ pid: 1, host: os.hostname(), since: 'then' }));
+  const reused = await status(dir);
+  expect(reused.code).toBe(1);
+  expect(reused.stderr).toContain(`if pid 1 is not bindu-db, the lock outlived a restart: remove ${fs.realpathSync(lock)}`);
+});
