@@ -19,8 +19,8 @@ export function maskUrls(text: string): string {
     .replace(PASSWORD_KV, `$1${MASK}`);
 }
 
-/** What follows a URL's last '@' when it reads as a server: host, numeric port, database, parameters. */
-const HOST_SHAPED = /^@(\[[0-9a-f:.]+\]|[a-z0-9][a-z0-9.-]*)(:\d{1,5})?(\/[\w.$%-]*)?(\?[\w.=&%+-]*)?$/i;
+/** What follows a URL's last '@' when it reads as a server: host, a port that can be one (1–65535), database, parameters. */
+const HOST_SHAPED = /^@(\[[0-9a-f:.]+\]|[a-z0-9][a-z0-9.-]*)(:([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5]))?(\/[\w.$%-]*)?(\?[\w.=&%+-]*)?$/i;
 
 /**
  * One connection URL as typed, however malformed, safe to echo: everything between `://` and

@@ -82,6 +82,9 @@ test('a URL too broken to parse (an unencoded password cut short, by a # in a .e
   expect(() => parseDatabaseUrl('postgresql://postgres:Tr1cky p@ss:w/rd%?')).toThrow(/^invalid database URL \([^)]*\): postgresql:\/\/\*\*\*$/);
   // Where what follows the last @ reads as a host, it is shown: it says which server was meant.
   expect(() => parseDatabaseUrl('postgresql://u:p@ss@db.example.com/bindu?sslmode=nope')).toThrow(/postgresql:\/\/\*\*\*@db\.example\.com\/bindu\?sslmode=nope$/);
+  // No '@' yet: a password cut short reads as host:port; one no server could have (0, 99999) is shown masked.
+  expect(() => parseDatabaseUrl('postgresql://postgres:0')).toThrow(/: postgresql:\/\/\*\*\*$/);
+  expect(() => parseDatabaseUrl('postgresql://postgres:99999')).toThrow(/: postgresql:\/\/\*\*\*$/);
   expect(() => parseDatabaseUrl('postgresql://u:pa@ss:wo')).toThrow(/^invalid database URL \(bad port \(a number from 1 to 65535\)\): postgresql:\/\/\*\*\*$/);
 });
 
