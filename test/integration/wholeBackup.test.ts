@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -259,6 +260,31 @@ describe('a backup file is untrusted input', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).schemas).toEqual(['public']);
     expect(await adminQuery('select id from bob.notes order by id', [], target.name)).toEqual([{ id: 1 }, { id: 2 }]);
+  });
+
+  test("pg_dump's own forms the check must let through: a SQL-standard body (BEGIN ATOMIC … END, its semicolons inside), a quoted body, INSERTs", async () => {
+    const db = await databases.create();
+    await adminQuery(
+      `create table public.t (a int);
+       create function public.plus(a int) returns int language sql begin atomic select case when a > 0 then a + 1 else 0 end; end;
+       create function public.quoted() returns int language sql as 'select 7';
+       insert into public.t values (1), (2)`,
+      [],
+      db.name,
+    );
+    const ours = path.join(dir, 'atomic.sql');
+    expect((await runCli(['backup', ours], pg(db))).code).toBe(0);
+    // pg_dump's --inserts, which bindu-db backup never passes, from an operator's own pg_dump.
+    const inserts = path.join(dir, 'atomic-inserts.sql');
+    execFileSync(path.join(process.env.TEST_PG_BINDIR ?? '/usr/bin', 'pg_dump'), ['--inserts', '--no-owner', '-d', db.url, '-f', inserts]);
+    expect(fs.readFileSync(inserts, 'utf8')).toMatch(/^INSERT INTO public\.t VALUES \(1\);$/m);
+    for (const file of [ours, inserts]) {
+      const target = await databases.create();
+      const r = await runCli(['restore', file, '--yes'], pg(target));
+      expect(r.stderr).not.toMatch(/refused|error/);
+      expect(r.code).toBe(0);
+      expect(await adminQuery('select public.plus(1) as plus, public.quoted() as quoted, (select count(*)::int from public.t) as rows', [], target.name)).toEqual([{ plus: 2, quoted: 7, rows: 2 }]);
+    }
   });
 
   test('the same check on what pg_restore makes of a custom archive', async () => {

@@ -142,6 +142,8 @@ describe('refused, naming the line', () => {
     ['CREATE AGGREGATE public.a(double precision) (SFUNC = pg_sleep, STYPE = void);', /server's other sessions or its administration/],
     ['CREATE OPERATOR public.### (LEFTARG = text, RIGHTARG = text, PROCEDURE = pg_read_file);', /server files/],
     // Bindu's dynamic SQL is allowed because format() is the built-in one: not under another search_path, and never redefined.
+    ['CREATE FUNCTION public.at() RETURNS void LANGUAGE sql BEGIN ATOMIC SELECT pg_catalog.pg_sleep(10); END;', /server's other sessions or its administration/],
+    ['CREATE PROCEDURE public.at() LANGUAGE sql BEGIN ATOMIC DELETE FROM bob.secret; END;', /schema "bob"/],
     ["CREATE FUNCTION public.format(text, text) RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$;", /a function named format/],
     ["CREATE FUNCTION public.k(s text) RETURNS void LANGUAGE plpgsql SET search_path = public, pg_catalog AS $$ BEGIN EXECUTE format('DROP TABLE IF EXISTS %I.t', s); END $$;", /function body running dynamic SQL/],
   ])('%s', async (line, why) => {
@@ -246,6 +248,16 @@ test('what pg_dump writes passes: its settings, search_path, INSERTs, schema sta
     "CREATE FUNCTION public.k() RETURNS void LANGUAGE plpgsql SET search_path TO 'public', 'pg_temp' AS $$ BEGIN PERFORM 1; END $$;",
     'CREATE TABLE public.c (a integer DEFAULT public.f(), LIKE public.t) INHERITS (public.t);',
     'REFRESH MATERIALIZED VIEW public.mv;',
+    // SQL-standard bodies (PostgreSQL 14+), as pg_dump writes them: their semicolons are inside the one statement.
+    'CREATE FUNCTION public.atomic(a integer) RETURNS integer',
+    '    LANGUAGE sql',
+    '    BEGIN ATOMIC',
+    ' SELECT CASE WHEN (atomic.a > 0) THEN 1 ELSE 0 END AS "case";',
+    ' SELECT (atomic.a + 1);',
+    'END;',
+    'CREATE FUNCTION public.ret(a integer) RETURNS integer',
+    '    LANGUAGE sql',
+    '    RETURN (a + 1);',
   ];
   const vetted = await vetScript(chunks(script(lines), 64), 'dump.sql');
   expect(vetted.written).toEqual(['Agent X', 'public']);

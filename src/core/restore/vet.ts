@@ -157,6 +157,16 @@ function schemasNamed(skeleton: string, literals: string[]): string[] {
   return out.filter((s) => !SYSTEM.has(s));
 }
 
+/**
+ * Whether a `;` is inside a routine's SQL-standard body (BEGIN ATOMIC … END), as psql reads it:
+ * BEGIN and CASE open, END closes. That body is part of the statement, and checked with it.
+ */
+function insideAtomic(skeleton: string): boolean {
+  if (!/^\s*CREATE\s+(OR\s+REPLACE\s+)?(FUNCTION|PROCEDURE)\b/i.test(skeleton) || !/\bBEGIN\s+ATOMIC\b/i.test(skeleton)) return false;
+  const words = skeleton.replace(/"(?:[^"]|"")*"/g, '').match(/\b(BEGIN|CASE|END)\b/gi) ?? [];
+  return words.reduce((depth, w) => depth + (/^END$/i.test(w) ? -1 : 1), 0) > 0;
+}
+
 const refuse = (origin: string, line: number, what: string, text: string) =>
   new RefusedError(
     `${origin} line ${line}: refused ${what} (${text.trim().replace(/\s+/g, ' ').slice(0, 80)}); nothing was restored`,
@@ -284,6 +294,8 @@ export async function vetScript(source: AsyncIterable<Buffer>, origin: string): 
               skeleton += '$$'; // not '', which marks a literal
               i += tag[0].length - 1;
             } else skeleton += c;
+          } else if (c === ';' && insideAtomic(skeleton)) {
+            skeleton += c;
           } else if (c === ';') {
             endStatement();
             if (inCopy) return; // rows follow from the next line
