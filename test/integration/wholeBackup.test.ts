@@ -228,13 +228,13 @@ describe('a backup file is untrusted input', () => {
     expect(await adminQuery("select 1 from pg_roles where rolname = 'evil'")).toEqual([]);
   });
 
-  test("another schema's data, reached past the check: DROP SCHEMA by its bare name, or a bare table name before the file's own search_path", async () => {
+  test("another schema's data, reached past the check: DROP SCHEMA … CASCADE, or a bare table name before the file's own search_path", async () => {
     const target = await databases.create();
     await adminQuery('create schema bob; create table bob.notes (id int); insert into bob.notes values (1); create table public.notes (id int); insert into public.notes values (2)', [], target.name);
     const drop = crafted('drop-schema', 'DROP SCHEMA bob CASCADE;');
     const r = await runCli(['restore', drop.file, '--yes'], pg(target));
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`drop-schema\\.sql line ${drop.line}: refused an object in schema "bob", which the file does not declare`));
+    expect(r.stderr).toMatch(new RegExp(`drop-schema\\.sql line ${drop.line}: refused DROP … CASCADE`));
     // Before pg_dump's set_config('search_path', '', false), a bare name would have meant public.notes.
     const lines = fs.readFileSync(good, 'utf8').split('\n');
     lines.splice(lines.findIndex((l) => l.startsWith('SET ')), 0, 'DROP TABLE notes;');

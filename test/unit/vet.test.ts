@@ -123,8 +123,8 @@ describe('refused, naming the line', () => {
     ['SET allow_system_table_mods = on;', /a setting pg_dump does not write/],
     ["SELECT pg_catalog.set_config('session_replication_role', 'replica', false);", /a setting pg_dump does not write/],
     // A schema the file does not declare, however it is named.
-    ['DROP SCHEMA bob CASCADE;', /schema "bob"/],
-    ['DROP SCHEMA IF EXISTS bob CASCADE;', /schema "bob"/],
+    ['DROP SCHEMA bob;', /schema "bob"/],
+    ['DROP SCHEMA IF EXISTS bob;', /schema "bob"/],
     ['ALTER SCHEMA bob RENAME TO gone;', /schema "bob"/],
     ['ALTER TABLE public.t SET SCHEMA bob;', /schema "bob"/],
     ['GRANT USAGE ON SCHEMA public, bob TO PUBLIC;', /schema "bob"/],
@@ -144,6 +144,13 @@ describe('refused, naming the line', () => {
     // Bindu's dynamic SQL is allowed because format() is the built-in one: not under another search_path, and never redefined.
     ['CREATE FUNCTION public.at() RETURNS void LANGUAGE sql BEGIN ATOMIC SELECT pg_catalog.pg_sleep(10); END;', /server's other sessions or its administration/],
     ['CREATE PROCEDURE public.at() LANGUAGE sql BEGIN ATOMIC DELETE FROM bob.secret; END;', /schema "bob"/],
+    // pg_dump --clean drops in order, never CASCADE, which would reach dependents in other schemas.
+    ['DROP TABLE public.t CASCADE;', /DROP … CASCADE/],
+    // Grants of roles, or on the database and what it holds beyond schemas.
+    ['GRANT postgres TO PUBLIC;', /a role statement/],
+    ['GRANT pg_read_server_files TO evil WITH ADMIN OPTION;', /a role statement/],
+    ['GRANT ALL ON DATABASE postgres TO PUBLIC;', /a grant outside the backup's schemas/],
+    ['GRANT SET ON PARAMETER allow_system_table_mods TO PUBLIC;', /a grant outside the backup's schemas/],
     ["CREATE FUNCTION public.format(text, text) RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$;", /a function named format/],
     ["CREATE FUNCTION public.k(s text) RETURNS void LANGUAGE plpgsql SET search_path = public, pg_catalog AS $$ BEGIN EXECUTE format('DROP TABLE IF EXISTS %I.t', s); END $$;", /function body running dynamic SQL/],
   ])('%s', async (line, why) => {
@@ -248,6 +255,11 @@ test('what pg_dump writes passes: its settings, search_path, INSERTs, schema sta
     "CREATE FUNCTION public.k() RETURNS void LANGUAGE plpgsql SET search_path TO 'public', 'pg_temp' AS $$ BEGIN PERFORM 1; END $$;",
     'CREATE TABLE public.c (a integer DEFAULT public.f(), LIKE public.t) INHERITS (public.t);',
     'REFRESH MATERIALIZED VIEW public.mv;',
+    'GRANT SELECT ON TABLE public.t TO PUBLIC;',
+    'REVOKE ALL ON SCHEMA public FROM PUBLIC;',
+    'GRANT ALL ON FUNCTION public.f() TO bindu;',
+    'GRANT SELECT(a) ON TABLE public.t TO bindu;',
+    'DROP TABLE IF EXISTS public.old;',
     // SQL-standard bodies (PostgreSQL 14+), as pg_dump writes them: their semicolons are inside the one statement.
     'CREATE FUNCTION public.atomic(a integer) RETURNS integer',
     '    LANGUAGE sql',

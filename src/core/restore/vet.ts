@@ -96,6 +96,9 @@ function refusal(skeleton: string, bodies: string, literals: string[]): string |
   if (s.startsWith('SET ') && !SETTING.test(s)) return 'a setting pg_dump does not write';
   if (s.startsWith('SELECT PG_CATALOG.SET_CONFIG(') && /^(role|session_authorization)$/i.test(literals[0] ?? '')) return 'a role statement';
   if (s.startsWith('SELECT PG_CATALOG.SET_CONFIG(') && literals[0] !== 'search_path') return 'a setting pg_dump does not write';
+  if (s.startsWith('DROP ') && /\bCASCADE$/.test(s)) return "DROP … CASCADE, which reaches objects in other schemas (pg_dump --clean never writes it)";
+  if (/^(GRANT|REVOKE)\b/.test(s) && !/ ON /.test(s)) return 'a role statement';
+  if (/^(GRANT|REVOKE)\b.* ON (DATABASE|TABLESPACE|PARAMETER|FOREIGN DATA WRAPPER|FOREIGN SERVER|LANGUAGE|LARGE OBJECT)\b/.test(s)) return "a grant outside the backup's schemas";
   if (s.startsWith('INSERT ') && !INSERT_VALUES.test(s)) return "an INSERT other than pg_dump's INSERT … VALUES";
   if (s.startsWith('COPY ') && !/^COPY [^(][^;]* FROM STDIN$/.test(s)) return 'COPY other than FROM stdin (PROGRAM, or a server file)';
   if (s.startsWith('SELECT ') && !SELECT_ALLOWED.test(s)) return 'a query pg_dump does not write';
@@ -130,7 +133,8 @@ function refusal(skeleton: string, bodies: string, literals: string[]): string |
 function withoutBinduDdl(bodies: string): string {
   return bodies.replace(FORMATTED, (all, literal: string) => {
     const statement = literal.replace(/''/g, "'").replace(/\s+/g, ' ').trim();
-    const onlyTable = statement.replace(/%I/g, '');
+    // Bindu's own drop helper ends in CASCADE, which BINDU_DDL allows there (and only there).
+    const onlyTable = statement.replace(/%I/g, '').replace(/ CASCADE$/i, '');
     const harmless = BINDU_DDL.test(statement) && !/[;%]/.test(onlyTable) && refusal(onlyTable, '', []) === undefined;
     return harmless ? ' ' : all;
   });
