@@ -186,5 +186,9 @@ describe('retention commands', () => {
     expect(one.stdout).toMatch(/Marked 1 task failed; 1 already finished \(left alone\)\./);
     expect((await ours('tasks', 'show', taskId(0))).stdout).toMatch(/^Failure\s+Stopped by the operator$/m);
     expect((await ours('tasks', 'fail', 'nope', '--yes')).code).toBe(2);
+    // Only ids no table holds (a typo): an error, as tasks show says it, not "nothing to do" with exit 0.
+    const typo = await ours('tasks', 'fail', '00000000-0000-4000-8000-00000000dead', '--yes');
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(/^error: task 00000000-0000-4000-8000-00000000dead not found$/m);
   });
 });

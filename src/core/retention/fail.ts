@@ -1,7 +1,7 @@
 import type { Source } from '../../db/inspect/source.js';
 import * as repo from '../../db/retention.js';
 import { LIVE_STATUSES } from '../../db/types.js';
-import { UsageError } from '../../errors.js';
+import { OperationError, UsageError } from '../../errors.js';
 import { parseUuid } from '../inspectInput.js';
 import { type Interruption, parseBatchSize, parseOlderThan, runBatches, storedIn } from './batches.js';
 
@@ -72,6 +72,11 @@ export async function planFail(sources: Source[], input: FailInput): Promise<Fai
     targets.push({ source, criteria: { stored }, live, toFail: live.length, finished: statuses.size - live.length });
   }
   const sum = (f: (t: FailTarget) => number) => targets.reduce((n, t) => n + f(t), 0);
+  // Named tasks none of which exists: a typo, not "nothing to do" (a script would read exit 0 as done).
+  const missing = options.ids.filter((id) => !foundSomewhere.has(id));
+  if (!options.cutoff && missing.length === options.ids.length) {
+    throw new OperationError(missing.length === 1 ? `task ${missing[0]} not found` : `none of the ${missing.length} tasks named was found`, `list tasks with: bindu-db tasks list${sources.length > 1 ? ' --all-schemas' : ''}`);
+  }
   // Across schemas, an id is not found only when no schema holds it.
   return { ...options, targets, total: { to_fail: sum((t) => t.toFail), finished: sum((t) => t.finished), not_found: options.cutoff ? 0 : options.ids.length - foundSomewhere.size } };
 }
