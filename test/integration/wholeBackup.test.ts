@@ -149,7 +149,7 @@ describe('--schema keeps case and repeats', () => {
 
     const two = path.join(dir, 'two.sql');
     const r2 = await runCli(['backup', two, '--schema', 'AgentX', '--schema', AGENT_SCHEMAS.echo, '--json'], pg(source));
-    expect(r2.code).toBe(1); // AgentX is not in the source database: named, nothing written
+    expect(r2.code).toBe(2); // AgentX is not in the source database: a wrong --schema, as for every command; nothing written
     expect(r2.stderr).toMatch(/no schema named "AgentX"/);
     expect(fs.existsSync(two)).toBe(false);
     const r3 = await runCli(['backup', two, '--schema', AGENT_SCHEMAS.echo, '--schema', 'public', '--json'], pg(source));

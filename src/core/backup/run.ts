@@ -52,7 +52,7 @@ async function readManifest(sql: SqlRunner, plan: BackupPlan): Promise<Manifest>
   if (plan.schemas.length) {
     const found = await existingSchemas(sql, plan.schemas);
     const missing = plan.schemas.filter((s) => !found.includes(s));
-    if (missing.length) throw new OperationError(`no schema named ${missing.map((s) => `"${s}"`).join(', ')} in the database`, 'bindu-db schemas list shows the schemas that hold Bindu tables; names are case-sensitive');
+    if (missing.length) throw new UsageError(`no schema named ${missing.map((s) => `"${s}"`).join(', ')} in the database`, 'bindu-db schemas list shows the schemas that hold Bindu tables; names are case-sensitive');
     schemas = plan.schemas;
   }
   const unreadable = await unreadableIn(sql, schemas);
