@@ -50,9 +50,10 @@ export interface RunContext {
    * (migrate up, when it would apply them all).
    * `session`: the command (e.g. "migrate up") needs a session: DIRECT_DATABASE_URL when set,
    * never a pooler (exit 2 naming the variable). `work`: about how many bytes of data the
-   * command brings into the embedded database (a restore's file, generated rows).
+   * command brings into the embedded database (a restore's file, generated rows). `dryRun`: an
+   * embedded data directory not made yet is not made: the command runs on a scratch one.
    */
-  db(options?: { autoMigrate?: boolean; atHead?: boolean; session?: string; work?: number }): Promise<Database>;
+  db(options?: { autoMigrate?: boolean; atHead?: boolean; session?: string; work?: number; dryRun?: boolean }): Promise<Database>;
   /**
    * The configuration a session command that connects by itself (backup, restore) runs with:
    * its target is DIRECT_DATABASE_URL when that is set, else the same as `config`.
@@ -90,6 +91,7 @@ export function createContext(opts: GlobalOptions, interrupt: Pick<RunContext, '
     redact: createRedactor(config.secrets),
   });
   let opened: Promise<Database> | undefined;
+  let dryRunDir: { dir: string; remove: () => void } | undefined;
   let migrations: Promise<Migration[]> | undefined;
   let announced = false;
   const target = config.target;
@@ -122,10 +124,17 @@ export function createContext(opts: GlobalOptions, interrupt: Pick<RunContext, '
         const atHead = migrate || (target.kind === 'embedded' && options.atHead === true);
         const migrations = atHead ? await ctx.migrations() : [];
         const ours = migrations.filter((m) => m.origin === 'package');
-        const db = await openDatabase(config, { session: options.session, bulk: BULK_COMMANDS.has(command), work: options.work, ...(WAITING_COMMANDS.has(command) ? { waitSeconds: config.lockTimeoutSeconds } : {}), ...(atHead ? { atHead: ours.map(({ name, checksum }) => ({ name, checksum })) } : {}) });
+        const scratch = target.kind === 'embedded' && options.dryRun === true && !fs.existsSync(path.join(target.dataDir, 'PG_VERSION'));
+        if (scratch) {
+          dryRunDir = (await import('../lib/leftovers.js')).scratchDir('bindu-dry-run-');
+          out.notice(`${visibleLine(shownPath(target.dataDir))} does not exist yet: the dry run uses a scratch copy, removed after, and creates nothing there`);
+        }
+        const made = await openDatabase(dryRunDir ? { ...config, target: { kind: 'embedded', dataDir: path.join(dryRunDir.dir, 'db') } } : config, { session: options.session, bulk: BULK_COMMANDS.has(command), work: options.work, ...(WAITING_COMMANDS.has(command) ? { waitSeconds: config.lockTimeoutSeconds } : {}), ...(atHead ? { atHead: ours.map(({ name, checksum }) => ({ name, checksum })) } : {}) });
+        // The scratch copy is named as the directory it stands for.
+        const db: Database = dryRunDir && target.kind === 'embedded' ? Object.assign(Object.create(made) as Database, { label: target.dataDir }) : made;
         // PostgreSQL: said once connected, so the line can say whether a pooler answered.
         ctx.announce(db.label + pooledNote(db.pooler));
-        if (db.startedAtHead) out.notice(`created the embedded database at ${ours.at(-1)?.name} (${plural(ours.length, 'migration')} applied)`);
+        if (db.startedAtHead && !dryRunDir) out.notice(`created the embedded database, migrated up to ${ours.at(-1)?.name} (${plural(ours.length, 'migration')} applied)`);
         try {
           // Interrupted while the directory was being made (no statement to stop): it is whole, and nothing else starts.
           if (db.startedAtHead) await (await import('../lib/process.js')).checkpoint(interrupt.signal, `the embedded database was made at ${ours.at(-1)?.name} (${plural(ours.length, 'migration')} applied); nothing else was applied`);
@@ -145,7 +154,11 @@ export function createContext(opts: GlobalOptions, interrupt: Pick<RunContext, '
         return db;
       })()),
     close: async () => {
-      if (opened) await (await opened.catch(() => undefined))?.close();
+      try {
+        if (opened) await (await opened.catch(() => undefined))?.close();
+      } finally {
+        dryRunDir?.remove();
+      }
     },
   };
   return ctx;

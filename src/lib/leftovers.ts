@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isAlive } from './fileLock.js';
+import { atExit } from './process.js';
 
 // Temporary files and directories named for the process that made them: one killed outright
 // (kill -9: it could not clean up) leaves them, and the next run removes them.
@@ -10,6 +11,31 @@ import { isAlive } from './fileLock.js';
 /** `<prefix><host>-<pid>-<random><suffix>`: host and pid say whose it is. */
 export function ownedName(prefix: string, suffix = ''): string {
   return `${prefix}${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}${suffix}`;
+}
+
+/** A private directory (0700) in the system's temporary directory, named by ownedName; those that killed processes left are removed first. */
+export function makeOwnedTempDir(prefix: string): string {
+  removeAbandoned(os.tmpdir(), prefix);
+  const dir = path.join(os.tmpdir(), ownedName(prefix));
+  fs.mkdirSync(dir, { mode: 0o700 });
+  return dir;
+}
+
+/**
+ * A scratch directory for the length of a command: removed by `remove`, or at a forced exit
+ * (Ctrl-C twice); one that a kill -9 left is removed by the next run.
+ */
+export function scratchDir(prefix: string): { dir: string; remove: () => void } {
+  const dir = makeOwnedTempDir(prefix);
+  const rm = () => fs.rmSync(dir, { recursive: true, force: true });
+  const forget = atExit(rm);
+  return {
+    dir,
+    remove: () => {
+      rm();
+      forget();
+    },
+  };
 }
 
 /** Removes what ownedName named in `dir` for processes of this host that are gone, if it is this user's. */

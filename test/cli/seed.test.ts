@@ -52,7 +52,7 @@ describe('seed run', () => {
     const r = await runCli(['seed', 'run'], { env: { BINDU_DB_DATA_DIR: path.join(dir, 'db') } });
     expect(r.code).toBe(0);
     const shipped = await shippedMigrations();
-    expect(r.stderr).toContain(`created the embedded database at ${shipped.at(-1)} (${shipped.length} migrations applied)`);
+    expect(r.stderr).toContain(`created the embedded database, migrated up to ${shipped.at(-1)} (${shipped.length} migrations applied)`);
     expect(r.stdout).toMatch(/Loaded 1 seed file/);
   });
 });

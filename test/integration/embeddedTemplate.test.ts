@@ -53,7 +53,7 @@ describe('a new embedded data directory that a command migrates right away', () 
     const r = await runCli(['tasks', 'list'], { env: { BINDU_DB_DATA_DIR: path.join(dir, 'made') } });
     expect(r.code).toBe(0);
     const shipped = await shippedMigrations();
-    expect(r.stderr).toContain(`created the embedded database at ${shipped.at(-1)} (${shipped.length} migrations applied)`);
+    expect(r.stderr).toContain(`created the embedded database, migrated up to ${shipped.at(-1)} (${shipped.length} migrations applied)`);
     expect(r.stderr).not.toMatch(/applied \d+ migration\(s\)/);
     const made = await openDatabase(loadConfig({ dataDir: path.join(dir, 'made') }, {}));
     const applied = await openDatabase(loadConfig({ dataDir: path.join(dir, 'applied') }, {}));
@@ -82,7 +82,7 @@ describe('a new embedded data directory that a command migrates right away', () 
     try {
       const text = await runCli(['migrate', 'up'], { env: { BINDU_DB_DATA_DIR: path.join(dir, 'text') } });
       expect(text.code).toBe(0);
-      expect(text.stderr).toContain(`created the embedded database at ${shipped.at(-1)} (${shipped.length} migrations applied)`);
+      expect(text.stderr).toContain(`created the embedded database, migrated up to ${shipped.at(-1)} (${shipped.length} migrations applied)`);
       expect(text.stdout).toBe(`Applied ${shipped.length} migrations (batch 1):\n${shipped.map((n) => `  ${n}\n`).join('')}`);
       const json = await runCli(['migrate', 'up', '--json'], { env: { BINDU_DB_DATA_DIR: path.join(dir, 'json') } });
       expect(JSON.parse(json.stdout)).toEqual({ batch: 1, applied: shipped });
@@ -91,7 +91,7 @@ describe('a new embedded data directory that a command migrates right away', () 
       // Asked for less than the head: applied one by one, as asked.
       const one = await runCli(['migrate', 'up', '--step', '1', '--json'], { env: { BINDU_DB_DATA_DIR: path.join(dir, 'one') } });
       expect(JSON.parse(one.stdout)).toEqual({ batch: 1, applied: shipped.slice(0, 1) });
-      expect(one.stderr).not.toContain('created the embedded database at');
+      expect(one.stderr).not.toContain('created the embedded database');
       // A project's own migrations go in the same batch as the package's, after them.
       const project = path.join(dir, 'project');
       fs.mkdirSync(path.join(project, 'migrations'), { recursive: true });
@@ -287,4 +287,27 @@ describe('where a new data directory is made', () => {
     expect(denied.stderr).toMatch(/^error: cannot make the embedded database at .*ro\/sub\/db: .*ro is not writable by this user \(permission denied\)$/m);
     for (const r of [through, denied]) expect(r.stderr).not.toMatch(/please report/);
   });
+});
+
+test('a dry run on a data directory not made yet creates nothing there: it runs on a scratch copy, removed after', async () => {
+  const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'dry-'));
+  const dir = path.join(parent, 'db');
+  const shipped = await shippedMigrations();
+  const scratches = () => fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith(`bindu-dry-run-${os.hostname()}-`)).length;
+  const before = scratches();
+  const up = await runCli(['migrate', 'up', '--dry-run', '--json'], { env: { BINDU_DB_DATA_DIR: dir } });
+  expect(up.code).toBe(0);
+  expect(JSON.parse(up.stdout)).toMatchObject({ dry_run: true, applied: shipped });
+  expect(up.stderr).toMatch(/db does not exist yet: the dry run uses a scratch copy, removed after, and creates nothing there/);
+  const prune = await runCli(['tasks', 'prune', '--older-than', '1d', '--dry-run', '--json'], { env: { BINDU_DB_DATA_DIR: dir } });
+  expect(prune.stderr).not.toMatch(/error/);
+  expect(prune.code).toBe(0);
+  expect(JSON.parse(prune.stdout)).toMatchObject({ dry_run: true });
+  expect(fs.existsSync(dir)).toBe(false);
+  expect(scratches()).toBe(before);
+  // Without --dry-run the directory is made, as always; a dry run on it then uses it.
+  expect((await runCli(['migrate', 'up'], { env: { BINDU_DB_DATA_DIR: dir } })).code).toBe(0);
+  const again = await runCli(['migrate', 'up', '--dry-run'], { env: { BINDU_DB_DATA_DIR: dir } });
+  expect(again.stderr).not.toMatch(/scratch/);
+  expect(again.stdout).toMatch(/Nothing to apply/);
 });

@@ -28,8 +28,8 @@ interface ListFlags {
  * command). The embedded database is migrated first; a PostgreSQL schema of our layout only
  * gets a warning about pending migrations (a server schema is migrated by the server).
  */
-async function openForInspection(ctx: RunContext, opts: { allSchemas?: boolean } = {}): Promise<Database> {
-  const db = await ctx.db({ autoMigrate: true });
+async function openForInspection(ctx: RunContext, opts: { allSchemas?: boolean; dryRun?: boolean } = {}): Promise<Database> {
+  const db = await ctx.db({ autoMigrate: true, dryRun: opts.dryRun });
   if (opts.allSchemas) return db; // each schema's layout is detected with the others
   const inspect = await core();
   const source = await inspect.sourceFor(db);

@@ -66,7 +66,7 @@ export function registerMigrate(program: Command): void {
         // The migrations are read, and the code that runs them loaded, while the connection is made.
         // Everything asked for: a new embedded directory can start with the package's migrations applied.
         const all = opts.to === undefined && opts.step === undefined && !opts.dryRun;
-        const [db, migrations, m] = await Promise.all([ctx.db({ session: 'migrate up', atHead: all }), ctx.migrations(), core()]);
+        const [db, migrations, m] = await Promise.all([ctx.db({ session: 'migrate up', atHead: all, dryRun: opts.dryRun }), ctx.migrations(), core()]);
         const made = db.startedAtHead ? migrations.filter((f) => f.origin === 'package').map((f) => f.name) : [];
         const rest = await m.up(db, migrations, { ...progress(ctx, sql), to: opts.to, step: opts.step, dryRun: opts.dryRun, acceptChanged: opts.acceptChanged, ...(made.length ? { batch: 1 } : {}) });
         const result = made.length ? { ...rest, batch: 1, applied: [...made, ...rest.applied] } : rest;
@@ -95,7 +95,7 @@ export function registerMigrate(program: Command): void {
         const given = [opts.step !== undefined, opts.to !== undefined, opts.all === true].filter(Boolean).length;
         if (given > 1) throw new UsageError('use only one of --step, --to and --all');
         const migrations = await core();
-        const db = await ctx.db({ session: 'migrate down' });
+        const db = await ctx.db({ session: 'migrate down', dryRun: opts.dryRun });
         const files = await ctx.migrations();
         const range = { step: opts.step, to: opts.to, all: opts.all };
         const plan = await migrations.planDown(db, files, range);

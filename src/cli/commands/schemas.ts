@@ -61,7 +61,7 @@ export function registerSchemas(program: Command): void {
       run<{ dryRun?: boolean }>(async (ctx, opts) => {
         const core = await import('../../core/fleet/repair.js');
         const f = await fmt();
-        const db = await ctx.db();
+        const db = await ctx.db({ dryRun: opts.dryRun });
         const plans = await core.planRepair(db, ctx.config.schemasGiven);
         const count = plans.reduce((n, p) => n + p.statements.length, 0);
         if (opts.dryRun) {

@@ -1,14 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../../config.js';
 import { createScratchDatabase, dropScratchDatabase, rowCountsOf } from '../../db/backupCatalog.js';
 import { type Database, openDatabase } from '../../db/connect.js';
 import { withConnection } from '../../db/pgClient.js';
 import { OperationError } from '../../errors.js';
-import { ownedName, removeAbandoned } from '../../lib/leftovers.js';
-import { atExit } from '../../lib/process.js';
+import { scratchDir } from '../../lib/leftovers.js';
 import { type RestoreTarget, inspectBackup, prepareRestore, restore, restoreWork, withRestoreTarget } from '../restore/run.js';
 import { manifestTables } from './manifest.js';
 import { connectionOf } from '../pgTools.js';
@@ -72,15 +69,11 @@ export async function verifyBackup(config: Config, fileArg: string, signal: Abor
   }
   if (!counts) {
     // A scratch directory of a verify killed outright (kill -9) holds a whole restored database: the next verify removes it.
-    removeAbandoned(os.tmpdir(), 'bindu-verify-');
-    const dir = path.join(os.tmpdir(), ownedName('bindu-verify-'));
-    fs.mkdirSync(dir, { mode: 0o700 });
-    const forget = atExit(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const scratch = scratchDir('bindu-verify-');
     try {
-      counts = await loadAndCount({ ...config, target: { kind: 'embedded', dataDir: path.join(dir, 'db') }, schema: 'public' });
+      counts = await loadAndCount({ ...config, target: { kind: 'embedded', dataDir: path.join(scratch.dir, 'db') }, schema: 'public' });
     } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-      forget();
+      scratch.remove();
     }
   }
   const tables = Object.fromEntries(Object.entries(manifest.rows).map(([t, expected]) => [t, { expected, restored: counts![t] ?? null }]));

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -15,7 +14,7 @@ import { MIGRATION_LOGS, cleanSet, cleanStatements, countTasksStatement, createS
 import { OperationError, UsageError } from '../../errors.js';
 import { type DumpEntry, isDataOnly, isSchemaEntry, parseTocLine, startsData } from '../../lib/dumpContents.js';
 import { planPgRestoreDirect, planPgRestoreToScript, planPsqlRestore, planPsqlSteps, planTocList, serverMajor } from '../../lib/pgArgs.js';
-import { ownedName, removeAbandoned } from '../../lib/leftovers.js';
+import { makeOwnedTempDir } from '../../lib/leftovers.js';
 import { type RunningTool, abortError, runTool, startTool } from '../../lib/process.js';
 import { createRedactor } from '../../lib/redact.js';
 import { readArchiveToc } from '../../lib/archiveToc.js';
@@ -271,12 +270,7 @@ function collect(tool: RunningTool): () => string {
 const WORK_DIR = 'bindu-restore-';
 
 /** A restore killed outright (kill -9) leaves its directory: the next one removes it. */
-function makeWorkDir(): string {
-  removeAbandoned(os.tmpdir(), WORK_DIR);
-  const dir = path.join(os.tmpdir(), ownedName(WORK_DIR));
-  fs.mkdirSync(dir, { mode: 0o700 });
-  return dir;
-}
+const makeWorkDir = () => makeOwnedTempDir(WORK_DIR);
 
 /** A private directory for the small files psql and pg_restore are pointed at; removed after. */
 async function withWorkDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
