@@ -286,12 +286,13 @@ function psqlTool(ctx: RunCtx, plan: { args: string[]; env: Record<string, strin
   return { name: 'psql', command: ctx.config.tools.psql, args: plan.args, env: { ...ctx.config.toolEnv, ...plan.env } };
 }
 
-/** The head of a plain script (up to its first rows, or to `end`) rewritten, and its length in the file. */
-function readHead(file: string, end: number, targetMajor: number): { text: string; length: number } {
+/** The head of a plain script (up to its first rows, or to `end`) rewritten, and its length in the file (bytes and lines). */
+function readHead(file: string, end: number, targetMajor: number): { text: string; length: number; lines: number } {
   const fd = fs.openSync(file, 'r');
   try {
     const size = Math.min(fs.fstatSync(fd).size, end);
     const lines: string[] = [];
+    let lineCount = 0;
     const chunk = Buffer.alloc(1 << 16);
     let pending = Buffer.alloc(0);
     let pos = 0;
@@ -304,16 +305,17 @@ function readHead(file: string, end: number, targetMajor: number): { text: strin
       let start = 0;
       for (let nl = buf.indexOf(0x0a); nl !== -1; nl = buf.indexOf(0x0a, start)) {
         const line = buf.toString('utf8', start, nl);
-        if (startsData(line)) return { text: lines.join(''), length: consumed };
+        if (startsData(line)) return { text: lines.join(''), length: consumed, lines: lineCount };
         const rewritten = rewriteHeadLine(line, { targetMajor });
         if (rewritten !== null) lines.push(`${rewritten}\n`);
+        lineCount++;
         consumed += nl + 1 - start;
         start = nl + 1;
       }
       pending = Buffer.from(buf.subarray(start));
     }
     // No rows at all (a --schema-only dump): the head is all there is (to `end`, a line's start).
-    return { text: lines.join('') + pending.toString('utf8'), length: consumed + pending.length };
+    return { text: lines.join('') + pending.toString('utf8'), length: consumed + pending.length, lines: lineCount };
   } finally {
     fs.closeSync(fd);
   }
@@ -327,7 +329,7 @@ function readHead(file: string, end: number, targetMajor: number): { text: strin
  * \unrestrict, which `dd` cuts off, then COMMIT; ON_ERROR_STOP ends it at the first error, uncommitted.
  */
 async function restorePlainFile(ctx: RunCtx): Promise<number | undefined> {
-  const { text, length } = readHead(ctx.plan.file, ctx.plan.bodyEnd, ctx.targetMajor);
+  const { text, length, lines } = readHead(ctx.plan.file, ctx.plan.bodyEnd, ctx.targetMajor);
   return withWorkDir(async (dir) => {
     const headFile = path.join(dir, 'head.sql');
     fs.writeFileSync(headFile, `${psqlOpening(ctx)}${text}`, { mode: 0o600 });
@@ -341,11 +343,20 @@ async function restorePlainFile(ctx: RunCtx): Promise<number | undefined> {
     const output = collect(psql);
     try {
       await Promise.all([psql.done, body.done.catch(async (err) => (await psql.done, Promise.reject(err)))]);
+    } catch (err) {
+      throw inFileLines(err, path.basename(ctx.plan.file), lines);
     } finally {
       body.kill();
     }
     return parseTasksCount(output());
   });
+}
+
+/** psql names a line of its standard input, which starts `skipped` lines into the file: the error names the file's line. */
+function inFileLines(err: unknown, file: string, skipped: number): unknown {
+  if (!(err instanceof OperationError)) return err;
+  const message = err.message.replace(/\bpsql:<stdin>:(\d+):/, (_, n: string) => `${file} line ${Number(n) + skipped}:`);
+  return message === err.message ? err : new OperationError(message, err.hint, err);
 }
 
 /**
