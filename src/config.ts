@@ -113,6 +113,7 @@ export function loadConfig(flags: ConfigFlags, env: EnvSource, dotenv: EnvSource
   let target: DbTarget;
   const secrets: string[] = [];
   if (flags.url !== undefined || storageType === 'postgres' || (storageType === '' && url)) {
+    if (!url && flags.url !== undefined) throw new ConfigError('--url is empty', 'pass a PostgreSQL URL, or leave --url out (DATABASE_URL, else the embedded database)');
     if (!url) {
       throw new ConfigError(
         'STORAGE_TYPE is "postgres" but DATABASE_URL is not set',

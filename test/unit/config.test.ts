@@ -125,6 +125,8 @@ describe('loadConfig precedence: flag > environment > .env > default', () => {
     expect(loadConfig({}, { STORAGE_TYPE: 'memory', DATABASE_URL: url('x') }).target.kind).toBe('embedded');
     expect(loadConfig({}, { STORAGE_TYPE: 'postgres', DATABASE_URL: url('x') }).target.kind).toBe('postgres');
     expect(() => loadConfig({}, { STORAGE_TYPE: 'postgres' })).toThrow(ConfigError);
+    // An empty --url (a variable that was not set, in a script) is that, whatever STORAGE_TYPE says.
+    expect(() => loadConfig({ url: '' }, {})).toThrow(/^--url is empty$/);
     expect(() => loadConfig({}, { STORAGE_TYPE: 'sqlite' })).toThrow(/postgres.*memory/);
   });
 
