@@ -144,6 +144,13 @@ describe('refused, naming the line', () => {
     // Bindu's dynamic SQL is allowed because format() is the built-in one: not under another search_path, and never redefined.
     ['CREATE FUNCTION public.at() RETURNS void LANGUAGE sql BEGIN ATOMIC SELECT pg_catalog.pg_sleep(10); END;', /server's other sessions or its administration/],
     ['CREATE PROCEDURE public.at() LANGUAGE sql BEGIN ATOMIC DELETE FROM bob.secret; END;', /schema "bob"/],
+    // The system's own objects: owned, granted or commented on by nobody's backup.
+    ['GRANT EXECUTE ON FUNCTION pg_catalog.pg_ls_waldir() TO PUBLIC;', /an object of the system's own schemas/],
+    ['GRANT SELECT ON ALL TABLES IN SCHEMA pg_catalog TO PUBLIC;', /an object of the system's own schemas/],
+    ['ALTER FUNCTION pg_catalog.now() OWNER TO evil;', /an object of the system's own schemas/],
+    ['ALTER TABLE information_schema.sql_features OWNER TO evil;', /an object of the system's own schemas/],
+    ["COMMENT ON TABLE \"pg_catalog\".pg_class IS 'x';", /an object of the system's own schemas/],
+    ['ALTER SCHEMA pg_catalog OWNER TO evil;', /an object of the system's own schemas/],
     // pg_dump --clean drops in order, never CASCADE, which would reach dependents in other schemas.
     ['DROP TABLE public.t CASCADE;', /DROP … CASCADE/],
     // Grants of roles, or on the database and what it holds beyond schemas.
@@ -260,6 +267,8 @@ test('what pg_dump writes passes: its settings, search_path, INSERTs, schema sta
     'GRANT ALL ON FUNCTION public.f() TO bindu;',
     'GRANT SELECT(a) ON TABLE public.t TO bindu;',
     'DROP TABLE IF EXISTS public.old;',
+    "ALTER TABLE ONLY public.t ADD CONSTRAINT c CHECK ((b OPERATOR(pg_catalog.~~) 'x%'::text));",
+    'CREATE INDEX j ON public.t USING btree (b COLLATE pg_catalog."C" text_pattern_ops);',
     // SQL-standard bodies (PostgreSQL 14+), as pg_dump writes them: their semicolons are inside the one statement.
     'CREATE FUNCTION public.atomic(a integer) RETURNS integer',
     '    LANGUAGE sql',

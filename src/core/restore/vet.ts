@@ -55,6 +55,8 @@ const ACCESS = called(SERVER_ACCESS);
 const ADMIN = called(SERVER_ADMIN);
 /** Statements that name a function to call without calling it (FUNCTION = pg_sleep). */
 const NAMES_FUNCTIONS = /^CREATE (OR REPLACE )?(OPERATOR|AGGREGATE|CAST|TYPE)\b/;
+/** A statement that changes, grants on or comments on an object of the system's own schemas (pg_dump of the schemas of a database writes none). */
+const SYSTEM_TARGET = /^((ALTER|DROP|COMMENT ON|SECURITY LABEL( FOR \w+)? ON) ([A-Z]+ ){1,3}(IF EXISTS )?(ONLY )?|(GRANT|REVOKE) .* ON ([A-Z]+ ){0,4})"?(PG_CATALOG|INFORMATION_SCHEMA|PG_TOAST)"?\b/;
 /** A statement that writes a table of the system catalogs (pg_authid, …), named with or without pg_catalog. */
 const CATALOG_WRITE = /\b(INSERT INTO|UPDATE|DELETE FROM|TRUNCATE( TABLE)?|MERGE INTO|ALTER TABLE|DROP TABLE|COPY)( ONLY)? ("?PG_CATALOG"?\s*\.\s*)?"?PG_\w+/;
 /**
@@ -122,6 +124,7 @@ function refusal(skeleton: string, bodies: string, literals: string[]): string |
   const topLevel = top.trim().replace(/^SELECT PG_CATALOG\.SET_CONFIG ?\(/, 'SELECT (');
   if (ADMIN.call.test(topLevel) || ADMIN.call.test(unquoted(bodies)) || (namesFunctions && ADMIN.named.test(top))) return "a call acting on the server's other sessions or its administration";
   if (CATALOG_WRITE.test(top)) return 'a statement writing the system catalogs';
+  if (SYSTEM_TARGET.test(top.replace(/\s+/g, ' ').trim())) return "a change to an object of the system's own schemas (pg_catalog, information_schema)";
   if (CATALOG_WRITE.test(unquoted(bodies))) return 'a function body writing the system catalogs';
   // Dynamic SQL can run anything the checks above would refuse, built from a string at run time.
   if (/\bEXECUTE\b(?! (FUNCTION|PROCEDURE)\b)/.test(b)) return 'a function body running dynamic SQL (EXECUTE)';
