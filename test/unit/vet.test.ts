@@ -158,6 +158,12 @@ describe('refused, naming the line', () => {
     ['GRANT pg_read_server_files TO evil WITH ADMIN OPTION;', /a role statement/],
     ['GRANT ALL ON DATABASE postgres TO PUBLIC;', /a grant outside the backup's schemas/],
     ['GRANT SET ON PARAMETER allow_system_table_mods TO PUBLIC;', /a grant outside the backup's schemas/],
+    // Database-wide: tables published to any subscriber, privileges on whatever any schema makes later.
+    ['CREATE PUBLICATION everything FOR ALL TABLES;', /outside the backup's schemas/],
+    ['ALTER PUBLICATION p ADD TABLE public.t;', /outside the backup's schemas/],
+    ['ALTER DEFAULT PRIVILEGES GRANT ALL ON TABLES TO PUBLIC;', /default privileges outside the backup's schemas/],
+    ['ALTER DEFAULT PRIVILEGES FOR ROLE postgres GRANT ALL ON FUNCTIONS TO PUBLIC;', /default privileges outside the backup's schemas/],
+    ['ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA bob GRANT SELECT ON TABLES TO PUBLIC;', /schema "bob"/],
     ["CREATE FUNCTION public.format(text, text) RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$;", /a function named format/],
     ["CREATE FUNCTION public.k(s text) RETURNS void LANGUAGE plpgsql SET search_path = public, pg_catalog AS $$ BEGIN EXECUTE format('DROP TABLE IF EXISTS %I.t', s); END $$;", /function body running dynamic SQL/],
   ])('%s', async (line, why) => {
@@ -266,6 +272,7 @@ test('what pg_dump writes passes: its settings, search_path, INSERTs, schema sta
     'REVOKE ALL ON SCHEMA public FROM PUBLIC;',
     'GRANT ALL ON FUNCTION public.f() TO bindu;',
     'GRANT SELECT(a) ON TABLE public.t TO bindu;',
+    'ALTER DEFAULT PRIVILEGES FOR ROLE bindu IN SCHEMA public GRANT SELECT ON TABLES TO PUBLIC;',
     'DROP TABLE IF EXISTS public.old;',
     "ALTER TABLE ONLY public.t ADD CONSTRAINT c CHECK ((b OPERATOR(pg_catalog.~~) 'x%'::text));",
     'CREATE INDEX j ON public.t USING btree (b COLLATE pg_catalog."C" text_pattern_ops);',

@@ -31,7 +31,7 @@ export interface VettedScript {
 const REFUSED: [RegExp, string][] = [
   [/^(BEGIN|START TRANSACTION|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE TRANSACTION)\b/, 'transaction control'],
   [/^(CREATE|ALTER|DROP) (ROLE|USER|GROUP)\b|^SET (SESSION |LOCAL )?(ROLE|SESSION AUTHORIZATION)\b|^RESET (ROLE|SESSION AUTHORIZATION|ALL)\b|^(REASSIGN|DROP) OWNED\b/, 'a role statement'],
-  [/^(CREATE|ALTER|DROP) (DATABASE|TABLESPACE|SUBSCRIPTION|SERVER|FOREIGN DATA WRAPPER|USER MAPPING|EVENT TRIGGER|LANGUAGE)\b/, 'a statement outside the backup\'s schemas'],
+  [/^(CREATE|ALTER|DROP) (DATABASE|TABLESPACE|SUBSCRIPTION|SERVER|FOREIGN DATA WRAPPER|USER MAPPING|EVENT TRIGGER|LANGUAGE|PUBLICATION)\b/, 'a statement outside the backup\'s schemas'],
   [/^ALTER SYSTEM\b/, 'ALTER SYSTEM'],
   [/^(DO|CALL|EXECUTE|PREPARE|LOAD|CHECKPOINT|VACUUM|CLUSTER|LISTEN|NOTIFY|DISCARD|LOCK|TRUNCATE|DELETE|UPDATE|MERGE|IMPORT FOREIGN SCHEMA|SECURITY LABEL)\b/, 'a statement pg_dump does not write'],
 ];
@@ -100,6 +100,8 @@ function refusal(skeleton: string, bodies: string, literals: string[]): string |
   if (s.startsWith('SELECT PG_CATALOG.SET_CONFIG(') && literals[0] !== 'search_path') return 'a setting pg_dump does not write';
   if (s.startsWith('DROP ') && /\bCASCADE$/.test(s)) return "DROP … CASCADE, which reaches objects in other schemas (pg_dump --clean never writes it)";
   if (/^(GRANT|REVOKE)\b/.test(s) && !/ ON /.test(s)) return 'a role statement';
+  // Without IN SCHEMA, they apply to whatever the role makes later, in any schema.
+  if (s.startsWith('ALTER DEFAULT PRIVILEGES ') && !/ IN SCHEMA /.test(s)) return "default privileges outside the backup's schemas";
   if (/^(GRANT|REVOKE)\b.* ON (DATABASE|TABLESPACE|PARAMETER|FOREIGN DATA WRAPPER|FOREIGN SERVER|LANGUAGE|LARGE OBJECT)\b/.test(s)) return "a grant outside the backup's schemas";
   if (s.startsWith('INSERT ') && !INSERT_VALUES.test(s)) return "an INSERT other than pg_dump's INSERT … VALUES";
   if (s.startsWith('COPY ') && !/^COPY [^(][^;]* FROM STDIN$/.test(s)) return 'COPY other than FROM stdin (PROGRAM, or a server file)';
