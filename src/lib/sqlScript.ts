@@ -15,19 +15,20 @@ export interface PrepareOptions {
 }
 
 /**
- * Rewrites one line of a script's head (schemas, settings), or drops it (null):
+ * Rewrites one line of a script's head (schemas, settings), or blanks it (''), which keeps the
+ * script's line numbers, the ones psql names in an error:
  * - `SET transaction_timeout` exists from PostgreSQL 17; pg_dump 17+ (and PGlite's) write it.
  * - `CREATE SCHEMA x;` fails when x exists, as public always does: IF NOT EXISTS.
  * - `COMMENT ON SCHEMA public` needs ownership of public, which managed hosts do not give.
  * - `\restrict <key>`: restore runs psql restricted with a key of its own, which the file cannot know.
  */
-export function rewriteHeadLine(line: string, opts: PrepareOptions): string | null {
-  if (/^\\restrict\s/.test(line)) return null;
-  if (opts.targetMajor < 17 && /^SET transaction_timeout = /.test(line)) return null;
+export function rewriteHeadLine(line: string, opts: PrepareOptions): string {
+  if (/^\\restrict\s/.test(line)) return '';
+  if (opts.targetMajor < 17 && /^SET transaction_timeout = /.test(line)) return '';
   // `s`: a name may hold U+2028 or U+2029, where a bare `.` stops.
   const schema = /^CREATE SCHEMA (.+);$/s.exec(line);
   if (schema) return `CREATE SCHEMA IF NOT EXISTS ${schema[1]};`;
-  if (/^COMMENT ON SCHEMA public IS /.test(line)) return null;
+  if (/^COMMENT ON SCHEMA public IS /.test(line)) return '';
   return line;
 }
 
@@ -57,8 +58,7 @@ export async function* prepareScript(source: AsyncIterable<Buffer>, opts: Prepar
         inHead = false;
         break;
       }
-      const rewritten = rewriteHeadLine(line, opts);
-      if (rewritten !== null) out.push(`${rewritten}\n`);
+      out.push(`${rewriteHeadLine(line, opts)}\n`);
       start = nl + 1;
     }
     if (out.length) yield Buffer.from(out.join(''), 'utf8');
@@ -70,8 +70,7 @@ export async function* prepareScript(source: AsyncIterable<Buffer>, opts: Prepar
     }
   }
   if (pending.length) {
-    const rewritten = rewriteHeadLine(pending.toString('utf8'), opts);
-    if (rewritten !== null) yield Buffer.from(rewritten, 'utf8');
+    yield Buffer.from(rewriteHeadLine(pending.toString('utf8'), opts), 'utf8');
   }
   if (!any) throw new OperationError('the backup file is empty');
   if (!tail.toString('utf8').includes(COMPLETE_MARK)) {
@@ -142,6 +141,8 @@ export async function* splitScript(source: AsyncIterable<Buffer>): AsyncGenerato
   if (part) yield part;
 }
 
+const BLANK = Buffer.from('\n');
+
 /**
  * Streams a plain script without the entries `drop` picks: each from its header line up to the
  * next header (COPY rows in between are never read as headers). A data-only restore leaves out
@@ -161,8 +162,10 @@ export async function* dropEntries(source: AsyncIterable<Buffer>, drop: (e: Dump
       if (entry) dropping = drop(entry);
       else if (text.startsWith(COMPLETE_MARK)) dropping = false; // the trailer ends the last entry
     } else if (line[0] === 0x43 && startsCopy(line.toString('utf8').replace(/\r?\n$/, ''))) inCopy = true;
-    // psql's own commands (\unrestrict at the end) are kept whatever entry they follow.
+    // psql's own commands (\unrestrict at the end) are kept whatever entry they follow; a line
+    // dropped stays as a blank one, so psql's line numbers are still the file's.
     if (!dropping || (!row && line[0] === 0x5c)) keep.push(line);
+    else if (line[line.length - 1] === NL) keep.push(BLANK);
   };
   for await (const chunk of source) {
     const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;

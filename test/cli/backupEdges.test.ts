@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/connect.js';
@@ -85,6 +86,11 @@ test('a restore that fails says why in its first words: the ERROR, not the notic
   const endOfRows = lines.indexOf('\\.', lines.findIndex((l) => l.includes('"parts": [{"kind": "te, '))) + 1;
   expect(r.stderr).toMatch(new RegExp(`^error: psql failed \\(exit 3\\): plain\\.sql line ${endOfRows}: ERROR: +invalid input syntax for type json`, 'm'));
   expect(r.stderr).not.toMatch(/NOTICE/);
+  // The same script gzipped (read through node, its head rewritten on the way): the same line.
+  fs.writeFileSync(`${file}.gz`, zlib.gzipSync(broken));
+  const gz = await runCli(['restore', `${file}.gz`, '--clean', '--yes'], { env: { DATABASE_URL: target.url } });
+  expect(gz.code).toBe(1);
+  expect(gz.stderr).toMatch(new RegExp(`^error: psql failed \\(exit 3\\): plain\\.sql\\.gz line ${endOfRows}: ERROR: +invalid input syntax for type json`, 'm'));
 });
 
 test("a Bindu server's database (Alembic's public, with its dynamic-SQL helper functions) restores into PostgreSQL, every table and function", async () => {

@@ -114,6 +114,9 @@ describe('data-only dumps', () => {
     expect(text).not.toContain('bindu_db_migrations');
     expect(text).toContain('COPY public.tasks (task_id, note) FROM stdin;\n-- Data for Name: not_a_header');
     expect(text.endsWith('-- PostgreSQL database dump complete\n\\unrestrict abc\n')).toBe(true);
+    // Each line left out stays as a blank one: psql's line numbers are still the file's.
+    expect(text.split('\n').length).toBe(script.split('\n').length);
+    expect(text.split('\n').indexOf('COPY public.tasks (task_id, note) FROM stdin;')).toBe(script.split('\n').indexOf('COPY public.tasks (task_id, note) FROM stdin;'));
   });
 
   test('--clean empties the tables, in one statement, dropping nothing', () => {

@@ -306,8 +306,7 @@ function readHead(file: string, end: number, targetMajor: number): { text: strin
       for (let nl = buf.indexOf(0x0a); nl !== -1; nl = buf.indexOf(0x0a, start)) {
         const line = buf.toString('utf8', start, nl);
         if (startsData(line)) return { text: lines.join(''), length: consumed, lines: lineCount };
-        const rewritten = rewriteHeadLine(line, { targetMajor });
-        if (rewritten !== null) lines.push(`${rewritten}\n`);
+        lines.push(`${rewriteHeadLine(line, { targetMajor })}\n`);
         lineCount++;
         consumed += nl + 1 - start;
         start = nl + 1;
@@ -352,10 +351,10 @@ async function restorePlainFile(ctx: RunCtx): Promise<number | undefined> {
   });
 }
 
-/** psql names a line of its standard input, which starts `skipped` lines into the file: the error names the file's line. */
+/** psql names a line of its standard input: the file's line is that plus `skipped` (a head fed apart, less an opening of ours). A line of the opening stays as psql names it. */
 function inFileLines(err: unknown, file: string, skipped: number): unknown {
   if (!(err instanceof OperationError)) return err;
-  const message = err.message.replace(/\bpsql:<stdin>:(\d+):/, (_, n: string) => `${file} line ${Number(n) + skipped}:`);
+  const message = err.message.replace(/\bpsql:<stdin>:(\d+):/, (all, n: string) => (Number(n) + skipped >= 1 ? `${file} line ${Number(n) + skipped}:` : all));
   return message === err.message ? err : new OperationError(message, err.hint, err);
 }
 
@@ -447,8 +446,11 @@ async function restoreStream(ctx: RunCtx): Promise<number | undefined> {
   const plan = planPsqlRestore(connectionOf(ctx.config), ctx.config.connectTimeoutSeconds);
   const psql = startTool(psqlTool(ctx, plan), { stdin: 'pipe', stdout: 'pipe', redact: ctx.redact, signal: ctx.signal, missingHint: MISSING_HINT });
   const output = collect(psql);
+  const opening = psqlOpening(ctx);
+  // psql's line n of a file's script (not of the SQL pg_restore renders from an archive) is the file's line n minus the opening's.
+  const named = (err: unknown) => (ctx.plan.format === 'custom' ? err : inFileLines(err, path.basename(ctx.plan.file), -(opening.split('\n').length - 1)));
   const full = async function* (): AsyncGenerator<Buffer> {
-    yield Buffer.from(psqlOpening(ctx));
+    yield Buffer.from(opening);
     yield* script(ctx);
     // Only reached when the whole input was read, complete, and its producer succeeded.
     yield Buffer.from(`\n${ctx.count ? `${ctx.count};\n` : ''}COMMIT;\n`);
@@ -457,12 +459,12 @@ async function restoreStream(ctx: RunCtx): Promise<number | undefined> {
     await pipeline(Readable.from(full()), psql.stdin!);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_STREAM_DESTROYED') await psql.done; // psql stopped reading: its exit says why
+    if (code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_STREAM_DESTROYED') await psql.done.catch((e: unknown) => Promise.reject(named(e))); // psql stopped reading: its exit says why
     // Our input failed: psql never saw COMMIT. Kill it so its transaction rolls back now.
     psql.kill();
     await psql.done.catch(() => undefined);
     throw err;
   }
-  await psql.done;
+  await psql.done.catch((e: unknown) => Promise.reject(named(e)));
   return parseTasksCount(output());
 }
