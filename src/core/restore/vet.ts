@@ -1,6 +1,6 @@
 import { RefusedError } from '../../errors.js';
 import { type DumpEntry, parseHeaderLine } from '../../lib/dumpContents.js';
-import { COMPLETE_MARK, incompleteError } from '../../lib/sqlScript.js';
+import { COMPLETE_MARK, incompleteError, rewriteHeadLine } from '../../lib/sqlScript.js';
 import { type Manifest, parseManifestLine } from '../backup/manifest.js';
 
 // The untrusted-file check. A backup file is input from wherever it came from, and psql would run
@@ -31,7 +31,7 @@ export interface VettedScript {
 const REFUSED: [RegExp, string][] = [
   [/^(BEGIN|START TRANSACTION|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE TRANSACTION)\b/, 'transaction control'],
   [/^(CREATE|ALTER|DROP) (ROLE|USER|GROUP)\b|^SET (SESSION |LOCAL )?(ROLE|SESSION AUTHORIZATION)\b|^RESET (ROLE|SESSION AUTHORIZATION|ALL)\b|^(REASSIGN|DROP) OWNED\b/, 'a role statement'],
-  [/^(CREATE|ALTER|DROP) (DATABASE|TABLESPACE|SUBSCRIPTION|SERVER|FOREIGN DATA WRAPPER|USER MAPPING|EVENT TRIGGER|LANGUAGE|PUBLICATION)\b/, 'a statement outside the backup\'s schemas'],
+  [/^(CREATE|ALTER|DROP) (DATABASE|TABLESPACE|SUBSCRIPTION|SERVER|FOREIGN DATA WRAPPER|USER MAPPING|EVENT TRIGGER|LANGUAGE|PUBLICATION|CAST|TRANSFORM|ACCESS METHOD)\b/, 'a statement outside the backup\'s schemas'],
   [/^ALTER SYSTEM\b/, 'ALTER SYSTEM'],
   [/^(DO|CALL|EXECUTE|PREPARE|LOAD|CHECKPOINT|VACUUM|CLUSTER|LISTEN|NOTIFY|DISCARD|LOCK|TRUNCATE|DELETE|UPDATE|MERGE|IMPORT FOREIGN SCHEMA|SECURITY LABEL)\b/, 'a statement pg_dump does not write'],
 ];
@@ -48,13 +48,13 @@ const SERVER_ACCESS = 'LO_IMPORT|LO_EXPORT|PG_READ_FILE|PG_READ_BINARY_FILE|PG_L
  * Functions that end or stall other sessions, change settings or run the server: called from a
  * check, a default or a body the loaded rows run, they would act on the live service.
  */
-const SERVER_ADMIN = 'PG_TERMINATE_BACKEND|PG_CANCEL_BACKEND|PG_SIGNAL_BACKEND|PG_RELOAD_CONF|PG_ROTATE_LOGFILE|PG_PROMOTE|PG_SWITCH_WAL|PG_CREATE_RESTORE_POINT|PG_SLEEP\\w*|PG_(TRY_)?ADVISORY_\\w+|PG_\\w*REPLICATION_\\w+|PG_LOGICAL_\\w+|PG_BACKUP_\\w+|PG_STAT_RESET\\w*|PG_LOG_BACKEND_MEMORY_CONTEXTS|LO_\\w+|SET_CONFIG';
+const SERVER_ADMIN = 'PG_TERMINATE_BACKEND|PG_CANCEL_BACKEND|PG_SIGNAL_BACKEND|PG_RELOAD_CONF|PG_ROTATE_LOGFILE|PG_PROMOTE|PG_SWITCH_WAL|PG_CREATE_RESTORE_POINT|PG_SLEEP\\w*|PG_(TRY_)?ADVISORY_\\w+|PG_\\w*REPLICATION_\\w+|PG_LOGICAL_\\w+|PG_BACKUP_\\w+|PG_STAT_RESET\\w*|PG_LOG_BACKEND_MEMORY_CONTEXTS|LO_\\w+|SET_CONFIG|QUERY_TO_XML\\w*|TABLE_TO_XML\\w*|SCHEMA_TO_XML\\w*|DATABASE_TO_XML\\w*|CURSOR_TO_XML\\w*|TS_STAT';
 /** A call of one of these functions; or, in an operator, aggregate or cast, its naming as the function to call. */
 const called = (names: string) => ({ call: new RegExp(`\\b(${names})\\s*\\(`), named: new RegExp(`\\b(${names})\\b`) });
 const ACCESS = called(SERVER_ACCESS);
 const ADMIN = called(SERVER_ADMIN);
 /** Statements that name a function to call without calling it (FUNCTION = pg_sleep). */
-const NAMES_FUNCTIONS = /^CREATE (OR REPLACE )?(OPERATOR|AGGREGATE|CAST|TYPE)\b/;
+const NAMES_FUNCTIONS = /^CREATE (OR REPLACE )?(OPERATOR|AGGREGATE|TYPE)\b/;
 /** A statement that changes, grants on or comments on an object of the system's own schemas (pg_dump of the schemas of a database writes none). */
 const SYSTEM_TARGET = /^((ALTER|DROP|COMMENT ON|SECURITY LABEL( FOR \w+)? ON) ([A-Z]+ ){1,3}(IF EXISTS )?(ONLY )?|(GRANT|REVOKE) .* ON ([A-Z]+ ){0,4})"?(PG_CATALOG|INFORMATION_SCHEMA|PG_TOAST)"?\b/;
 /** A statement that writes a table of the system catalogs (pg_authid, …), named with or without pg_catalog. */
@@ -68,10 +68,16 @@ const FORMATTED = /\bEXECUTE\s+format\s*\(\s*'((?:[^']|'')*)'\s*((?:,\s*[A-Za-z_
 const BINDU_DDL = /^(CREATE TABLE IF NOT EXISTS %I\.\w+ \(.*\)|CREATE INDEX IF NOT EXISTS \w+ ON %I\.\w+ (USING \w+ ?)?\([\w, ]+\)|CREATE TRIGGER \w+ BEFORE UPDATE ON %I\.\w+ FOR EACH ROW EXECUTE FUNCTION \w+\(\)|DROP TABLE IF EXISTS %I\.\w+( CASCADE)?)$/i;
 
 /** The only function calls pg_dump's scripts make at top level. */
-const SELECT_ALLOWED = /^SELECT pg_catalog\.(set_config|setval) ?\(/i;
+const SELECT_ALLOWED = /^SELECT PG_CATALOG\.(SET_CONFIG\('', '', (FALSE|TRUE)\)|SETVAL\('', -?\d+, (FALSE|TRUE)\))$/;
 const NAME = '(?:"(?:[^"]|"")+"|[A-Za-z_][\\w$]*)';
-/** Names that follow these words are the objects a statement makes, changes, reads or calls. */
-const OBJECT_NAME = new RegExp(`\\b(?:(?:UPDATE|TRUNCATE|TABLE|VIEW|SEQUENCE|TYPE|DOMAIN|FUNCTION|PROCEDURE|AGGREGATE|INDEX|ON|ONLY|REFERENCES|INTO|COPY|FROM|JOIN|EXISTS|OWNED BY|COLUMN|SCHEMA|TRIGGER|COLLATION|RULE|POLICY|STATISTICS|OPERATOR|LIKE|PARTITION OF|DEFAULT)\\s+|INHERITS\\s*\\(\\s*)(${NAME}(?:\\s*\\.\\s*${NAME})+)`, 'gi');
+const QUALIFIED = `${NAME}(?:\\s*\\.\\s*${NAME})+`;
+/**
+ * Names that follow these words are the objects a statement makes, changes, reads or calls; a
+ * comma list of them (FROM a.x, b.y s; DROP TABLE a.x, b.y) names each.
+ */
+const OBJECT_NAME = new RegExp(`\\b(?:(?:UPDATE|TRUNCATE|TABLE|VIEW|SEQUENCE|TYPE|DOMAIN|FUNCTION|PROCEDURE|ROUTINE|AGGREGATE|INDEX|ON|ONLY|REFERENCES|INTO|COPY|FROM|JOIN|EXISTS|OWNED BY|COLUMN|SCHEMA|TRIGGER|COLLATION|CONVERSION|CONFIGURATION|DICTIONARY|PARSER|TEMPLATE|CLASS|FAMILY|RULE|POLICY|STATISTICS|OPERATOR|LIKE|PARTITION|PARTITION OF|INHERIT|DEFAULT)\\s+|INHERITS\\s*\\(\\s*)((?:${QUALIFIED}(?:\\s+(?:AS\\s+)?${NAME}(?=\\s*,))?\\s*,\\s*)*${QUALIFIED})`, 'gi');
+/** A call of a function named with its schema (CHECK (bob.f(a)), DEFAULT bob.g()): that schema. */
+const QUALIFIED_CALL = new RegExp(`(?<![\\w$%."])(${NAME})\\s*\\.\\s*${NAME}\\s*\\(`, 'g');
 /** A schema itself named: CREATE/ALTER/DROP SCHEMA, GRANT … ON SCHEMA, IN SCHEMA, SET SCHEMA, WITH SCHEMA. */
 const SCHEMA_NAMED = new RegExp(`\\b(?:CREATE|ALTER|DROP|ON|IN|SET|WITH)\\s+SCHEMA\\s+(?:IF\\s+(?:NOT\\s+)?EXISTS\\s+)?(${NAME}(?:\\s*,\\s*${NAME})*)`, 'gi');
 /** A search_path set, by SET (a statement, or a function's clause): its list, names or literals. */
@@ -96,6 +102,10 @@ function refusal(skeleton: string, bodies: string, literals: string[]): string |
   for (const [re, why] of REFUSED) if (re.test(s)) return why;
   if (!PG_DUMP_STATEMENT.test(s)) return 'a statement pg_dump does not write';
   if (s.startsWith('SET ') && !SETTING.test(s)) return 'a setting pg_dump does not write';
+  // Other values change how the server reads the rest of the file (\' in a string, multi-byte characters), not as this check reads it.
+  const value = (literals[0] ?? s.replace(/^SET \S+ (=|TO) /, '')).toLowerCase();
+  if (s.startsWith('SET STANDARD_CONFORMING_STRINGS ') && value !== 'on') return 'standard_conforming_strings other than on, which changes how the rest of the file is read';
+  if (s.startsWith('SET CLIENT_ENCODING ') && !/^utf-?8$/.test(value)) return 'a client_encoding other than UTF8, which changes how the rest of the file is read';
   if (s.startsWith('SELECT PG_CATALOG.SET_CONFIG(') && /^(role|session_authorization)$/i.test(literals[0] ?? '')) return 'a role statement';
   if (s.startsWith('SELECT PG_CATALOG.SET_CONFIG(') && literals[0] !== 'search_path') return 'a setting pg_dump does not write';
   if (s.startsWith('DROP ') && /\bCASCADE$/.test(s)) return "DROP … CASCADE, which reaches objects in other schemas (pg_dump --clean never writes it)";
@@ -112,7 +122,7 @@ function refusal(skeleton: string, bodies: string, literals: string[]): string |
   // Function bodies run later (a trigger fires on the rows this very restore loads). Under a
   // search_path of its own, format() might not be the built-in one.
   const b = (/\bSET\s+search_path\b/i.test(skeleton) ? bodies : withoutBinduDdl(bodies)).replace(/\s+/g, ' ').toUpperCase();
-  if (/\bCOPY\b[^;]*\bPROGRAM\b/.test(b)) return 'a function body running COPY … PROGRAM';
+  if (/\bCOPY\b/.test(b)) return 'a function body running COPY (… PROGRAM, or a server file)';
   if (/\bALTER SYSTEM\b/.test(b)) return 'a function body running ALTER SYSTEM';
   // A name can be spelled in Unicode escapes (U&"lo\005fexport"), which no check could read.
   if (/\bU&"/i.test(skeleton) || /\bU&"/i.test(bodies)) return 'a Unicode-escaped name (U&"…"), which pg_dump never writes';
@@ -129,7 +139,7 @@ function refusal(skeleton: string, bodies: string, literals: string[]): string |
   if (SYSTEM_TARGET.test(top.replace(/\s+/g, ' ').trim())) return "a change to an object of the system's own schemas (pg_catalog, information_schema)";
   if (CATALOG_WRITE.test(unquoted(bodies))) return 'a function body writing the system catalogs';
   // Dynamic SQL can run anything the checks above would refuse, built from a string at run time.
-  if (/\bEXECUTE\b(?! (FUNCTION|PROCEDURE)\b)/.test(b)) return 'a function body running dynamic SQL (EXECUTE)';
+  if (/\bEXECUTE\b/.test(b.replace(/\bFOR EACH (ROW|STATEMENT) EXECUTE (FUNCTION|PROCEDURE)\b/g, ''))) return 'a function body running dynamic SQL (EXECUTE)';
   if (/\b(CREATE|ALTER|DROP) (ROLE|USER|GROUP|DATABASE)\b|\bSET (SESSION |LOCAL )?(ROLE|SESSION AUTHORIZATION)\b/.test(b)) return 'a function body running a role or database statement';
   return undefined;
 }
@@ -153,7 +163,8 @@ const listed = (list: string) => list.match(new RegExp(NAME, 'g'))!.map(unquote)
  */
 function schemasNamed(skeleton: string, literals: string[]): string[] {
   const out: string[] = [];
-  for (const m of skeleton.matchAll(OBJECT_NAME)) out.push(schemaOf(m[1]));
+  for (const m of skeleton.matchAll(OBJECT_NAME)) for (const q of m[1].matchAll(new RegExp(QUALIFIED, 'g'))) out.push(schemaOf(q[0]));
+  for (const m of skeleton.matchAll(QUALIFIED_CALL)) out.push(unquote(m[1]));
   for (const m of skeleton.matchAll(SCHEMA_NAMED)) out.push(...listed(m[1]));
   // The skeleton holds '' for each literal, in order: the n-th is literals[n].
   const literalAt = (at: number) => literals[(skeleton.slice(0, at).replace(/"(?:[^"]|"")*"/g, '').match(/''/g) ?? []).length] ?? '';
@@ -183,6 +194,14 @@ const refuse = (origin: string, line: number, what: string, text: string) =>
   );
 
 const TERMINATOR = Buffer.from('\\.\n');
+
+/** A character the server reads as part of a name ($ and every non-ASCII character included). */
+const IDENT_CHAR = /[\w$\u0080-\uffff]/;
+
+/** A function body without its comments (pg_read_file/**\/( is a call), strings kept. */
+function withoutComments(body: string): string {
+  return body.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n\r]*|\/\*[\s\S]*?\*\//g, (m) => (m.startsWith('--') || m.startsWith('/*') ? ' ' : m));
+}
 
 /** How much of a file's start is searched for binary data. */
 const BINARY_SNIFF = 64 << 10;
@@ -228,11 +247,11 @@ export async function vetScript(source: AsyncIterable<Buffer>, origin: string): 
 
   const endStatement = () => {
     // The statement starts at its first line that is not blank or a comment: name that line.
-    const lead = /^(?:[ \t]*(?:--[^\n]*)?\n)*/.exec(raw)![0];
+    const lead = /^(?:[ \t]*(?:--[^\n\r]*)?\n)*/.exec(raw)![0];
     const text = raw.slice(lead.length);
     startLine += lead.split('\n').length - 1;
     // A routine's body may be quoted ('…', E'…') rather than dollar-quoted: it runs the same.
-    const body = /^\s*CREATE\s+(OR\s+REPLACE\s+)?(FUNCTION|PROCEDURE)\b/i.test(skeleton) ? [bodies, ...literals].join('\n') : bodies;
+    const body = withoutComments(/^\s*CREATE\s+(OR\s+REPLACE\s+)?(FUNCTION|PROCEDURE)\b/i.test(skeleton) ? [bodies, ...literals].join('\n') : bodies);
     const why = refusal(skeleton, body, literals);
     if (why) throw refuse(origin, startLine, why, text);
     for (const schema of schemasNamed(skeleton, literals)) named.push({ schema, line: startLine, text, writes: true });
@@ -260,6 +279,10 @@ export async function vetScript(source: AsyncIterable<Buffer>, origin: string): 
         if (entry) entries.push(entry);
       }
     }
+    // Restore rewrites such lines of the head as whole statements: one inside a string or a
+    // statement, or one that goes on past its line, would change what runs.
+    const rewritten = rewriteHeadLine(line, { targetMajor: 0 }) !== line;
+    if (rewritten && (state !== 'normal' || skeleton.trim() !== '')) throw refuse(origin, lineNo, 'a line restore would rewrite inside a statement', line);
     let i = 0;
     // The statement's text starts here; endStatement then steps over its leading blank and comment lines.
     if (raw === '') startLine = lineNo;
@@ -283,7 +306,7 @@ export async function vetScript(source: AsyncIterable<Buffer>, origin: string): 
             break;
           }
           if (c === "'") {
-            state = (line[i - 1] === 'E' || line[i - 1] === 'e') && !/\w/.test(line[i - 2] ?? '') ? 'escape' : 'single';
+            state = (line[i - 1] === 'E' || line[i - 1] === 'e') && !IDENT_CHAR.test(line[i - 2] ?? '') ? 'escape' : 'single';
             literal = '';
             skeleton += "''";
           } else if (c === '"') {
@@ -295,14 +318,17 @@ export async function vetScript(source: AsyncIterable<Buffer>, origin: string): 
             state = 'block-comment';
             depth = 1;
             i++;
-          } else if (c === '$' && !/[\w$]/.test(line[i - 1] ?? '')) {
-            const tag = /^\$([A-Za-z_]\w*)?\$/.exec(line.slice(i));
+          } else if (c === '$' && !IDENT_CHAR.test(line[i - 1] ?? '')) {
+            const tag = /^\$([A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*)?\$/.exec(line.slice(i));
             if (tag) {
               state = 'dollar';
               dollarTag = tag[0];
               skeleton += '$$'; // not '', which marks a literal
               i += tag[0].length - 1;
             } else skeleton += c;
+          } else if (c === ':' && line[i - 1] !== ':' && line[i + 1] !== ':' && /[A-Za-z_'"{\u0080-\uffff]/.test(line[i + 1] ?? '')) {
+            // psql replaces :name, :'name', :"name" with its variables before the server reads the text.
+            throw refuse(origin, lineNo, 'a psql variable (:name)', line);
           } else if (c === ';' && insideAtomic(skeleton)) {
             skeleton += c;
           } else if (c === ';') {
@@ -345,11 +371,19 @@ export async function vetScript(source: AsyncIterable<Buffer>, origin: string): 
             i++;
           }
           break;
-        case 'line-comment':
-          i = line.length;
+        case 'line-comment': {
+          // psql and the server end it at a carriage return too.
+          const cr = line.indexOf('\r', i);
+          if (cr === -1) i = line.length;
+          else {
+            state = 'normal';
+            i = cr;
+          }
           break;
+        }
       }
     }
+    if (rewritten && ((state !== 'normal' && state !== 'line-comment') || skeleton.trim() !== '')) throw refuse(origin, lineNo, 'a line restore would rewrite, going on past its line', line);
     if (state === 'line-comment') state = 'normal';
     if (state === 'normal') skeleton += '\n';
     else if (state === 'dollar') bodies += '\n';
