@@ -452,5 +452,9 @@ export async function vetScript(source: AsyncIterable<Buffer>, origin: string): 
   const declared = manifest?.schemas ?? [...new Set(entries.map((e) => (e.type === 'SCHEMA' ? e.name : e.schema)).filter((s): s is string => s !== null && !SYSTEM.has(s)))];
   const outside = named.find((n) => !declared.includes(n.schema));
   if (outside) throw refuse(origin, outside.line, `an object in schema "${outside.schema}", which the file does not declare`, outside.text);
-  return { entries, schemas: declared, written: [...new Set(named.filter((n) => n.writes).map((n) => n.schema))], manifest, bodyEnd: bodyEnd ?? offset };
+  const written = [...new Set(named.filter((n) => n.writes).map((n) => n.schema))];
+  // A header or manifest is a comment: a body may name only schemas the file's statements restore.
+  const unwritten = named.find((n) => !n.writes && !written.includes(n.schema));
+  if (unwritten) throw refuse(origin, unwritten.line, `a function body naming schema "${unwritten.schema}", which the file does not restore`, unwritten.text);
+  return { entries, schemas: declared, written, manifest, bodyEnd: bodyEnd ?? offset };
 }
