@@ -179,6 +179,9 @@ describe('refused, naming the line', () => {
     ["CREATE FUNCTION public.x() RETURNS void LANGUAGE sql AS $$ DELETE FROM/**/bob.secret $$;", /schema "bob"/],
     ["CREATE FUNCTION public.x() RETURNS void LANGUAGE plpgsql AS $$ DECLARE function text := 'SELECT 1'; BEGIN EXECUTE function; END $$;", /dynamic SQL/],
     ["CREATE FUNCTION public.x() RETURNS xml LANGUAGE sql AS $$ SELECT schema_to_xml('bob', true, false, '') $$;", /server's other sessions or its administration/],
+    // A -- inside an E'' or dollar-quoted string of a body is no comment: what follows it is still read.
+    ["CREATE FUNCTION public.x() RETURNS void LANGUAGE sql AS $$ SELECT E'\\' -- ', pg_catalog.pg_sleep(10) $$;", /server's other sessions or its administration/],
+    ["CREATE FUNCTION public.x() RETURNS void LANGUAGE plpgsql AS $f$ BEGIN PERFORM $q$ -- $q$, pg_catalog.pg_sleep(10); END $f$;", /server's other sessions or its administration/],
     ['CREATE PUBLICATION everything FOR ALL TABLES;', /outside the backup's schemas/],
     ['ALTER PUBLICATION p ADD TABLE public.t;', /outside the backup's schemas/],
     ['ALTER DEFAULT PRIVILEGES GRANT ALL ON TABLES TO PUBLIC;', /default privileges outside the backup's schemas/],

@@ -49,7 +49,7 @@ const SERVER_ACCESS = 'LO_IMPORT|LO_EXPORT|PG_READ_FILE|PG_READ_BINARY_FILE|PG_L
  * check, a default or a body the loaded rows run, they would act on the live service.
  */
 const SERVER_ADMIN = 'PG_TERMINATE_BACKEND|PG_CANCEL_BACKEND|PG_SIGNAL_BACKEND|PG_RELOAD_CONF|PG_ROTATE_LOGFILE|PG_PROMOTE|PG_SWITCH_WAL|PG_CREATE_RESTORE_POINT|PG_SLEEP\\w*|PG_(TRY_)?ADVISORY_\\w+|PG_\\w*REPLICATION_\\w+|PG_LOGICAL_\\w+|PG_BACKUP_\\w+|PG_STAT_RESET\\w*|PG_LOG_BACKEND_MEMORY_CONTEXTS|LO_\\w+|SET_CONFIG|QUERY_TO_XML\\w*|TABLE_TO_XML\\w*|SCHEMA_TO_XML\\w*|DATABASE_TO_XML\\w*|CURSOR_TO_XML\\w*|TS_STAT';
-/** A call of one of these functions; or, in an operator, aggregate or cast, its naming as the function to call. */
+/** A call of one of these functions; or, in an operator or aggregate, its naming as the function to call. */
 const called = (names: string) => ({ call: new RegExp(`\\b(${names})\\s*\\(`), named: new RegExp(`\\b(${names})\\b`) });
 const ACCESS = called(SERVER_ACCESS);
 const ADMIN = called(SERVER_ADMIN);
@@ -198,9 +198,13 @@ const TERMINATOR = Buffer.from('\\.\n');
 /** A character the server reads as part of a name ($ and every non-ASCII character included). */
 const IDENT_CHAR = /[\w$\u0080-\uffff]/;
 
-/** A function body without its comments (pg_read_file/**\/( is a call), strings kept. */
+/**
+ * A function body without its comments (pg_read_file/**\/( is a call). Its strings, escaped
+ * (E'\'') and dollar-quoted ones too, are kept whole: a -- inside one is no comment.
+ */
+const BODY_TOKEN = /(?<![\w$\u0080-\uffff])[Ee]'(?:[^'\\]|''|\\[\s\S])*'|'(?:[^']|'')*'|"(?:[^"]|"")*"|(?<![\w$\u0080-\uffff])\$([A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*)?\$[\s\S]*?\$\1\$|--[^\n\r]*|\/\*[\s\S]*?\*\//g;
 function withoutComments(body: string): string {
-  return body.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n\r]*|\/\*[\s\S]*?\*\//g, (m) => (m.startsWith('--') || m.startsWith('/*') ? ' ' : m));
+  return body.replace(BODY_TOKEN, (m) => (m.startsWith('--') || m.startsWith('/*') ? ' ' : m));
 }
 
 /** How much of a file's start is searched for binary data. */
@@ -279,10 +283,10 @@ export async function vetScript(source: AsyncIterable<Buffer>, origin: string): 
         if (entry) entries.push(entry);
       }
     }
-    // Restore rewrites such lines of the head as whole statements: one inside a string or a
-    // statement, or one that goes on past its line, would change what runs.
+    // Restore rewrites such lines of the head as whole statements: one that starts inside a
+    // string or a statement, or goes on past its line, would change what runs.
     const rewritten = rewriteHeadLine(line, { targetMajor: 0 }) !== line;
-    if (rewritten && (state !== 'normal' || skeleton.trim() !== '')) throw refuse(origin, lineNo, 'a line restore would rewrite inside a statement', line);
+    const atStatementStart = state === 'normal' && skeleton.trim() === '';
     let i = 0;
     // The statement's text starts here; endStatement then steps over its leading blank and comment lines.
     if (raw === '') startLine = lineNo;
@@ -383,7 +387,7 @@ export async function vetScript(source: AsyncIterable<Buffer>, origin: string): 
         }
       }
     }
-    if (rewritten && ((state !== 'normal' && state !== 'line-comment') || skeleton.trim() !== '')) throw refuse(origin, lineNo, 'a line restore would rewrite, going on past its line', line);
+    if (rewritten && (!atStatementStart || (state !== 'normal' && state !== 'line-comment') || skeleton.trim() !== '')) throw refuse(origin, lineNo, 'a line restore would rewrite that is not a whole statement', line);
     if (state === 'line-comment') state = 'normal';
     if (state === 'normal') skeleton += '\n';
     else if (state === 'dollar') bodies += '\n';
